@@ -1,0 +1,121 @@
+"""Results files: versioned JSON with the configuration, seeds and environment.
+
+Written atomically (temporary file in the same folder, then rename), so a crash or a
+bad input never leaves a half-written result (DESIGN.md, "Results are data").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+def environment() -> dict[str, Any]:
+    """Python, library versions, CPU model, cores and memory of this machine."""
+    from .. import __version__
+
+    versions = {"adambench": __version__, "python": platform.python_version()}
+    for pkg in ("numpy", "scipy", "numba", "cupy", "torch"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    env: dict[str, Any] = {
+        "versions": versions,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_bytes": memory_bytes(),
+    }
+    return env
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def make_result(command: str, config: dict[str, Any], **sections: Any) -> dict[str, Any]:
+    """A results document: schema version, command, config, environment, then ``sections``."""
+    return {
+        "schema": "adambench-results",
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": config,
+        "environment": environment(),
+        **sections,
+    }
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe copy: NumPy scalars/arrays to Python, NaN/Inf to None."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if hasattr(x, "tolist"):
+        return _clean(x.tolist())
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def write_json(path: str | os.PathLike[str], doc: dict[str, Any]) -> Path:
+    """Write ``doc`` to ``path`` atomically; create the folder if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(_clean(doc), f, indent=1)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_json(path: str | os.PathLike[str], command: str | None = None) -> dict[str, Any]:
+    """Read a results file; ValueError (one line) if unreadable, foreign or mismatched."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(f"{path} is not valid JSON") from None
+    if not isinstance(doc, dict) or doc.get("schema") != "adambench-results":
+        raise ValueError(f"{path} is not an adambench results file")
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(
+            f"{path} has schema version {doc.get('schema_version')}, "
+            f"this adambench reads {SCHEMA_VERSION}"
+        )
+    if command is not None and doc.get("command") != command:
+        raise ValueError(f"{path} holds results of {doc.get('command')!r}, not {command!r}")
+    return doc

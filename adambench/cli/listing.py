@@ -1,0 +1,50 @@
+"""``adambench list``: every optimizer with its hyperparameters, defaults and equation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from .render import console, fail, print_json, table
+
+WHAT = ("optimizers",)
+
+
+def optimizers_doc() -> list[dict[str, Any]]:
+    from ..core.rules import RULES
+
+    return [
+        {
+            "name": r.name,
+            "title": r.title,
+            "source": r.source,
+            "equation": r.equation,
+            "bytes_per_param_fp32": r.bytes_per_param,
+            "hyperparameters": [
+                {"name": p.name, "default": p.default, "allowed": p.range_text(),
+                 "per_run_vector": p.kind == "float", "doc": p.doc}
+                for p in r.params
+            ],
+        }
+        for r in RULES.values()
+    ]
+
+
+def list_command(
+    what: str = typer.Argument("optimizers", help="What to list: " + ", ".join(WHAT) + "."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+) -> None:
+    """List the optimizers with their hyperparameters, defaults and equations."""
+    if what not in WHAT:
+        fail(f"unknown list {what!r}; choose from: {', '.join(WHAT)}")
+    docs = optimizers_doc()
+    if as_json:
+        print_json({"optimizers": docs})
+        return
+    rows = []
+    for d in docs:
+        hps = "\n".join(f"{h['name']}={h['default']}  {h['allowed']}" for h in d["hyperparameters"])
+        rows.append((d["name"], f"{d['equation']}\n[dim]{d['source']}[/]", hps))
+    columns = ["name", "update (source)", "hyperparameters (default, allowed)"]
+    console.print(table("Optimizers", columns, rows))

@@ -1,0 +1,1 @@
+"""Update rules, their fused kernels, and the array backends."""

@@ -1,0 +1,133 @@
+"""Adam (Kingma & Ba 2015, Algorithm 1) and Adam without bias correction (section 6.4).
+
+Algorithm 1, elementwise (paper-spec 1.1)::
+
+    m_t = beta1_t m_{t-1} + (1 - beta1_t) g_t
+    v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
+    m_hat_t = m_t / (1 - beta1^t)
+    v_hat_t = v_t / (1 - beta2^t)
+    theta_t = theta_{t-1} - alpha_t m_hat_t / (sqrt(v_hat_t) + eps)
+
+with alpha_t = alpha or alpha/sqrt(t) and beta1_t = beta1 lambda^(t-1) (Thm 4.1).  The
+bias correction keeps the constant beta1 (as in the Thm 4.1 analysis), so with lambda = 1
+this is exactly Algorithm 1.
+
+``eps_hat`` selects the paper's "more efficient" form (end of section 2, paper-spec 1.2)::
+
+    alpha_t' = alpha_t sqrt(1 - beta2^t) / (1 - beta1^t)
+    theta_t  = theta_{t-1} - alpha_t' m_t / (sqrt(v_t) + eps_hat)
+
+which equals Algorithm 1 only when eps_hat = eps sqrt(1 - beta2^t); a constant eps_hat
+(TensorFlow's ``epsilon``) is a slightly different rule, so ``eps`` is then unused.
+
+``adam-nobias`` removes both corrections (section 6.4, "a version of RMSProp with
+momentum"): theta_t = theta_{t-1} - alpha_t m_t / (sqrt(v_t) + eps).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..schedules import beta1_at, decay_power, step_size
+from ..spec import BETA1_DECAY, LR_SCHEDULE, Param, Rule, beta_param, column, eps_param, lr_param
+
+_COMMON = (
+    lr_param(1e-3),
+    beta_param("beta1", 0.9, "decay of the first-moment average m"),
+    beta_param("beta2", 0.999, "decay of the second-moment average v"),
+    eps_param(1e-8, "added to sqrt(v_hat) in the denominator"),
+    LR_SCHEDULE,
+    BETA1_DECAY,
+)
+_EPS_HAT = Param(
+    "eps_hat",
+    -1.0,
+    "efficient form (section 2) with constant eps_hat; -1 = off (Algorithm 1)",
+    low=-1.0,
+)
+
+
+def _reference(bias_correction: bool):
+    def reference(p, g, state, hp, t):
+        """One Algorithm 1 step in float64 on (B, d) arrays, as the paper writes it."""
+        m, v = state["m"], state["v"]
+        b1, b2, lam = column(hp["beta1"]), column(hp["beta2"]), column(hp["beta1_decay"])
+        alpha = column(hp["lr"]) / (math.sqrt(t) if hp["lr_schedule"] == "inv_sqrt" else 1.0)
+        b1t = b1 * lam ** (t - 1)
+        m[...] = b1t * m + (1.0 - b1t) * g
+        v[...] = b2 * v + (1.0 - b2) * g * g
+        eps_hat = column(hp.get("eps_hat", -1.0))
+        if not bias_correction:
+            p -= alpha * m / (np.sqrt(v) + column(hp["eps"]))
+        elif (eps_hat >= 0).all():
+            alpha_t = alpha * np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+            p -= alpha_t * m / (np.sqrt(v) + eps_hat)
+        else:
+            m_hat = m / (1.0 - b1**t)
+            v_hat = v / (1.0 - b2**t)
+            p -= alpha * m_hat / (np.sqrt(v_hat) + column(hp["eps"]))
+
+    return reference
+
+
+def _coefficients(bias_correction: bool):
+    def coefficients(hp, t):
+        """Per-run scalars for the ``adam`` kernel: b1t, 1-b1t, b2, 1-b2, step, 1/sqrt(bc2), eps.
+
+        The kernel computes p -= step * m / (sqrt(v) * inv_sqrt_bc2 + eps), which is
+        Algorithm 1 with step = alpha_t / (1 - beta1^t) and inv_sqrt_bc2 = 1/sqrt(1-beta2^t).
+        """
+        b1, b2 = hp["beta1"], hp["beta2"]
+        b1t = beta1_at(b1, hp["beta1_decay"], t)
+        alpha = step_size(hp["lr"], hp["lr_schedule"], t)
+        eps = hp["eps"]
+        if bias_correction:
+            bc1 = 1.0 - decay_power(b1, t)
+            bc2 = 1.0 - decay_power(b2, t)
+            eps_hat = hp["eps_hat"]
+            efficient = eps_hat >= 0
+            step = np.where(efficient, alpha * np.sqrt(bc2) / bc1, alpha / bc1)
+            inv_sqrt_bc2 = np.where(efficient, 1.0, 1.0 / np.sqrt(bc2))
+            eps = np.where(efficient, eps_hat, eps)
+        else:
+            step, inv_sqrt_bc2 = alpha, 1.0
+        cols = np.broadcast_arrays(b1t, 1.0 - b1t, b2, 1.0 - b2, step, inv_sqrt_bc2, eps)
+        return np.stack(cols, axis=1)
+
+    return coefficients
+
+
+def _check_eps_hat(hp):
+    e = hp["eps_hat"]
+    if ((e >= 0).any() and (e < 0).any()) or ((e < 0) & (e != -1.0)).any():
+        raise ValueError("eps_hat must be >= 0 (efficient form) or -1 (off) for every run")
+
+
+ADAM = Rule(
+    name="adam",
+    title="Adam",
+    source="Kingma & Ba 2015, Algorithm 1 (efficient form: section 2)",
+    equation="theta -= alpha_t * m_hat / (sqrt(v_hat) + eps)",
+    params=(*_COMMON, _EPS_HAT),
+    bytes_per_param=28,
+    kernel="adam",
+    buffers=lambda hp: ("m", "v"),
+    reference=_reference(True),
+    coefficients=_coefficients(True),
+    extra_check=_check_eps_hat,
+)
+
+ADAM_NOBIAS = Rule(
+    name="adam-nobias",
+    title="Adam without bias correction",
+    source="Kingma & Ba 2015, section 6.4 ablation",
+    equation="theta -= alpha_t * m / (sqrt(v) + eps)",
+    params=_COMMON,
+    bytes_per_param=28,
+    kernel="adam",
+    buffers=lambda hp: ("m", "v"),
+    reference=_reference(False),
+    coefficients=_coefficients(False),
+)

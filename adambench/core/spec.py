@@ -1,0 +1,164 @@
+"""Hyperparameter and rule descriptions, and the validation done once at the boundary.
+
+Nothing here imports numba: ``adambench list`` reads these descriptions and must start
+instantly (DESIGN.md, "Start-up is instant").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyperparameter: its default, its allowed range and what it means.
+
+    ``kind`` is ``"float"`` (may be a per-run vector in a batched sweep), ``"bool"`` or
+    ``"choice"`` (both scalars).  Bounds are inclusive unless ``low_open``/``high_open``.
+    """
+
+    name: str
+    default: float | bool | str
+    doc: str
+    kind: str = "float"
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] = ()
+
+    def range_text(self) -> str:
+        """The allowed values in interval notation, e.g. ``[0, 1)`` or ``> 0``."""
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "choice":
+            return " | ".join(self.choices)
+        lo, hi = self.low, self.high
+        if hi is None:
+            return f"{'>' if self.low_open else '>='} {_num(lo)}"
+        if lo is None:
+            return f"{'<' if self.high_open else '<='} {_num(hi)}"
+        left, right = "([" [not self.low_open], ")]" [not self.high_open]
+        return f"{left}{_num(lo)}, {_num(hi)}{right}"
+
+    def check(self, value: Any) -> Any:
+        """Validate one value; return it normalised (float64 vector, bool or str).
+
+        Raises ValueError naming the parameter and the allowed range.
+        """
+        if self.kind == "bool":
+            if isinstance(value, (bool, np.bool_)):
+                return bool(value)
+            raise ValueError(f"{self.name} must be true or false, got {value!r}")
+        if self.kind == "choice":
+            if isinstance(value, str) and value in self.choices:
+                return value
+            raise ValueError(f"{self.name} must be one of {self.range_text()}, got {value!r}")
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{self.name} must be a number in {self.range_text()}, got {value!r}"
+            ) from None
+        if isinstance(value, (bool, np.bool_)) or arr.ndim > 1 or arr.size == 0:
+            raise ValueError(
+                f"{self.name} must be a number or a 1-D vector of numbers in "
+                f"{self.range_text()}, got {value!r}"
+            )
+        arr = arr.reshape(-1)
+        bad = ~np.isfinite(arr)
+        if self.low is not None:
+            bad |= (arr <= self.low) if self.low_open else (arr < self.low)
+        if self.high is not None:
+            bad |= (arr >= self.high) if self.high_open else (arr > self.high)
+        if bad.any():
+            first = arr[np.argmax(bad)]
+            raise ValueError(f"{self.name} must be in {self.range_text()}, got {first!r}")
+        return arr
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+# Hyperparameters shared by every rule: the step size and its schedule.
+LR_SCHEDULE = Param(
+    "lr_schedule",
+    "constant",
+    "step-size schedule: alpha_t = alpha (constant) or alpha/sqrt(t) (Thm 4.1, Reddi 2.1)",
+    kind="choice",
+    choices=("constant", "inv_sqrt"),
+)
+BETA1_DECAY = Param(
+    "beta1_decay",
+    1.0,
+    "lambda in beta1_t = beta1 * lambda^(t-1) (Kingma & Ba Thm 4.1); 1 = no decay",
+    low=0.0,
+    high=1.0,
+    low_open=True,
+)
+
+
+def lr_param(default: float) -> Param:
+    return Param("lr", default, "step size alpha", low=0.0, low_open=True)
+
+
+def beta_param(name: str, default: float, doc: str) -> Param:
+    return Param(name, default, doc, low=0.0, high=1.0, high_open=True)
+
+
+def eps_param(default: float, doc: str = "added to the denominator") -> Param:
+    return Param("eps", default, doc, low=0.0)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An optimizer rule: its description, its float64 reference and its kernel recipe.
+
+    ``reference(p, g, state, hp, t)`` is the readable float64 update on (B, d) arrays
+    (hyperparameters as (R, 1) columns).  ``coefficients(hp, t)`` returns the per-run
+    scalars, shape (R, K), that the fused kernel ``kernel`` applies in one pass.
+    ``buffers(hp)`` names the state arrays the rule keeps for these hyperparameters.
+    """
+
+    name: str
+    title: str
+    source: str
+    equation: str
+    params: tuple[Param, ...]
+    bytes_per_param: int
+    kernel: str
+    buffers: Callable[[Mapping[str, Any]], tuple[str, ...]]
+    reference: Callable[..., None]
+    coefficients: Callable[[Mapping[str, Any], int], np.ndarray]
+    initial: Mapping[str, str] = field(default_factory=dict)
+    extra_check: Callable[[Mapping[str, Any]], None] | None = None
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def validate(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Fill defaults and check every value; unknown names are an error."""
+        names = [p.name for p in self.params]
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise ValueError(
+                f"unknown hyperparameter {unknown[0]!r} for {self.name}; "
+                f"allowed: {', '.join(names)}"
+            )
+        hp = {p.name: p.check(given.get(p.name, p.default)) for p in self.params}
+        if self.extra_check is not None:
+            self.extra_check(hp)
+        return hp
+
+
+def column(x: np.ndarray) -> np.ndarray:
+    """A per-run vector as an (R, 1) column that broadcasts against (B, d) arrays."""
+    return np.asarray(x, dtype=np.float64).reshape(-1, 1)
