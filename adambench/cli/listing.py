@@ -22,8 +22,13 @@ def optimizers_doc() -> list[dict[str, Any]]:
             "equation": r.equation,
             "bytes_per_param_fp32": r.bytes_per_param,
             "hyperparameters": [
-                {"name": p.name, "default": p.default, "allowed": p.range_text(),
-                 "per_run_vector": p.kind == "float", "doc": p.doc}
+                {
+                    "name": p.name,
+                    "default": p.default,
+                    "allowed": p.range_text(),
+                    "per_run_vector": p.kind == "float",
+                    "doc": p.doc,
+                }
                 for p in r.params
             ],
         }

@@ -34,8 +34,9 @@ def fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
-def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-          right: Sequence[str] = ()) -> Table:
+def table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], right: Sequence[str] = ()
+) -> Table:
     """A Rich table; columns named in ``right`` are right-aligned (numbers)."""
     t = Table(title=title, title_justify="left", header_style="bold")
     for c in columns:

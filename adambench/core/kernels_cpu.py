@@ -19,8 +19,14 @@ from numba import njit, prange
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 ADAM, AMSGRAD, ADAMAX, ADAGRAD, RMSPROP, SGD = range(6)
-KINDS = {"adam": ADAM, "amsgrad": AMSGRAD, "adamax": ADAMAX, "adagrad": ADAGRAD,
-         "rmsprop": RMSPROP, "sgd": SGD}
+KINDS = {
+    "adam": ADAM,
+    "amsgrad": AMSGRAD,
+    "adamax": ADAMAX,
+    "adagrad": ADAGRAD,
+    "rmsprop": RMSPROP,
+    "sgd": SGD,
+}
 
 # Elements per parallel work item: small enough to balance two threads at 1e5,
 # large enough that per-chunk overhead vanishes.
@@ -138,8 +144,9 @@ def _apply(kind, p, g, s0, s1, s2, coef, chunk):
             _sgd(pi, gi, s0[i, j0:j1], c)
 
 
-def apply(kernel: str, p: np.ndarray, g: np.ndarray, buffers: list[np.ndarray],
-          coef: np.ndarray) -> None:
+def apply(
+    kernel: str, p: np.ndarray, g: np.ndarray, buffers: list[np.ndarray], coef: np.ndarray
+) -> None:
     """Run ``kernel`` in place on C-contiguous (B, d) arrays of one dtype.
 
     ``buffers`` are the rule's state arrays in the order its kernel takes them; missing

@@ -48,8 +48,10 @@ class Optimizer:
     @property
     def hyperparameters(self) -> dict[str, Any]:
         """The validated values (floats as scalars where one value serves every run)."""
-        return {k: (v.item() if isinstance(v, np.ndarray) and v.size == 1 else v)
-                for k, v in self.hp.items()}
+        return {
+            k: (v.item() if isinstance(v, np.ndarray) and v.size == 1 else v)
+            for k, v in self.hp.items()
+        }
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())

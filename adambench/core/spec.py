@@ -42,7 +42,7 @@ class Param:
             return f"{'>' if self.low_open else '>='} {_num(lo)}"
         if lo is None:
             return f"{'<' if self.high_open else '<='} {_num(hi)}"
-        left, right = "([" [not self.low_open], ")]" [not self.high_open]
+        left, right = "(["[not self.low_open], ")]"[not self.high_open]
         return f"{left}{_num(lo)}, {_num(hi)}{right}"
 
     def check(self, value: Any) -> Any:
@@ -121,7 +121,8 @@ class Rule:
 
     ``reference(p, g, state, hp, t)`` is the readable float64 update on (B, d) arrays
     (hyperparameters as (R, 1) columns).  ``coefficients(hp, t)`` returns the per-run
-    scalars, shape (R, K), that the fused kernel ``kernel`` applies in one pass.
+    scalars, shape (R, K), that the fused kernel ``kernel`` applies in one pass; with
+    ``t`` an integer array of shape (n, 1) it returns a (n, R, K) table for n steps.
     ``buffers(hp)`` names the state arrays the rule keeps for these hyperparameters.
     """
 
@@ -157,6 +158,12 @@ class Rule:
         if self.extra_check is not None:
             self.extra_check(hp)
         return hp
+
+
+def stack_columns(t: int | np.ndarray, *cols: Any) -> np.ndarray:
+    """Broadcast per-run coefficient columns (and the step count) into (R, K) or (n, R, K)."""
+    shaped = np.broadcast_arrays(*cols, np.zeros(np.shape(t)))[:-1]
+    return np.stack(shaped, axis=-1).astype(np.float64, copy=False)
 
 
 def column(x: np.ndarray) -> np.ndarray:

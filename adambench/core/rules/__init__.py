@@ -20,6 +20,4 @@ def get_rule(name: str) -> Rule:
     try:
         return RULES[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown optimizer {name!r}; choose from: {', '.join(RULES)}"
-        ) from None
+        raise ValueError(f"unknown optimizer {name!r}; choose from: {', '.join(RULES)}") from None

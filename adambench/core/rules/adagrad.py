@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..schedules import step_size
-from ..spec import LR_SCHEDULE, Param, Rule, column, eps_param, lr_param
+from ..spec import LR_SCHEDULE, Param, Rule, column, eps_param, lr_param, stack_columns
 
 
 def reference(p, g, state, hp, t):
@@ -31,8 +31,7 @@ def reference(p, g, state, hp, t):
 
 def coefficients(hp, t):
     """Per-run scalars for the ``adagrad`` kernel: step, eps."""
-    cols = np.broadcast_arrays(step_size(hp["lr"], hp["lr_schedule"], t), hp["eps"])
-    return np.stack(cols, axis=1)
+    return stack_columns(t, step_size(hp["lr"], hp["lr_schedule"], t), hp["eps"])
 
 
 ADAGRAD = Rule(

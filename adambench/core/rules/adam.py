@@ -31,7 +31,17 @@ import math
 import numpy as np
 
 from ..schedules import beta1_at, decay_power, step_size
-from ..spec import BETA1_DECAY, LR_SCHEDULE, Param, Rule, beta_param, column, eps_param, lr_param
+from ..spec import (
+    BETA1_DECAY,
+    LR_SCHEDULE,
+    Param,
+    Rule,
+    beta_param,
+    column,
+    eps_param,
+    lr_param,
+    stack_columns,
+)
 
 _COMMON = (
     lr_param(1e-3),
@@ -93,8 +103,7 @@ def _coefficients(bias_correction: bool):
             eps = np.where(efficient, eps_hat, eps)
         else:
             step, inv_sqrt_bc2 = alpha, 1.0
-        cols = np.broadcast_arrays(b1t, 1.0 - b1t, b2, 1.0 - b2, step, inv_sqrt_bc2, eps)
-        return np.stack(cols, axis=1)
+        return stack_columns(t, b1t, 1.0 - b1t, b2, 1.0 - b2, step, inv_sqrt_bc2, eps)
 
     return coefficients
 

@@ -18,7 +18,16 @@ import math
 import numpy as np
 
 from ..schedules import beta1_at, decay_power, step_size
-from ..spec import BETA1_DECAY, LR_SCHEDULE, Rule, beta_param, column, eps_param, lr_param
+from ..spec import (
+    BETA1_DECAY,
+    LR_SCHEDULE,
+    Rule,
+    beta_param,
+    column,
+    eps_param,
+    lr_param,
+    stack_columns,
+)
 
 
 def reference(p, g, state, hp, t):
@@ -37,8 +46,7 @@ def coefficients(hp, t):
     """Per-run scalars for the ``adamax`` kernel: b1t, 1-b1t, b2, step, eps."""
     b1t = beta1_at(hp["beta1"], hp["beta1_decay"], t)
     step = step_size(hp["lr"], hp["lr_schedule"], t) / (1.0 - decay_power(hp["beta1"], t))
-    cols = np.broadcast_arrays(b1t, 1.0 - b1t, hp["beta2"], step, hp["eps"])
-    return np.stack(cols, axis=1)
+    return stack_columns(t, b1t, 1.0 - b1t, hp["beta2"], step, hp["eps"])
 
 
 ADAMAX = Rule(

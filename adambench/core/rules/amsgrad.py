@@ -21,7 +21,17 @@ import math
 import numpy as np
 
 from ..schedules import beta1_at, decay_power, step_size
-from ..spec import BETA1_DECAY, LR_SCHEDULE, Param, Rule, beta_param, column, eps_param, lr_param
+from ..spec import (
+    BETA1_DECAY,
+    LR_SCHEDULE,
+    Param,
+    Rule,
+    beta_param,
+    column,
+    eps_param,
+    lr_param,
+    stack_columns,
+)
 
 
 def reference(p, g, state, hp, t):
@@ -53,8 +63,7 @@ def coefficients(hp, t):
         inv_sqrt_bc2 = 1.0 / np.sqrt(1.0 - decay_power(b2, t))
     else:
         step, inv_sqrt_bc2 = alpha, 1.0
-    cols = np.broadcast_arrays(b1t, 1.0 - b1t, b2, 1.0 - b2, step, inv_sqrt_bc2, hp["eps"])
-    return np.stack(cols, axis=1)
+    return stack_columns(t, b1t, 1.0 - b1t, b2, 1.0 - b2, step, inv_sqrt_bc2, hp["eps"])
 
 
 AMSGRAD = Rule(

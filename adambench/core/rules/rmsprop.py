@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ..schedules import step_size
-from ..spec import LR_SCHEDULE, Param, Rule, beta_param, column, eps_param, lr_param
+from ..spec import LR_SCHEDULE, Param, Rule, beta_param, column, eps_param, lr_param, stack_columns
 
 
 def reference(p, g, state, hp, t):
@@ -42,7 +42,8 @@ def reference(p, g, state, hp, t):
 
 def coefficients(hp, t):
     """Per-run scalars for the ``rmsprop`` kernel: rho, 1-rho, mu, step, eps, centered, inside."""
-    cols = np.broadcast_arrays(
+    return stack_columns(
+        t,
         hp["decay"],
         1.0 - hp["decay"],
         hp["momentum"],
@@ -51,7 +52,6 @@ def coefficients(hp, t):
         float(hp["centered"]),
         float(hp["eps_inside"]),
     )
-    return np.stack(cols, axis=1)
 
 
 RMSPROP_MOMENTUM = Rule(

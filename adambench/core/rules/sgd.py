@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..schedules import step_size
-from ..spec import LR_SCHEDULE, Param, Rule, beta_param, column, lr_param
+from ..spec import LR_SCHEDULE, Param, Rule, beta_param, column, lr_param, stack_columns
 
 
 def reference(p, g, state, hp, t):
@@ -36,13 +34,13 @@ def reference(p, g, state, hp, t):
 def coefficients(hp, t):
     """Per-run scalars for the ``sgd`` kernel: mu, step, nesterov, has_momentum."""
     has_momentum = float((hp["momentum"] > 0).any())
-    cols = np.broadcast_arrays(
+    return stack_columns(
+        t,
         hp["momentum"],
         step_size(hp["lr"], hp["lr_schedule"], t),
         float(hp["nesterov"]),
         has_momentum,
     )
-    return np.stack(cols, axis=1)
 
 
 def _check(hp):
