@@ -120,6 +120,27 @@ def _sgd(p, g, b, c):
         p[j] -= step * (gj + mu * bj if nesterov != zero else bj)
 
 
+@njit(**_JIT)
+def step_row(kind, p, g, s0, s1, s2, c):
+    """Update one contiguous 1-D stretch with kernel ``kind`` (an entry of KINDS).
+
+    Callable from other numba code (the regret engine fuses it with gradients and
+    projections); unused state slots take any array of the right length.
+    """
+    if kind == ADAM:
+        _adam(p, g, s0, s1, c)
+    elif kind == AMSGRAD:
+        _amsgrad(p, g, s0, s1, s2, c)
+    elif kind == ADAMAX:
+        _adamax(p, g, s0, s1, c)
+    elif kind == ADAGRAD:
+        _adagrad(p, g, s0, c)
+    elif kind == RMSPROP:
+        _rmsprop(p, g, s0, s1, s2, c)
+    else:
+        _sgd(p, g, s0, c)
+
+
 @njit(parallel=True, **_JIT)
 def _apply(kind, p, g, s0, s1, s2, coef, chunk):
     rows, d = p.shape
@@ -129,19 +150,7 @@ def _apply(kind, p, g, s0, s1, s2, coef, chunk):
         j0 = (k - i * per_row) * chunk
         j1 = min(j0 + chunk, d)
         c = coef[i if coef.shape[0] > 1 else 0]
-        pi, gi = p[i, j0:j1], g[i, j0:j1]
-        if kind == ADAM:
-            _adam(pi, gi, s0[i, j0:j1], s1[i, j0:j1], c)
-        elif kind == AMSGRAD:
-            _amsgrad(pi, gi, s0[i, j0:j1], s1[i, j0:j1], s2[i, j0:j1], c)
-        elif kind == ADAMAX:
-            _adamax(pi, gi, s0[i, j0:j1], s1[i, j0:j1], c)
-        elif kind == ADAGRAD:
-            _adagrad(pi, gi, s0[i, j0:j1], c)
-        elif kind == RMSPROP:
-            _rmsprop(pi, gi, s0[i, j0:j1], s1[i, j0:j1], s2[i, j0:j1], c)
-        else:
-            _sgd(pi, gi, s0[i, j0:j1], c)
+        step_row(kind, p[i, j0:j1], g[i, j0:j1], s0[i, j0:j1], s1[i, j0:j1], s2[i, j0:j1], c)
 
 
 def apply(

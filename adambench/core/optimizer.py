@@ -16,6 +16,7 @@ from .rules import get_rule
 from .spec import Rule
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_TABLE_STEPS = 256
 
 
 @dataclass
@@ -29,6 +30,10 @@ class OptState:
     buffers: dict[str, Any] = field(default_factory=dict)
     shape: tuple[int, ...] = ()
     dtype: np.dtype = np.dtype(np.float64)
+    # Kernel coefficients for steps table_start .. table_start + len(table) - 1, computed
+    # for a block of steps at once so that a step costs no per-step NumPy calls.
+    table: Any = None
+    table_start: int = 0
 
 
 class Optimizer:
@@ -40,6 +45,7 @@ class Optimizer:
     def __init__(self, rule: Rule, hyperparameters: dict[str, Any]):
         self.rule = rule
         self.hp = hyperparameters
+        self._buffer_names = rule.buffers(hyperparameters)
 
     @property
     def name(self) -> str:
@@ -92,13 +98,21 @@ class Optimizer:
                 f"for {state.dtype}{list(state.shape)}; call init(params) first"
             )
         state.t += 1
-        coef = self.rule.coefficients(self.hp, state.t)
-        xp = array_module(params)
-        coef = xp.asarray(coef, dtype=params.dtype)
         p2 = params.reshape(-1, params.shape[-1])
         g2 = grads.reshape(p2.shape)
-        bufs = [state.buffers[n].reshape(p2.shape) for n in self.rule.buffers(self.hp)]
+        bufs = [state.buffers[n].reshape(p2.shape) for n in self._buffer_names]
+        coef = self._coefficients(state, params)
         kernels_for(params).apply(self.rule.kernel, p2, g2, bufs, coef)
+
+    def _coefficients(self, state: OptState, like: Any) -> Any:
+        """This step's (R, K) kernel coefficients, from a table computed per block of steps."""
+        k = state.t - state.table_start
+        if state.table is None or not 0 <= k < len(state.table):
+            steps = np.arange(state.t, state.t + _TABLE_STEPS).reshape(-1, 1)
+            table = np.ascontiguousarray(self.rule.coefficients(self.hp, steps), state.dtype)
+            state.table = array_module(like).asarray(table)
+            state.table_start, k = state.t, 0
+        return state.table[k]
 
     def reference_step(self, params: np.ndarray, grads: np.ndarray, state: OptState) -> None:
         """The rule's readable float64 reference update (NumPy only), for checking kernels."""
