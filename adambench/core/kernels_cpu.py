@@ -36,13 +36,18 @@ CHUNK = 16384
 @njit(**_JIT)
 def _adam(p, g, m, v, c):
     b1, ob1, b2, ob2, step, isb, eps = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+    # A positive denominator is >= sqrt(smallest subnormal), far above tiny, so the max
+    # changes nothing there; a zero one (eps = 0, all-zero gradients, so m = 0) gives
+    # 0 / tiny = 0: the coordinate stays put instead of becoming 0/0 = NaN.  A max
+    # vectorises; a branch here cost 1.5x in float32.
+    tiny = np.finfo(c.dtype).tiny
     for j in range(p.size):
         gj = g[j]
         mj = b1 * m[j] + ob1 * gj
         vj = b2 * v[j] + ob2 * gj * gj
         m[j] = mj
         v[j] = vj
-        p[j] -= step * (mj / (np.sqrt(vj) * isb + eps))
+        p[j] -= step * (mj / max(np.sqrt(vj) * isb + eps, tiny))
 
 
 @njit(**_JIT)
@@ -90,6 +95,7 @@ def _adagrad(p, g, s, c):
 def _rmsprop(p, g, v, b, gbar, c):
     rho, orho, mu, step, eps, centered, inside = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
     zero = c[0] * 0
+    tiny = np.finfo(c.dtype).tiny  # a zero denominator leaves the coordinate put (_adam)
     for j in range(p.size):
         gj = g[j]
         vj = rho * v[j] + orho * gj * gj
@@ -100,7 +106,7 @@ def _rmsprop(p, g, v, b, gbar, c):
             gbar[j] = aj
             w = vj - aj * aj
         denom = np.sqrt(w + eps) if inside != zero else np.sqrt(w) + eps
-        bj = mu * b[j] + gj / denom
+        bj = mu * b[j] + gj / max(denom, tiny)
         b[j] = bj
         p[j] -= step * bj
 
@@ -159,8 +165,9 @@ def apply(
     """Run ``kernel`` in place on C-contiguous (B, d) arrays of one dtype.
 
     ``buffers`` are the rule's state arrays in the order its kernel takes them; missing
-    ones are filled with ``g``, which the kernel never writes.  ``coef`` is (R, K) in
-    the arrays' dtype, R = 1 or B.
+    ones are filled with ``p``, which the kernel never touches through them (not ``g``:
+    a read-only ``g`` there would not compile).  ``coef`` is (R, K) in the arrays'
+    dtype, R = 1 or B.
     """
-    s = list(buffers) + [g] * (3 - len(buffers))
+    s = list(buffers) + [p] * (3 - len(buffers))
     _apply(KINDS[kernel], p, g, s[0], s[1], s[2], coef, CHUNK)

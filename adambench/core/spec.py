@@ -30,9 +30,12 @@ class Param:
     low_open: bool = False
     high_open: bool = False
     choices: tuple[str, ...] = ()
+    allowed: str = ""  # overrides the generated range text where bounds don't say it all
 
     def range_text(self) -> str:
         """The allowed values in interval notation, e.g. ``[0, 1)`` or ``> 0``."""
+        if self.allowed:
+            return self.allowed
         if self.kind == "bool":
             return "true or false"
         if self.kind == "choice":
@@ -58,16 +61,18 @@ class Param:
             if isinstance(value, str) and value in self.choices:
                 return value
             raise ValueError(f"{self.name} must be one of {self.range_text()}, got {value!r}")
+        allowed = self.range_text()
+        where = f"in {allowed}" if allowed[0] in "[(" else allowed  # "in [0, 1)", "> 0"
         try:
+            if value is None:
+                raise TypeError
             arr = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueError(
-                f"{self.name} must be a number in {self.range_text()}, got {value!r}"
-            ) from None
+            raise ValueError(f"{self.name} must be a number {where}, got {value!r}") from None
         if isinstance(value, (bool, np.bool_)) or arr.ndim > 1 or arr.size == 0:
             raise ValueError(
-                f"{self.name} must be a number or a 1-D vector of numbers in "
-                f"{self.range_text()}, got {value!r}"
+                f"{self.name} must be a number or a 1-D vector of numbers {where}, "
+                f"got {_show(value)}"
             )
         arr = arr.reshape(-1)
         bad = ~np.isfinite(arr)
@@ -77,8 +82,16 @@ class Param:
             bad |= (arr >= self.high) if self.high_open else (arr > self.high)
         if bad.any():
             first = arr[np.argmax(bad)]
-            raise ValueError(f"{self.name} must be in {self.range_text()}, got {first!r}")
+            raise ValueError(f"{self.name} must be {where}, got {float(first)!r}")
         return arr
+
+
+def _show(value: Any) -> str:
+    """A rejected value for a one-line message: arrays by shape, others by short repr."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return f"an array of shape {value.shape}"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _num(x: float | None) -> str:
@@ -164,6 +177,17 @@ def stack_columns(t: int | np.ndarray, *cols: Any) -> np.ndarray:
     """Broadcast per-run coefficient columns (and the step count) into (R, K) or (n, R, K)."""
     shaped = np.broadcast_arrays(*cols, np.zeros(np.shape(t)))[:-1]
     return np.stack(shaped, axis=-1).astype(np.float64, copy=False)
+
+
+def nonzero(denom: np.ndarray) -> np.ndarray:
+    """A denominator with 0 raised to the smallest normal number (the kernels do the same).
+
+    With eps = 0 a denominator is 0 where the coordinate's gradients were all zero, and
+    the numerator is 0 there too: the step is then 0 / tiny = 0 and the coordinate stays
+    put instead of becoming 0/0 = NaN.  A positive denominator is at least
+    sqrt(smallest subnormal), far above tiny, so it is unchanged.
+    """
+    return np.maximum(denom, np.finfo(denom.dtype).tiny)
 
 
 def column(x: np.ndarray) -> np.ndarray:

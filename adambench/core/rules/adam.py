@@ -22,6 +22,9 @@ which equals Algorithm 1 only when eps_hat = eps sqrt(1 - beta2^t); a constant e
 
 ``adam-nobias`` removes both corrections (section 6.4, "a version of RMSProp with
 momentum"): theta_t = theta_{t-1} - alpha_t m_t / (sqrt(v_t) + eps).
+
+With eps = 0 (as in the section 4 analysis) a coordinate whose gradients were all zero
+has m = v = 0: the formula is 0/0 there, and the coordinate stays put (as in AdaMax).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from ..spec import (
     column,
     eps_param,
     lr_param,
+    nonzero,
     stack_columns,
 )
 
@@ -56,6 +60,7 @@ _EPS_HAT = Param(
     -1.0,
     "efficient form (section 2) with constant eps_hat; -1 = off (Algorithm 1)",
     low=-1.0,
+    allowed="-1 (off) or >= 0",
 )
 
 
@@ -70,14 +75,14 @@ def _reference(bias_correction: bool):
         v[...] = b2 * v + (1.0 - b2) * g * g
         eps_hat = column(hp.get("eps_hat", -1.0))
         if not bias_correction:
-            p -= alpha * m / (np.sqrt(v) + column(hp["eps"]))
+            p -= alpha * m / nonzero(np.sqrt(v) + column(hp["eps"]))
         elif (eps_hat >= 0).all():
             alpha_t = alpha * np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-            p -= alpha_t * m / (np.sqrt(v) + eps_hat)
+            p -= alpha_t * m / nonzero(np.sqrt(v) + eps_hat)
         else:
             m_hat = m / (1.0 - b1**t)
             v_hat = v / (1.0 - b2**t)
-            p -= alpha * m_hat / (np.sqrt(v_hat) + column(hp["eps"]))
+            p -= alpha * m_hat / nonzero(np.sqrt(v_hat) + column(hp["eps"]))
 
     return reference
 

@@ -12,6 +12,8 @@ This is torch.optim.RMSprop(momentum=mu) exactly.  Graves' own form (Chainer's
 RMSpropGraves) is ``centered=True, eps_inside=True`` with rho = 0.95, mu = 0.9,
 alpha = 1e-4, eps = 1e-4; it folds alpha into the momentum buffer, which is the same
 rule for a constant alpha and differs once alpha is scheduled.
+
+With eps = 0, a coordinate whose gradients were all zero stays put (0/0 there).
 """
 
 from __future__ import annotations
@@ -21,7 +23,17 @@ import math
 import numpy as np
 
 from ..schedules import step_size
-from ..spec import LR_SCHEDULE, Param, Rule, beta_param, column, eps_param, lr_param, stack_columns
+from ..spec import (
+    LR_SCHEDULE,
+    Param,
+    Rule,
+    beta_param,
+    column,
+    eps_param,
+    lr_param,
+    nonzero,
+    stack_columns,
+)
 
 
 def reference(p, g, state, hp, t):
@@ -36,7 +48,7 @@ def reference(p, g, state, hp, t):
         gbar[...] = rho * gbar + (1.0 - rho) * g
         w = v - gbar * gbar
     denom = np.sqrt(w + eps) if hp["eps_inside"] else np.sqrt(w) + eps
-    b[...] = mu * b + g / denom
+    b[...] = mu * b + g / nonzero(denom)
     p -= alpha * b
 
 
