@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from .. import __version__
 from .listing import list_command
+from .regret import regret_command
 from .render import err_console
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ def _root(
 
 
 app.command("list")(list_command)
+app.command("regret")(regret_command)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import typer
 
 from .render import console, fail, print_json, table
 
-WHAT = ("optimizers",)
+WHAT = ("optimizers", "problems")
 
 
 def optimizers_doc() -> list[dict[str, Any]]:
@@ -40,9 +40,12 @@ def list_command(
     what: str = typer.Argument("optimizers", help="What to list: " + ", ".join(WHAT) + "."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
 ) -> None:
-    """List the optimizers with their hyperparameters, defaults and equations."""
+    """List the optimizers (hyperparameters, defaults, equations) or the online problems."""
     if what not in WHAT:
         fail(f"unknown list {what!r}; choose from: {', '.join(WHAT)}")
+    if what == "problems":
+        _list_problems(as_json)
+        return
     docs = optimizers_doc()
     if as_json:
         print_json({"optimizers": docs})
@@ -53,3 +56,19 @@ def list_command(
         rows.append((d["name"], f"{d['equation']}\n[dim]{d['source']}[/]", hps))
     columns = ["name", "update (source)", "hyperparameters (default, allowed)"]
     console.print(table("Optimizers", columns, rows))
+
+
+def _list_problems(as_json: bool) -> None:
+    """The online convex problems of ``adambench regret`` with one-line descriptions."""
+    from ..problems.online.registry import describe_all
+
+    docs = describe_all()
+    if as_json:
+        print_json({"problems": docs})
+        return
+    rows = [
+        (d["name"], d["description"], "1 (fixed)" if d["dim_fixed"] else d["default_dim"],
+         " | ".join(d["sets"]))
+        for d in docs
+    ]  # fmt: skip
+    console.print(table("Online problems", ["name", "description", "d", "set"], rows))

@@ -1,0 +1,157 @@
+"""Regret bounds of the theory, evaluated on a run's own observed constants.
+
+Each function returns ``{"theorem", "applies", "why", "value", "terms"}``: the bound is
+evaluated only where the theorem's conditions hold for the run (otherwise ``applies`` is
+False and ``why`` names the failing condition).  The constants are those the run
+observed up to T (``problems.online.engine``): G = max ||g_t||_2, G_inf = max ||g_t||_inf,
+sum_i ||g_{1:T,i}||_2, D and D_inf of the bounding box of the iterates and the
+comparator point, v_hat_T.  eps > 0 in a rule is treated as 0 (every analysis takes
+eps = 0); this is recorded in ``why``.
+
+* OGD / SGD, alpha_t = alpha/sqrt(t) (paper-spec 4, DERIVED from the standard bound):
+  R(T) <= D^2 sqrt(T) / (2 alpha) + alpha G^2 sqrt(T).
+* AdaGrad, diagonal, constant alpha (Duchi et al.; paper-spec 3.1):
+  R(T) <= (D_inf^2 / (2 alpha) + alpha) sum_i ||g_{1:T,i}||_2, which is
+  sqrt(2) D_inf sum_i ||g_{1:T,i}||_2 at the optimal alpha = D_inf / sqrt(2).
+* Adam, Kingma & Ba Theorem 4.1 (paper-spec 1.5): all three terms; needs alpha/sqrt(t),
+  gamma = beta1^2/sqrt(beta2) < 1 and beta1_t = beta1 lambda^(t-1) with lambda < 1
+  (with beta1 = 0 every lambda in (0, 1) gives the same algorithm, so the bound holds
+  for the infimum over lambda, the limit lambda -> 0: (1 - lambda)^2 -> 1).  The
+  theorem is known to be wrong (Reddi et al.; paper-spec 1.5): a run may exceed it.
+* AMSGrad, Reddi et al. Theorem 4 (paper-spec 2.4, final form quoted in R-ieee): needs
+  alpha/sqrt(t), gamma = beta1/sqrt(beta2) < 1, the paper's form (no bias correction).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+NO_THEOREM = "no regret theorem for this rule in paper-spec"
+
+
+def _result(theorem: str, why: str = "", terms: dict[str, float] | None = None) -> dict[str, Any]:
+    if terms is None:
+        return {"theorem": theorem, "applies": False, "why": why, "value": None, "terms": {}}
+    return {
+        "theorem": theorem,
+        "applies": True,
+        "why": why,
+        "value": float(sum(terms.values())),
+        "terms": {k: float(v) for k, v in terms.items()},
+    }
+
+
+def _scalar(hp: Mapping[str, Any], name: str) -> Any:
+    v = hp[name]
+    try:
+        return float(v.reshape(-1)[0]) if hasattr(v, "reshape") else v
+    except (TypeError, ValueError):
+        return v
+
+
+def ogd(hp: Mapping[str, Any], T: int, c: Mapping[str, float], euclidean: bool) -> dict[str, Any]:
+    """Projected OGD with alpha_t = alpha/sqrt(t) (paper-spec 4)."""
+    name = "OGD: D^2 sqrt(T)/(2 alpha) + alpha G^2 sqrt(T)"
+    if hp["lr_schedule"] != "inv_sqrt":
+        return _result(name, "needs lr_schedule = inv_sqrt (alpha/sqrt(t))")
+    if _scalar(hp, "momentum") != 0:
+        return _result(name, "needs momentum = 0 (plain projected gradient descent)")
+    if not euclidean:
+        return _result(name, "needs the Euclidean projection")
+    a, rt = _scalar(hp, "lr"), math.sqrt(T)
+    return _result(
+        name, "", {"distance": c["D"] ** 2 * rt / (2 * a), "gradient": a * c["G"] ** 2 * rt}
+    )
+
+
+def adagrad(hp: Mapping[str, Any], T: int, c: Mapping[str, float], weighted: bool) -> dict:
+    """Diagonal AdaGrad with a constant alpha (paper-spec 3.1)."""
+    name = "AdaGrad: (D_inf^2/(2 alpha) + alpha) sum_i ||g_1:T,i||_2"
+    if hp["lr_schedule"] != "constant":
+        return _result(name, "needs lr_schedule = constant (AdaGrad's own 1/sqrt(sum g^2))")
+    if _scalar(hp, "initial_accumulator") != 0:
+        return _result(name, "needs initial_accumulator = 0")
+    if not weighted:
+        return _result(name, "needs the sqrt(V)-weighted projection (Duchi et al.)")
+    a = _scalar(hp, "lr")
+    s = c["sum_g_norms"]
+    why = "eps treated as 0" if _scalar(hp, "eps") > 0 else ""
+    return _result(name, why, {"distance": c["D_inf"] ** 2 / (2 * a) * s, "gradient": a * s})
+
+
+def adam_thm41(hp: Mapping[str, Any], T: int, d: int, c: Mapping[str, float], weighted: bool):
+    """Kingma & Ba Theorem 4.1, all three terms (paper-spec 1.5)."""
+    name = "Kingma & Ba Thm 4.1"
+    b1, b2, lam = _scalar(hp, "beta1"), _scalar(hp, "beta2"), _scalar(hp, "beta1_decay")
+    if hp["lr_schedule"] != "inv_sqrt":
+        return _result(name, "needs lr_schedule = inv_sqrt (alpha_t = alpha/sqrt(t))")
+    if _scalar(hp, "eps_hat") >= 0:
+        return _result(name, "needs Algorithm 1 (eps_hat off)")
+    gamma = b1 * b1 / math.sqrt(b2)
+    if gamma >= 1:
+        return _result(name, f"needs beta1^2/sqrt(beta2) < 1, got {gamma:.4g}")
+    if b1 > 0 and lam >= 1:
+        return _result(name, "needs beta1 decay lambda < 1 (beta1_decay) when beta1 > 0")
+    if not weighted:
+        return _result(name, "needs the sqrt(V)-weighted projection or a box")
+    a = _scalar(hp, "lr")
+    one_minus_lam = 1.0 if b1 == 0 else 1.0 - lam
+    why = "beta1 = 0: lambda -> 0 (any lambda gives the same run)" if b1 == 0 else ""
+    if _scalar(hp, "eps") > 0:
+        why = (why + "; " if why else "") + "eps treated as 0"
+    t1 = c["D"] ** 2 / (2 * a * (1 - b1)) * c["sum_sqrt_T_vhat"]
+    t2 = (a * (1 + b1) * c["G_inf"] / ((1 - b1) * math.sqrt(1 - b2) * (1 - gamma) ** 2)) * c[
+        "sum_g_norms"
+    ]
+    t3 = (
+        d * c["D_inf"] ** 2 * c["G_inf"] * math.sqrt(1 - b2) / (2 * a * (1 - b1) * one_minus_lam**2)
+    )
+    return _result(name, why, {"v_hat": t1, "gradients": t2, "momentum": t3})
+
+
+def amsgrad_thm4(hp: Mapping[str, Any], T: int, c: Mapping[str, float], weighted: bool):
+    """Reddi et al. Theorem 4 (paper-spec 2.4), middle term summed exactly over t."""
+    name = "Reddi et al. Thm 4 (AMSGrad)"
+    b1, b2 = _scalar(hp, "beta1"), _scalar(hp, "beta2")
+    if hp["lr_schedule"] != "inv_sqrt":
+        return _result(name, "needs lr_schedule = inv_sqrt (alpha_t = alpha/sqrt(t))")
+    if hp["bias_correction"]:
+        return _result(name, "needs the paper's form (bias_correction = false)")
+    gamma = b1 / math.sqrt(b2)
+    if gamma >= 1:
+        return _result(name, f"needs beta1/sqrt(beta2) < 1, got {gamma:.4g}")
+    if not weighted:
+        return _result(name, "needs the sqrt(V)-weighted projection or a box")
+    a = _scalar(hp, "lr")
+    why = "eps treated as 0" if _scalar(hp, "eps") > 0 else ""
+    t1 = c["D_inf"] ** 2 * math.sqrt(T) / (a * (1 - b1)) * c["sum_sqrt_vhat"]
+    t2 = c["D_inf"] ** 2 / (2 * (1 - b1)) * c["ams_mid"]
+    t3 = (a * math.sqrt(1 + math.log(T)) / ((1 - b1) ** 2 * (1 - gamma) * math.sqrt(1 - b2))) * c[
+        "sum_g_norms"
+    ]
+    return _result(name, why, {"v_hat": t1, "momentum": t2, "gradients": t3})
+
+
+def bound(
+    optimizer: str,
+    hp: Mapping[str, Any],
+    T: int,
+    d: int,
+    constants: Mapping[str, float],
+    box: bool,
+    projection: str,
+) -> dict[str, Any]:
+    """The bound that applies to ``optimizer`` with ``hp`` at T, on observed ``constants``."""
+    euclidean = box or projection == "euclidean"
+    weighted = box or projection == "weighted"
+    if optimizer == "sgd":
+        return ogd(hp, T, constants, euclidean or weighted)  # SGD's V is the identity
+    if optimizer == "adagrad":
+        return adagrad(hp, T, constants, weighted)
+    if optimizer == "adam":
+        return adam_thm41(hp, T, d, constants, weighted)
+    if optimizer == "amsgrad":
+        return amsgrad_thm4(hp, T, constants, weighted)
+    return _result("-", NO_THEOREM)

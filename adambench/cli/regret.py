@@ -1,0 +1,281 @@
+"""``adambench regret``: online regret of every optimizer, held against the theory.
+
+Runs the online protocol (Reddi et al. 2.1) on each selected problem for every optimizer,
+hyperparameter point and seed, and prints R(T), R(T)/T, the growth exponent with its
+95% interval, the bound of the theory on the run's own constants and a verdict.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .render import console, fail, fmt, print_json, progress, table
+
+DEFAULT_PROBLEMS = ("logistic", "sparse-logistic", "reddi")
+# Work bound: T x runs x (d + 10) per problem, summed (about 10 minutes on 2 cores).
+MAX_WORK = 2e11
+MAX_STATE_BYTES = 2 * 2**30
+
+
+def parse_T(text: str) -> int:
+    """T from '1e6' or '1000000': a positive integer, else ValueError."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(
+            f"T must be a positive integer such as 1e6 or 1000000, got {text!r}"
+        ) from None
+    if not math.isfinite(value) or value < 1 or value != int(value):
+        raise ValueError(f"T must be a positive integer (>= 1) such as 1e6, got {text!r}")
+    return int(value)
+
+
+def parse_list(name: str, text: str | None, kind=float) -> list | None:
+    """A comma-separated grid; None when not given; ValueError if empty or malformed."""
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise ValueError(f"{name} grid is empty; give comma-separated values")
+    try:
+        values = [kind(t) for t in items]
+    except ValueError:
+        raise ValueError(f"{name} must be comma-separated numbers, got {text!r}") from None
+    if kind is float and not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{name} values must be finite numbers, got {text!r}")
+    return values
+
+
+def _names(option: str, given: list[str] | None, default: tuple[str, ...]) -> list[str]:
+    if not given:
+        return list(default)
+    out = [n.strip() for g in given for n in g.split(",") if n.strip()]
+    if not out:
+        raise ValueError(f"{option} is empty")
+    return list(dict.fromkeys(out))
+
+
+_PROBLEM_HELP = (
+    "Problem(s), repeat or comma-separate; default: logistic, sparse-logistic, reddi. "
+    "See `adambench list problems`."
+)
+
+
+def regret_command(
+    problem: Annotated[
+        list[str] | None, typer.Option("--problem", "-p", help=_PROBLEM_HELP)
+    ] = None,
+    optimizer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--optimizer", "-o", help="Optimizer(s), repeat or comma-separate; default: all."
+        ),
+    ] = None,
+    T: Annotated[
+        str, typer.Option("--T", "-T", help="Horizon T: an integer, 1e6 or 1000000.")
+    ] = "1e5",
+    seeds: Annotated[
+        int, typer.Option("--seeds", help="Number of seeds per point (seed-start .. +n-1).")
+    ] = 5,
+    seed_start: Annotated[int, typer.Option("--seed-start", help="First seed (>= 0).")] = 0,
+    dim: Annotated[
+        int | None, typer.Option("--dim", "-d", help="Dimension d (problems with a free d).")
+    ] = None,
+    lr: Annotated[
+        str | None,
+        typer.Option(
+            "--lr",
+            help="Step size alpha or a comma-separated grid; default: the problem's "
+            "(SGD: divided by the problem's G_inf, as SGD is not scale-invariant).",
+        ),
+    ] = None,
+    schedule: Annotated[
+        str,
+        typer.Option(
+            "--schedule",
+            help="inv_sqrt (alpha/sqrt(t)) | constant | auto (inv_sqrt; AdaGrad constant, "
+            "its 1/sqrt(sum g^2) already decays).",
+        ),
+    ] = "auto",
+    beta1: Annotated[
+        str | None, typer.Option("--beta1", help="beta1 grid in [0, 1) for rules that have it.")
+    ] = None,
+    beta2: Annotated[
+        str | None, typer.Option("--beta2", help="beta2 grid in [0, 1) for rules that have it.")
+    ] = None,
+    dtype: Annotated[
+        str, typer.Option("--dtype", help="Iterate and state dtype: float64 | float32.")
+    ] = "float64",
+    feasible: Annotated[
+        str | None, typer.Option("--set", help="Feasible set box | ball (linear, least-squares).")
+    ] = None,
+    projection: Annotated[
+        str,
+        typer.Option("--projection", help="On a ball: weighted (sqrt(V), Reddi 2.1) | euclidean."),
+    ] = "weighted",
+    reddi_c: Annotated[
+        float, typer.Option("--reddi-c", help="C of the reddi problem (> 2).")
+    ] = 3.0,
+    per_decade: Annotated[
+        int, typer.Option("--per-decade", help="Checkpoints per decade of T (>= 5).")
+    ] = 5,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the results file DIR/regret.json.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Machine-readable results on stdout.")
+    ] = False,
+) -> None:
+    """Online regret of each optimizer on convex problems, against the theory's bounds."""
+    try:
+        plan = _plan(
+            problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, dtype,
+            feasible, projection, reddi_c, per_decade,
+        )  # fmt: skip
+    except ValueError as e:
+        fail(str(e))
+    from ..analysis.regret import rows as make_rows
+    from ..analysis.results import make_result, write_json
+    from ..problems.online.engine import run
+
+    all_rows, problems_doc, comparators = [], [], []
+    start = time.perf_counter()
+    with progress() as bar:
+        for prob, points in plan["work"]:
+            task = bar.add_task(f"{prob.name}", total=plan["T"])
+            res = run(
+                prob, points, plan["seeds"], plan["T"], dtype=dtype, projection=projection,
+                per_decade=per_decade, on_steps=lambda n, task=task: bar.advance(task, n),
+            )  # fmt: skip
+            all_rows += make_rows(res)
+            problems_doc.append(prob.describe())
+            comparators.append(
+                {
+                    "problem": prob.name,
+                    "method": res.comparator.method,
+                    "newton_passes": res.comparator.passes,
+                    "max_certified_gap": float(res.comparator.gap.max()),
+                    "seconds": res.seconds,
+                }
+            )
+    seconds = time.perf_counter() - start
+    config = {k: v for k, v in plan.items() if k not in ("work",)}
+    config.update(dtype=dtype, projection=projection, per_decade=per_decade, schedule=schedule)
+    doc = make_result(
+        "regret",
+        config,
+        seeds=plan["seeds"],
+        problems=problems_doc,
+        comparators=comparators,
+        rows=all_rows,
+        seconds=seconds,
+    )
+    if out is not None:
+        write_json(Path(out) / "regret.json", doc)
+    if as_json:
+        print_json(doc)
+        return
+    _print_table(all_rows, plan["T"], len(plan["seeds"]), seconds, out)
+
+
+def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, dtype,
+          feasible, projection, reddi_c, per_decade):  # fmt: skip
+    """Validate every option and build [(problem, points)]; ValueError on bad input."""
+    from ..core.rules import RULES, get_rule
+    from ..problems.online.base import PROJECTIONS
+    from ..problems.online.engine import RunPoint
+    from ..problems.online.registry import make_problem
+
+    horizon = parse_T(T)
+    if seeds < 1 or seed_start < 0:
+        raise ValueError(f"--seeds must be >= 1 and --seed-start >= 0, got {seeds}, {seed_start}")
+    if dim is not None and dim < 1:
+        raise ValueError(f"--dim must be an integer >= 1, got {dim}")
+    if schedule not in ("auto", "inv_sqrt", "constant"):
+        raise ValueError(f"--schedule must be inv_sqrt | constant | auto, got {schedule!r}")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"--dtype must be float32 | float64, got {dtype!r}")
+    if projection not in PROJECTIONS:
+        raise ValueError(f"--projection must be {' | '.join(PROJECTIONS)}, got {projection!r}")
+    if per_decade < 5:
+        raise ValueError(f"--per-decade must be >= 5, got {per_decade}")
+    lrs = parse_list("lr", lr)
+    if lrs is not None and any(v <= 0 for v in lrs):
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    grids = {"beta1": parse_list("beta1", beta1), "beta2": parse_list("beta2", beta2)}
+    for name, grid in grids.items():
+        if grid is not None and any(not 0 <= v < 1 for v in grid):
+            raise ValueError(f"{name} must be in [0, 1), got {','.join(map(str, grid))}")
+    opts = _names("--optimizer", optimizer, tuple(RULES))
+    from ..core.kernels_cpu import KINDS
+
+    for o in opts:
+        if get_rule(o).kernel not in KINDS:
+            raise ValueError(f"optimizer {o!r} is a plugin rule without a compiled kernel")
+    seed_list = list(range(seed_start, seed_start + seeds))
+    work, total, state = [], 0.0, 0.0
+    for name in _names("--problem", problem, DEFAULT_PROBLEMS):
+        kw = {"C": reddi_c} if name == "reddi" else {}
+        prob = make_problem(name, dim=dim, feasible=feasible, **kw)
+        points = []
+        for o in opts:
+            rule = get_rule(o)
+            has = {p.name for p in rule.params}
+            sched = (
+                schedule if schedule != "auto" else ("constant" if o == "adagrad" else "inv_sqrt")
+            )
+            base_lr = prob.default_lr / (prob.constants["G_inf"] if o == "sgd" else 1.0)
+            b1s = grids["beta1"] or [prob.overrides.get("beta1")]
+            b2s = grids["beta2"] or [prob.overrides.get("beta2")]
+            for a in lrs or [base_lr]:
+                for b1 in b1s if "beta1" in has else [None]:
+                    for b2 in b2s if "beta2" in has else [None]:
+                        hp = {"lr": a, "lr_schedule": sched}
+                        if b1 is not None:
+                            hp["beta1"] = b1
+                        if b2 is not None:
+                            hp["beta2"] = b2
+                        rule.validate(hp)
+                        points.append(RunPoint(o, hp))
+        runs = len(points) * seeds
+        total += horizon * runs * (prob.d + 10)
+        state += runs * prob.d * 8 * 8
+        work.append((prob, points))
+    if total > MAX_WORK:
+        raise ValueError(
+            f"T x runs x (d + 10) = {total:.3g} exceeds the bound {MAX_WORK:.0e} (about 10 "
+            "minutes on 2 cores); lower --T, the grids, --seeds or --dim"
+        )
+    if state > MAX_STATE_BYTES:
+        raise ValueError(
+            f"state of {state / 2**30:.2f} GiB (runs x d x 8 arrays) exceeds the bound "
+            f"{MAX_STATE_BYTES / 2**30:.0f} GiB; lower the grids, --seeds or --dim"
+        )
+    return {"T": horizon, "seeds": seed_list, "optimizers": opts,
+            "problems": [p.name for p, _ in work], "work": work}  # fmt: skip
+
+
+def _print_table(rows, T, n_seeds, seconds, out) -> None:
+    body = []
+    grid = len({(r["problem"], r["optimizer"]) for r in rows}) < len(rows)
+    for r in rows:
+        e = r["exponent"]
+        expo = "-" if e is None else f"{e['slope']:.2f} [{e['low']:.2f}, {e['high']:.2f}]"
+        b = r["bound"]
+        bound = fmt(b["value"]) if b["applies"] else "n/a"
+        cells = [r["problem"], r["optimizer"]]
+        if grid:
+            cells.append(r["point"])
+        cells += [fmt(r["R_T"]), fmt(r["R_over_T"]), expo, bound, r["verdict"]]
+        body.append(cells)
+    cols = ["problem", "optimizer"] + (["point"] if grid else [])
+    cols += ["R(T)", "R(T)/T", "exponent [95%]", "bound", "verdict"]
+    title = f"Regret at T = {T:,} (mean of {n_seeds} seed(s), {seconds:.1f} s)"
+    console.print(table(title, cols, body, right=("R(T)", "R(T)/T", "bound")))
+    if out is not None:
+        console.print(f"results: {Path(out) / 'regret.json'}")
