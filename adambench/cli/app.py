@@ -12,9 +12,11 @@ import typer
 from rich.markup import escape
 
 from .. import __version__
+from .ablate import ablate_command
 from .listing import list_command
 from .regret import regret_command
 from .render import err_console
+from .run import run_command
 
 app = typer.Typer(
     name="adambench",
@@ -43,6 +45,8 @@ def _root(
 
 app.command("list")(list_command)
 app.command("regret")(regret_command)
+app.command("run")(run_command)
+app.command("ablate")(ablate_command)
 
 
 def main() -> None:

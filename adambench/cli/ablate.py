@@ -1,0 +1,206 @@
+"""``adambench ablate bias-correction``: Kingma & Ba section 6.4 (Figure 4) as numbers.
+
+Adam with and without bias correction over beta1 x beta2 x log10(alpha), the training
+loss after a short and a long budget, and whether the paper's finding ("without the
+correction, beta2 near 1 is unstable") holds on this task and data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .render import console, err_console, fmt, print_json, progress, table
+
+DEFAULT_OUT = Path("results")
+
+STUDIES = ("bias-correction",)
+
+
+def ablate_command(
+    study: str = typer.Argument(..., help="What to ablate: bias-correction (section 6.4)."),
+    task: str = typer.Option("vae", "--task", "-t", help="Task: vae (paper), logreg, mlp, cnn."),
+    short_epochs: int = typer.Option(10, "--short", help="Short budget in epochs (paper: 10)."),
+    long_epochs: int = typer.Option(
+        100, "--long", help="Long budget in epochs, >= --short (paper: 100)."
+    ),
+    beta1: str = typer.Option("0,0.9", "--beta1", help="Comma list of beta1 in [0, 1)."),
+    beta2: str = typer.Option(
+        "0.99,0.999,0.9999", "--beta2", help="Comma list of beta2 in [0, 1)."
+    ),
+    log10_lr: str = typer.Option(
+        "-5,-4,-3,-2,-1", "--log10-lr", help="Comma list of log10(alpha), each in [-10, 1]."
+    ),
+    seeds: int = typer.Option(1, "--seeds", "-s", help="Seeds per grid point, 1..100."),
+    first_seed: int = typer.Option(0, "--seed", help="First seed (seeds are seed, seed+1, ...)."),
+    batch_size: int = typer.Option(128, "--batch-size", "-b", help="Minibatch size, 1..65536."),
+    dtype: str = typer.Option("float32", "--dtype", help="Arithmetic: float32 or float64."),
+    backend: str = typer.Option("numpy", "--backend", help="Array backend: numpy (cupy: not yet)."),
+    data: str = typer.Option(
+        "digits",
+        "--data",
+        help="digits (bundled, offline) | mnist | cifar10 (files in --data-dir) | libsvm:FILE.",
+    ),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder with the MNIST IDX or CIFAR-10 batch files."),
+    ] = None,
+    width: float = typer.Option(
+        0.25, "--width", help="Layer sizes as a fraction of the paper's (VAE 500/50), (0, 16]."
+    ),
+    threads: int = typer.Option(
+        1, "--threads", help="Threads for the matmuls and the optimizer kernel, 1..256."
+    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the results file (ablate-<time>.json).")
+    ] = DEFAULT_OUT,
+    as_json: bool = typer.Option(False, "--json", help="Print the results document as JSON."),
+) -> None:
+    """Adam with vs without bias correction over the section 6.4 grid (Figure 4)."""
+    from . import training_options as opts
+
+    if study not in STUDIES:
+        raise ValueError(f"unknown study {study!r}; choose from: {', '.join(STUDIES)}")
+    if task not in opts.TASKS:
+        raise ValueError(f"--task: unknown {task!r}; choose one of: {', '.join(opts.TASKS)}")
+    task_name = task
+    opts.check_int("--short", short_epochs, 1, 10000)
+    opts.check_int("--long", long_epochs, short_epochs, 10000)
+    b1 = _unit_floats("--beta1", beta1)
+    b2 = _unit_floats("--beta2", beta2)
+    lg = _floats("--log10-lr", log10_lr, -10.0, 1.0)
+    opts.check_int("--seeds", seeds, 1, 100)
+    opts.check_int("--seed", first_seed, 0, 2**31 - 1)
+    opts.check_int("--batch-size", batch_size, 1, 65536)
+    opts.check_int("--threads", threads, 1, 256)
+    if dtype not in opts.DTYPES:
+        raise ValueError(f"--dtype must be float32 or float64, got {dtype!r}")
+    opts.check_float("--width", width, 0.0, 16.0)
+    opts.check_backend(backend)
+    opts.check_data(data, data_dir)
+    opts.check_out(out)
+    if task_name == "cnn" and data.startswith("libsvm"):
+        raise ValueError("--task cnn needs image data (digits, mnist, cifar10), not libsvm")
+
+    from ..analysis.ablation import AblationConfig, config_dict, run_ablation
+    from ..analysis.results import make_result, write_json
+    from ..analysis.training import thread_limits
+    from ..problems.data import load_dataset
+
+    dataset = load_dataset(data, data_dir)
+    cfg = AblationConfig(
+        task=task_name,
+        beta1=b1,
+        beta2=b2,
+        log10_lr=lg,
+        short_epochs=short_epochs,
+        long_epochs=long_epochs,
+        seeds=tuple(range(first_seed, first_seed + seeds)),
+        batch_size=batch_size,
+        dtype=dtype,
+        width=width,
+    )
+    with progress() as bar, thread_limits(threads):
+        job = bar.add_task("training", total=2 * long_epochs)
+
+        def advance(variant: str, epoch: int) -> None:
+            bar.update(job, advance=1, description=f"{task_name} {variant}")
+
+        result = run_ablation(cfg, dataset, advance)
+    config = {
+        **config_dict(cfg),
+        "study": study,
+        "data": data,
+        "data_dir": str(data_dir) if data_dir else None,
+        "backend": backend,
+        "threads": threads,
+    }
+    doc = make_result("ablate", config, data=dataset.describe(), ablation=result)
+    path = write_json(opts.result_path(out, "ablate"), doc)
+    if as_json:
+        print_json(doc)
+        return
+    _print(result, cfg, dataset.name)
+    err_console.print(f"results: {path}")
+
+
+def _unit_floats(option: str, text: str) -> tuple[float, ...]:
+    return _floats(option, text, 0.0, 1.0, high_open=True)
+
+
+def _floats(
+    option: str, text: str, low: float, high: float, high_open: bool = False
+) -> tuple[float, ...]:
+    from .training_options import split_list
+
+    out = []
+    for it in split_list(option, text):
+        try:
+            v = float(it)
+        except ValueError:
+            raise ValueError(f"{option} must be numbers, got {it!r}") from None
+        ok = v >= low and (v < high if high_open else v <= high)
+        if not ok or v != v:
+            right = ")" if high_open else "]"
+            raise ValueError(f"{option} values must be in [{low:g}, {high:g}{right}, got {it!r}")
+        out.append(v)
+    return tuple(dict.fromkeys(out))
+
+
+def _cell(row: dict, key: str) -> str:
+    v = row[key]
+    if v is None:
+        return "diverged"
+    return fmt(v, 4)
+
+
+def _print(result: dict, cfg, data_name: str) -> None:
+    s, lg = cfg.short_epochs, cfg.long_epochs
+    cols = ["beta1", "beta2", "log10 lr", f"Adam @{s}", f"no-corr @{s}", f"Adam @{lg}"]
+    cols += [f"no-corr @{lg}"]
+    rows = [
+        [
+            f"{r['beta1']:g}",
+            f"{r['beta2']:g}",
+            f"{r['log10_lr']:g}",
+            _cell(r, "adam_short"),
+            _cell(r, "adam-nobias_short"),
+            _cell(r, "adam_long"),
+            _cell(r, "adam-nobias_long"),
+        ]
+        for r in result["rows"]
+    ]
+    t = result["task"]
+    title = (
+        f"Bias correction, {t['name']} on {data_name} ({t['parameters']} parameters): "
+        f"training loss after {s} and {lg} epochs (start {fmt(result['initial_loss'], 4)})"
+    )
+    console.print(table(title, cols, rows, right=cols))
+    f = result["findings"]
+    best_rows = [
+        [
+            f"{e['beta1']:g}",
+            f"{e['beta2']:g}",
+            fmt(e["adam_short_best"]),
+            fmt(e["adam-nobias_short_best"]),
+            fmt(e["adam_long_best"]),
+            fmt(e["adam-nobias_long_best"]),
+        ]
+        for e in f["best_per_beta"]
+    ]
+    bcols = ["beta1", "beta2", f"Adam @{s}", f"no-corr @{s}", f"Adam @{lg}", f"no-corr @{lg}"]
+    console.print(table("Best over the learning rates", bcols, best_rows, right=bcols))
+    unstable = ", ".join(f"beta2={k}: {v}" for k, v in f["unstable_without_correction"].items())
+    div = f["diverged_points"]
+    console.print(
+        f"Unstable without correction (diverged or worse by > {fmt(f['tolerance'], 2)}), "
+        f"grid points per beta2: {unstable}\n"
+        f"Diverged: with correction {div['adam']}, without {div['adam-nobias']}\n"
+        f"Corrected at least as good as uncorrected: "
+        f"{100 * f['corrected_at_least_as_good']:.0f}% of (setting, budget) pairs; "
+        f"best long-budget run: {f['overall_best_variant']}\n"
+        f"Paper's finding (section 6.4) reproduced: "
+        f"{'[green]yes[/]' if f['reproduced'] else '[red]no[/]'}"
+    )

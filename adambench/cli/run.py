@@ -1,0 +1,183 @@
+"""``adambench run``: every optimizer trains the paper's models; one table per task.
+
+Kingma & Ba section 6 (paper-spec 1.7) as a benchmark: logistic regression (6.1), an
+MLP with dropout (6.2), a CNN (6.3) and a VAE (6.4) on real data, each optimizer at the
+best point of its learning-rate grid, mean and 95% interval over seeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .render import console, err_console, fmt, print_json, progress, table
+
+DEFAULT_OUT = Path("results")
+
+OPTIMIZER_NAMES = ("adam", "adamax", "adagrad", "rmsprop-momentum", "adam-nobias", "amsgrad", "sgd")
+
+
+def run_command(
+    tasks: str = typer.Option(
+        "logreg,mlp", "--tasks", "-t", help="Comma list of tasks: logreg, mlp, cnn, vae (or all)."
+    ),
+    optimizers: str = typer.Option(
+        "all", "--optimizers", "-o", help="Comma list of optimizers (see `adambench list`) or all."
+    ),
+    epochs: int = typer.Option(
+        20, "--epochs", "-e", help="Passes over the training set, 1..10000."
+    ),
+    seeds: int = typer.Option(3, "--seeds", "-s", help="Seeds per grid point, 1..100."),
+    first_seed: int = typer.Option(0, "--seed", help="First seed (seeds are seed, seed+1, ...)."),
+    lr_grid: str = typer.Option(
+        "",
+        "--lr-grid",
+        help="Comma list of learning rates tried by every optimizer; default: a 5-point "
+        "half-decade grid around each optimizer's usual value.",
+    ),
+    batch_size: int = typer.Option(128, "--batch-size", "-b", help="Minibatch size, 1..65536."),
+    dtype: str = typer.Option("float32", "--dtype", help="Arithmetic: float32 or float64."),
+    backend: str = typer.Option("numpy", "--backend", help="Array backend: numpy (cupy: not yet)."),
+    data: str = typer.Option(
+        "digits",
+        "--data",
+        help="digits (bundled, offline) | mnist | cifar10 (files in --data-dir) | libsvm:FILE.",
+    ),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder with the MNIST IDX or CIFAR-10 batch files."),
+    ] = None,
+    width: float = typer.Option(
+        0.25,
+        "--width",
+        help="Layer sizes as a fraction of the paper's (1 = MLP 1000-1000), (0, 16].",
+    ),
+    target: float = typer.Option(
+        None,
+        "--target",
+        help="Training loss for 'epochs to target' (default: the worst "
+        "optimizer's final loss, so every optimizer reaches it).",
+    ),
+    threads: int = typer.Option(
+        1,
+        "--threads",
+        help="Threads for the matmuls (BLAS) and for the optimizer kernel, "
+        "1..256; 1 keeps timings steady on small or shared machines.",
+    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the results file (run-<time>.json).")
+    ] = DEFAULT_OUT,
+    as_json: bool = typer.Option(False, "--json", help="Print the results document as JSON."),
+) -> None:
+    """Train every optimizer on the paper's tasks and rank them (Kingma & Ba section 6)."""
+    from . import training_options as opts
+
+    task_list = opts.choose("--tasks", tasks, opts.TASKS)
+    opt_list = opts.choose("--optimizers", optimizers, OPTIMIZER_NAMES)
+    opts.check_int("--epochs", epochs, 1, 10000)
+    opts.check_int("--seeds", seeds, 1, 100)
+    opts.check_int("--seed", first_seed, 0, 2**31 - 1)
+    opts.check_int("--batch-size", batch_size, 1, 65536)
+    opts.check_int("--threads", threads, 1, 256)
+    grid = opts.positive_floats("--lr-grid", lr_grid) if lr_grid.strip() else None
+    if dtype not in opts.DTYPES:
+        raise ValueError(f"--dtype must be float32 or float64, got {dtype!r}")
+    opts.check_float("--width", width, 0.0, 16.0)
+    if target is not None:
+        opts.check_float("--target", target, float("-inf"), float("inf"), low_open=False)
+    opts.check_backend(backend)
+    opts.check_data(data, data_dir)
+    opts.check_out(out)
+    if "cnn" in task_list and data.startswith("libsvm"):
+        raise ValueError("--tasks cnn needs image data (digits, mnist, cifar10), not libsvm")
+
+    from ..analysis.results import make_result, write_json
+    from ..analysis.training import thread_limits
+    from ..analysis.training_sweep import RunConfig, config_dict, run_benchmark
+    from ..problems.data import load_dataset
+
+    dataset = load_dataset(data, data_dir)
+    cfg = RunConfig(
+        tasks=task_list,
+        optimizers=opt_list,
+        epochs=epochs,
+        seeds=tuple(range(first_seed, first_seed + seeds)),
+        lr_grid=grid,
+        batch_size=batch_size,
+        dtype=dtype,
+        width=width,
+        target=target,
+    )
+    with progress() as bar, thread_limits(threads):
+        job = bar.add_task("training", total=len(task_list) * len(opt_list) * epochs)
+
+        def advance(task: str, opt: str, epoch: int) -> None:
+            bar.update(job, advance=1, description=f"{task} {opt}")
+
+        tasks_out = run_benchmark(cfg, dataset, advance)
+    config = {
+        **config_dict(cfg),
+        "data": data,
+        "data_dir": str(data_dir) if data_dir else None,
+        "backend": backend,
+        "threads": threads,
+    }
+    doc = make_result("run", config, data=dataset.describe(), tasks=tasks_out)
+    path = write_json(opts.result_path(out, "run"), doc)
+    if as_json:
+        print_json(doc)
+        return
+    for t in tasks_out:
+        console.print(_task_table(t, dataset.name))
+    console.print(
+        "[dim]lr: best of the grid by final training loss (* = on the grid's edge: widen "
+        "--lr-grid); train loss: mean over seeds ± 95% t interval; epochs: first epoch at "
+        "or below the target loss; ms/ep: one run's share of its batch's epoch time; opt%: "
+        "share of training time in opt.step (the rest: forward/backward, data); div: "
+        "diverged runs of the grid.[/]"
+    )
+    err_console.print(f"results: {path}")
+
+
+def _task_table(t: dict, data_name: str):
+    """One Rich table per task, best optimizer first."""
+    from rich import box
+
+    rows = []
+    entries = sorted(t["optimizers"], key=lambda e: (e["rank"] is None, e["rank"] or 0))
+    for e in entries:
+        c, tm = e["chosen"], e["timing"]
+        div = f"{e['diverged_runs']}/{e['runs']}"
+        if c is None:
+            rows.append(["-", e["optimizer"], "-", "all diverged", "-", "-", "-", "-", "-", div])
+            continue
+        ftl = c["final_train_loss"]
+        half = ftl["ci95_high"] - ftl["mean"] if ftl["ci95_high"] == ftl["ci95_high"] else None
+        loss = fmt(ftl["mean"], 3) + ("" if half is None else f"±{fmt(half, 2)}")
+        acc = c["test_accuracy"]
+        rows.append(
+            [
+                e["rank"],
+                e["optimizer"],
+                f"{c['lr']:g}" + ("*" if c["on_grid_edge"] else ""),
+                loss,
+                fmt(c["test_loss"], 3),
+                "-" if acc != acc else f"{100 * acc:.1f}",
+                "-" if c["epochs_to_target"] is None else c["epochs_to_target"],
+                f"{1e3 * tm['epoch_seconds_per_run']:.1f}",
+                f"{100 * tm['optimizer_share']:.0f}",
+                div,
+            ]
+        )
+    task = t["task"]
+    title = (
+        f"{task['name']} on {data_name}: {task['parameters']} parameters, "
+        f"lr schedule {task['lr_schedule']}, target loss {fmt(t['target_loss'], 3)}"
+    )
+    cols = ["#", "optimizer", "lr", "train loss", "test loss", "acc%", "epochs", "ms/ep"]
+    cols += ["opt%", "div"]
+    out = table(title, cols, rows, right=[c for c in cols if c != "optimizer"])
+    out.box = box.SIMPLE_HEAD
+    return out

@@ -1,0 +1,101 @@
+"""Parsing and checking of options shared by ``adambench run`` and ``adambench ablate``.
+
+Light on purpose (no NumPy at import): each function raises ValueError with one line
+naming the option and the allowed values; the CLI turns that into exit code 2.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+TASKS = ("logreg", "mlp", "cnn", "vae")
+DTYPES = ("float32", "float64")
+BACKENDS = ("numpy", "cupy")
+
+
+def split_list(option: str, text: str) -> list[str]:
+    """Comma-separated values, stripped; at least one."""
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    if not items:
+        raise ValueError(f"{option} needs at least one value, got {text!r}")
+    return items
+
+
+def choose(
+    option: str, text: str, allowed: tuple[str, ...], all_word: bool = True
+) -> tuple[str, ...]:
+    """A comma list of names from ``allowed`` (``all`` = every one), duplicates removed."""
+    items = split_list(option, text)
+    if all_word and items == ["all"]:
+        return allowed
+    for it in items:
+        if it not in allowed:
+            raise ValueError(f"{option}: unknown {it!r}; choose from: {', '.join(allowed)}")
+    return tuple(dict.fromkeys(items))
+
+
+def positive_floats(option: str, text: str) -> tuple[float, ...]:
+    """A comma list of finite numbers > 0 (learning rates)."""
+    out = []
+    for it in split_list(option, text):
+        try:
+            v = float(it)
+        except ValueError:
+            raise ValueError(f"{option} must be numbers > 0, got {it!r}") from None
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"{option} must be finite numbers > 0, got {it!r}")
+        out.append(v)
+    return tuple(sorted(set(out)))
+
+
+def check_int(option: str, value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise ValueError(f"{option} must be in [{low}, {high}], got {value}")
+    return value
+
+
+def check_float(option: str, value: float, low: float, high: float, low_open: bool = True) -> float:
+    ok = math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
+    if not ok:
+        left = "(" if low_open else "["
+        raise ValueError(f"{option} must be in {left}{low:g}, {high:g}], got {value!r}")
+    return value
+
+
+def check_backend(backend: str) -> None:
+    """Only NumPy trains in this version; ``cupy`` is refused with the reason."""
+    if backend not in BACKENDS:
+        raise ValueError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "cupy":
+        try:
+            import cupy  # noqa: F401
+        except Exception:
+            raise ValueError("--backend cupy is unavailable: cupy is not installed") from None
+        raise ValueError("--backend cupy is unavailable: this version trains on NumPy only")
+
+
+def check_data(data: str, data_dir: Path | None) -> None:
+    """Cheap checks of --data/--data-dir before any work (the loader checks the files)."""
+    kind = data.split(":", 1)[0]
+    if kind not in ("digits", "mnist", "cifar10", "libsvm"):
+        raise ValueError(f"--data must be digits | mnist | cifar10 | libsvm:FILE, got {data!r}")
+    if kind in ("mnist", "cifar10") and data_dir is None:
+        raise ValueError(f"--data {kind} needs --data-dir, the folder holding its files")
+
+
+def result_path(out: Path, command: str) -> Path:
+    """A fresh file name ``<command>-<UTC time>.json`` under ``out``."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    path = out / f"{command}-{stamp}.json"
+    k = 1
+    while path.exists():
+        path = out / f"{command}-{stamp}-{k}.json"
+        k += 1
+    return path
+
+
+def check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a folder")

@@ -1,0 +1,185 @@
+"""``adambench run`` and ``adambench ablate`` end to end through the real entry point
+(issue 6): tiny settings, results files, --json, and bad input -> exit 2, one line, no
+results file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from adambench.analysis.results import read_json
+
+MAIN = "import sys; from adambench.cli.app import main; sys.argv[0] = 'adambench'; main()"
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="200", TERM="dumb")
+    return subprocess.run(
+        [sys.executable, "-c", MAIN, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+    )
+
+
+def run_in_process(args, monkeypatch, capsys):
+    """The real entry point in this process (fast for the many bad-input cases)."""
+    from adambench.cli.app import main
+
+    monkeypatch.setattr(sys, "argv", ["adambench", *args])
+    monkeypatch.setenv("NO_COLOR", "1")
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
+TINY = ["--tasks", "logreg,mlp", "--optimizers", "adam,sgd", "--epochs", "2", "--seeds", "2"]
+TINY += ["--lr-grid", "0.01,0.1", "--width", "0.05"]
+
+
+def test_run_tiny_end_to_end(tmp_path):
+    proc = run_cli("run", *TINY, "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    files = list(tmp_path.glob("run-*.json"))
+    assert len(files) == 1
+    doc = read_json(files[0], command="run")
+    assert doc["config"]["epochs"] == 2 and doc["data"]["name"] == "digits"
+    assert [t["task"]["name"] for t in doc["tasks"]] == ["logreg", "mlp"]
+    for t in doc["tasks"]:
+        for e in t["optimizers"]:
+            assert len(e["grid"]) == 2
+            for p in e["grid"]:
+                assert len(p["train_loss_curves"]) == 2 and len(p["train_loss_curves"][0]) == 3
+            assert e["chosen"]["lr"] in (0.01, 0.1)
+            assert 0 <= e["timing"]["optimizer_share"] <= 1
+    assert "logreg on digits" in proc.stdout and "mlp on digits" in proc.stdout
+    assert "adam" in proc.stdout and "sgd" in proc.stdout
+
+
+def test_run_json_is_the_results_document(tmp_path):
+    args = ["--tasks", "cnn", "--optimizers", "adam", "--epochs", "1", "--seeds", "1"]
+    proc = run_cli(
+        "run", *args, "--lr-grid", "0.001", "--width", "0.05", "--json", "--out", str(tmp_path)
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["command"] == "run" and doc["schema_version"] >= 1
+    (t,) = doc["tasks"]
+    assert t["task"]["name"] == "cnn" and t["optimizers"][0]["chosen"]["test_accuracy"] > 0
+    assert len(list(tmp_path.glob("run-*.json"))) == 1
+
+
+def test_ablate_tiny_end_to_end(tmp_path):
+    args = ["--task", "logreg", "--short", "1", "--long", "2", "--beta1", "0.9"]
+    args += ["--beta2", "0.99,0.9999", "--log10-lr", "-2,-1"]
+    proc = run_cli("ablate", "bias-correction", *args, "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    (path,) = tmp_path.glob("ablate-*.json")
+    doc = read_json(path, command="ablate")
+    rows = doc["ablation"]["rows"]
+    assert len(rows) == 4
+    assert {"adam_short", "adam_long", "adam-nobias_short", "adam-nobias_long"} <= set(rows[0])
+    assert "reproduced" in doc["ablation"]["findings"]
+    assert "Bias correction, logreg on digits" in proc.stdout
+
+
+BAD_RUN = [
+    (["--epochs", "0"], "--epochs"),
+    (["--seeds", "0"], "--seeds"),
+    (["--optimizers", "adam,lion"], "lion"),
+    (["--tasks", "resnet"], "resnet"),
+    (["--lr-grid", "0.1,-1"], "--lr-grid"),
+    (["--lr-grid", "nan"], "--lr-grid"),
+    (["--lr-grid", "fast"], "--lr-grid"),
+    (["--batch-size", "0"], "--batch-size"),
+    (["--dtype", "float16"], "--dtype"),
+    (["--width", "0"], "--width"),
+    (["--backend", "cupy"], "cupy"),
+    (["--backend", "tpu"], "--backend"),
+    (["--data", "mnist"], "--data-dir"),
+    (["--data", "imagenet"], "--data"),
+    (["--threads", "0"], "--threads"),
+]
+
+
+@pytest.mark.parametrize(("args", "phrase"), BAD_RUN, ids=[" ".join(a) for a, _ in BAD_RUN])
+def test_run_bad_input_exit_2_no_file(tmp_path, monkeypatch, capsys, args, phrase):
+    code, out, err = run_in_process(
+        ["run", *args, "--out", str(tmp_path / "out")], monkeypatch, capsys
+    )
+    assert code == 2, err
+    assert out == "" and "Traceback" not in err
+    assert err.startswith("error: ") and "\n" not in err.strip() and phrase in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_missing_data_files_exit_2_naming_the_file(tmp_path):
+    (tmp_path / "mnist").mkdir()
+    proc = run_cli(
+        "run",
+        "--data",
+        "mnist",
+        "--data-dir",
+        str(tmp_path / "mnist"),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert proc.returncode == 2 and "train-images-idx3-ubyte" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    bad = tmp_path / "x.svm"
+    bad.write_text("garbage\n")
+    proc = run_cli("run", "--data", f"libsvm:{bad}", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "x.svm is not a valid LIBSVM file" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+BAD_ABLATE = [
+    (["bias-correction", "--beta2", "1"], "--beta2"),
+    (["bias-correction", "--beta1", "-0.1"], "--beta1"),
+    (["bias-correction", "--short", "5", "--long", "3"], "--long"),
+    (["bias-correction", "--log10-lr", "3"], "--log10-lr"),
+    (["bias-correction", "--task", "gpt"], "--task"),
+    (["warmup"], "unknown study"),
+]
+
+
+@pytest.mark.parametrize(("args", "phrase"), BAD_ABLATE, ids=[" ".join(a) for a, _ in BAD_ABLATE])
+def test_ablate_bad_input_exit_2_no_file(tmp_path, monkeypatch, capsys, args, phrase):
+    code, out, err = run_in_process(
+        ["ablate", *args, "--out", str(tmp_path / "out")], monkeypatch, capsys
+    )
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.startswith("error: ") and "\n" not in err.strip() and phrase in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_help_documents_every_option():
+    for cmd in ("run", "ablate"):
+        proc = run_cli(cmd, "--help")
+        assert proc.returncode == 0
+        for opt in (
+            "--epochs" if cmd == "run" else "--short",
+            "--seeds",
+            "--dtype",
+            "--backend",
+            "--data-dir",
+            "--json",
+            "--out",
+        ):
+            assert opt in proc.stdout, (cmd, opt)
+
+
+def test_cli_optimizer_names_match_the_engine():
+    from adambench.analysis.training_sweep import OPTIMIZERS
+    from adambench.cli.run import OPTIMIZER_NAMES
+    from adambench.core.rules import RULES
+
+    assert OPTIMIZER_NAMES == OPTIMIZERS and set(OPTIMIZERS) == set(RULES)
