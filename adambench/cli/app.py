@@ -16,6 +16,7 @@ from .ablate import ablate_command
 from .listing import list_command
 from .regret import regret_command
 from .render import err_console
+from .report import report_command
 from .run import run_command
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ app.command("list")(list_command)
 app.command("regret")(regret_command)
 app.command("run")(run_command)
 app.command("ablate")(ablate_command)
+app.command("report")(report_command)
 
 
 def main() -> None:

@@ -1,0 +1,145 @@
+"""Plots of an ``adambench bench`` results document (``analysis/bench.py``).
+
+* achieved GB/s against parameter count, one panel per optimizer: adambench's kernel
+  (solid, the optimizer's colour), the same-run roofline loop with the rule's own access
+  pattern (thick grey: the measured limit, DESIGN.md "Timing is relative"), copy and
+  triad for reference (thin dotted), peers (textbook NumPy, torch.optim) dashed with
+  open markers;
+* adambench's fraction of its roofline against parameter count, all optimizers.
+One figure of each per (dtype, threads) measured.  GB/s = bytes the rule must move
+(DESIGN.md table) / median time per step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .figures import Plot, colour, new_figure
+
+ADAMBENCH = "adambench"
+PEER_STYLE = {  # impl -> (colour, marker)
+    "numpy-textbook": ("#7f7f7f", "s"),
+    "torch": ("#bcbd22", "^"),
+    "torch-foreach": ("#17becf", "v"),
+    "torch-fused": ("#000000", "D"),
+}
+
+
+def groups(doc: dict[str, Any]) -> list[tuple[str, int]]:
+    """(dtype, threads) pairs measured, in order."""
+    return list(dict.fromkeys((r["dtype"], r["threads"]) for r in doc["rows"]))
+
+
+def _series(rows: list[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
+    pts = sorted((r["size"], r[key]) for r in rows if r.get(key) is not None)
+    return [p[0] for p in pts], [float(p[1]) for p in pts]
+
+
+def _slug(dtype: str, threads: int) -> str:
+    return f"{dtype}-{threads}thr"
+
+
+def gbps_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "") -> Plot:
+    rows = [r for r in doc["rows"] if r["dtype"] == dtype and r["threads"] == threads]
+    opts = list(dict.fromkeys(r["optimizer"] for r in rows))
+    roofs = [
+        r
+        for r in doc.get("rooflines", [])
+        if r.get("dtype") == dtype and r.get("threads") == threads
+    ]
+    refs = [
+        r
+        for r in doc.get("references", [])
+        if r.get("dtype") == dtype and r.get("threads") == threads
+    ]
+    ncols = min(4, len(opts))
+    nrows = math.ceil(len(opts) / ncols)
+    fig = new_figure(2.5 * ncols + 0.6, 2.3 * nrows + 0.8)
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    peers_seen: dict[str, tuple[str, str]] = {}
+    for k, opt in enumerate(opts):
+        ax = axes[k // ncols][k % ncols]
+        mine = [r for r in rows if r["optimizer"] == opt]
+        roof = [r for r in roofs if r["optimizer"] == opt]
+        if roof:
+            xs, ys = _series(roof, "gbps")
+            ax.plot(xs, ys, color="0.55", lw=4, alpha=0.5, solid_capstyle="round")
+        for key, ls in (("copy_gbps", ":"), ("triad_gbps", "-.")):
+            xs, ys = _series(refs, key)
+            if xs:
+                ax.plot(xs, ys, color="0.6", lw=0.8, ls=ls)
+        for impl in dict.fromkeys(r["impl"] for r in mine):
+            xs, ys = _series([r for r in mine if r["impl"] == impl], "gbps")
+            if impl == ADAMBENCH:
+                ax.plot(xs, ys, color=colour(opt), lw=2, marker="o", ms=4)
+            else:
+                c, m = PEER_STYLE.get(impl, ("#8c564b", "P"))
+                peers_seen[impl] = (c, m)
+                ax.plot(xs, ys, color=c, lw=1, ls="--", marker=m, ms=4, mfc="none")
+        ax.set_title(opt, color=colour(opt), fontsize=9)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    for k in range(len(opts), nrows * ncols):
+        axes[k // ncols][k % ncols].set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("parameters N")
+    for row in axes:
+        row[0].set_ylabel("GB/s (rule's bytes / time)")
+    handles = [
+        ("adambench (colour: optimizer)", dict(color="0.2", lw=2, marker="o", ms=4)),
+        ("roofline: own access pattern", dict(color="0.55", lw=4, alpha=0.5)),
+        ("copy", dict(color="0.6", lw=0.8, ls=":")),
+        ("triad", dict(color="0.6", lw=0.8, ls="-.")),
+    ] + [
+        (impl, dict(color=c, lw=1, ls="--", marker=m, ms=4, mfc="none"))
+        for impl, (c, m) in peers_seen.items()
+    ]
+    lines = [axes[0][0].plot([], [], **kw)[0] for _, kw in handles]
+    fig.legend(lines, [h[0] for h in handles], loc="outside lower center", ncols=4)
+    fig.suptitle(f"Achieved bandwidth, {dtype}, {threads} thread(s)")
+    return Plot(
+        f"bench-gbps-{_slug(dtype, threads)}{suffix}",
+        f"Achieved GB/s, {dtype}, {threads} thread(s)",
+        "GB/s = bytes the rule must move per step / median time per step. Thick grey: the "
+        "same-run roofline (a trivial loop with the rule's own reads and writes, best of "
+        "repeats); dotted/dash-dotted: copy and triad for reference; dashed with open "
+        "markers: peers timed side by side in the same run.",
+        fig,
+    )
+
+
+def fraction_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "") -> Plot:
+    rows = [
+        r
+        for r in doc["rows"]
+        if r["dtype"] == dtype and r["threads"] == threads and r["impl"] == ADAMBENCH
+    ]
+    fig = new_figure(6.4, 3.4)
+    ax = fig.add_subplot()
+    for opt in dict.fromkeys(r["optimizer"] for r in rows):
+        xs, ys = _series([r for r in rows if r["optimizer"] == opt], "fraction_of_roofline")
+        ax.plot(xs, [100 * y for y in ys], color=colour(opt), marker="o", ms=4, label=opt)
+    ax.axhline(100, color="k", lw=0.8)
+    ax.axhline(90, color="k", lw=0.6, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters N")
+    ax.set_ylabel("% of roofline")
+    ax.set_title(f"adambench kernels: share of the measured roofline, {dtype}, {threads} thr")
+    ax.legend(ncols=2)
+    return Plot(
+        f"bench-roofline-{_slug(dtype, threads)}{suffix}",
+        f"Fraction of roofline, {dtype}, {threads} thread(s)",
+        "Roofline best time / kernel median time, per size (dotted: 90%). Small sizes are "
+        "dominated by the call overhead, large ones by memory bandwidth.",
+        fig,
+    )
+
+
+def plots(doc: dict[str, Any], suffix: str = "") -> list[Plot]:
+    out = []
+    for dtype, threads in groups(doc):
+        out.append(gbps_plot(doc, dtype, threads, suffix))
+        if any(r.get("fraction_of_roofline") is not None for r in doc["rows"]):
+            out.append(fraction_plot(doc, dtype, threads, suffix))
+    return out

@@ -1,0 +1,206 @@
+"""Plots of an ``adambench regret`` results document (rows of ``analysis/regret.py``).
+
+* R(T) against T, log-log, one line per optimizer (mean over seeds) with its 95% t band,
+  a sqrt(T) reference and the theory's bound at T where one applies (paper-spec 2.2:
+  R(T) = sum_t f_t(x_t) - min_{x in F} sum_t f_t(x); bounds of sections 1.5, 2.4, 3.1, 4);
+* R(T)/T against T (sublinear regret: R(T)/T -> 0, paper-spec 4);
+* the iterate path x_t[0] for the Reddi et al. counterexamples (paper-spec 2.5), where
+  Adam drifts to +1 and AMSGrad to the comparator -1;
+* the fitted growth exponents with their intervals, one row per optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .figures import Plot, colour, dashes, empty_note, new_figure, numbers, positive
+
+
+def by_problem(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows grouped by problem, in order of first appearance."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["problem"], []).append(r)
+    return out
+
+
+def label(row: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """The optimizer, plus its hyperparameter point when the problem has several."""
+    same = [r for r in rows if r["optimizer"] == row["optimizer"]]
+    point = row.get("point") or ""
+    return f"{row['optimizer']} ({point})" if len(same) > 1 and point else row["optimizer"]
+
+
+def _bound_value(row: dict[str, Any]) -> float | None:
+    b = row.get("bound") or {}
+    v = b.get("value")
+    return float(v) if b.get("applies") and isinstance(v, (int, float)) and v > 0 else None
+
+
+def regret_plot(problem: str, rows: list[dict[str, Any]], suffix: str = "") -> Plot:
+    """R(T) vs T on log-log axes with 95% bands, sqrt(T) reference and bounds at T."""
+    fig = new_figure(6.4, 4.2)
+    ax = fig.add_subplot()
+    anchors = []
+    drawn = 0
+    for r in rows:
+        c, lab = colour(r["optimizer"]), label(r, rows)
+        T, mean = numbers(r["curve"]["T"]), positive(r["curve"]["R_mean"])
+        if not any(v == v for v in mean):
+            continue
+        drawn += 1
+        ax.plot(T, mean, color=c, ls=dashes(r["optimizer"]), lw=1.6, label=lab)
+        lo, hi = positive(r["curve"]["R_low"]), positive(r["curve"]["R_high"])
+        lo = [
+            a if a == a else m for a, m in zip(lo, mean, strict=True)
+        ]  # a band below 0 ends at the line
+        ax.fill_between(T, lo, hi, color=c, alpha=0.18, lw=0)
+        if mean[-1] == mean[-1]:
+            anchors.append(mean[-1] / math.sqrt(T[-1]))
+        b = _bound_value(r)
+        if b is not None:
+            ax.plot([T[-1]], [b], marker="v", ms=8, color=c, ls="none", mec="k", mew=0.6)
+    if drawn:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        Tmax = max(r["curve"]["T"][-1] for r in rows)
+        ref = sorted(anchors)[len(anchors) // 2]
+        xs = [10 ** (k / 4) for k in range(0, int(4 * math.log10(max(Tmax, 10))) + 1)]
+        ax.plot(xs, [ref * math.sqrt(x) for x in xs], "k--", lw=0.9, alpha=0.6, label="∝ √T")
+        if any(_bound_value(r) for r in rows):
+            ax.plot([], [], marker="v", color="0.5", mec="k", ls="none", label="bound at T")
+        ax.legend(loc="upper left", ncols=2)
+    else:
+        empty_note(ax, "no positive regret to draw on log axes")
+    ax.set_xlabel("T (steps)")
+    ax.set_ylabel("R(T)")
+    ax.set_title(f"Regret on {problem}")
+    return Plot(
+        f"regret-{problem}{suffix}",
+        f"Regret R(T) on {problem}",
+        "Mean over seeds with its 95% t interval (band); dashed: a sqrt(T) line through the "
+        "median final R(T)/sqrt(T); triangles: the theory's bound at T evaluated on the run's "
+        "own constants, where its conditions hold. Points with R(T) <= 0 are left out of "
+        "the log axes.",
+        fig,
+    )
+
+
+def rate_plot(problem: str, rows: list[dict[str, Any]], suffix: str = "") -> Plot:
+    """R(T)/T against T (log T): tends to 0 for sublinear regret."""
+    fig = new_figure(6.4, 3.6)
+    ax = fig.add_subplot()
+    for r in rows:
+        c = colour(r["optimizer"])
+        cur = r["curve"]
+        T = numbers(cur["T"])
+        ax.plot(
+            T, numbers(cur["R_over_T"]), color=c, ls=dashes(r["optimizer"]), lw=1.6,
+            label=label(r, rows),
+        )  # fmt: skip
+        lo = [a / t for a, t in zip(numbers(cur["R_low"]), T, strict=True)]
+        hi = [a / t for a, t in zip(numbers(cur["R_high"]), T, strict=True)]
+        ax.fill_between(T, lo, hi, color=c, alpha=0.18, lw=0)
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("T (steps)")
+    ax.set_ylabel("R(T) / T")
+    ax.set_title(f"Average regret on {problem}")
+    ax.legend(ncols=2)
+    return Plot(
+        f"regret-rate-{problem}{suffix}",
+        f"Average regret R(T)/T on {problem}",
+        "Sublinear regret means R(T)/T -> 0; a curve levelling off above 0 is linear regret. "
+        "Band: 95% t interval over seeds.",
+        fig,
+    )
+
+
+def iterate_plot(problem: str, rows: list[dict[str, Any]], suffix: str = "") -> Plot | None:
+    """x_t[0] at the checkpoints (mean over seeds) for the Reddi problems; None if absent."""
+    rows = [r for r in rows if "x_first_coord_mean" in r["curve"]]
+    if not rows:
+        return None
+    fig = new_figure(6.4, 3.4)
+    ax = fig.add_subplot()
+    for r in rows:
+        cur = r["curve"]
+        ax.plot(
+            numbers(cur["T"]), numbers(cur["x_first_coord_mean"]), color=colour(r["optimizer"]),
+            ls=dashes(r["optimizer"]), lw=1.6, marker=".", ms=3, label=label(r, rows),
+        )  # fmt: skip
+    for y in (-1.0, 1.0):
+        ax.axhline(y, color="k", lw=0.7, ls=":")
+    ax.set_xscale("log")
+    ax.set_ylim(-1.1, 1.1)
+    ax.set_xlabel("t (steps)")
+    ax.set_ylabel("x_t (first coordinate)")
+    ax.set_title(f"Iterate path on {problem}")
+    ax.legend(ncols=2)
+    return Plot(
+        f"iterate-{problem}{suffix}",
+        f"Iterate path on {problem}",
+        "The iterate at the checkpoints (mean over seeds); F = [-1, 1] (dotted). On the "
+        "Reddi et al. problems the comparator is x = -1: Adam is expected to drift to +1, "
+        "AMSGrad to -1 (paper-spec 2.5).",
+        fig,
+    )
+
+
+def exponent_plot(rows: list[dict[str, Any]], suffix: str = "") -> Plot:
+    """Fitted exponents p of R(T) ~ T^p with intervals, one row per (problem, optimizer)."""
+    probs = by_problem(rows)
+    entries = [(p, r) for p, rs in probs.items() for r in rs]
+    fig = new_figure(6.4, 0.9 + 0.28 * len(entries))
+    ax = fig.add_subplot()
+    ylabels = []
+    for i, (p, r) in enumerate(entries):
+        y = len(entries) - 1 - i
+        ylabels.append((y, f"{label(r, probs[p])} · {p}"))
+        e = r.get("exponent")
+        if not e or e.get("slope") is None:
+            ax.text(0.02, y, "no fit", va="center", fontsize=7, color="0.4")
+            continue
+        s = float(e["slope"])
+        lo = float(e["low"]) if e.get("low") is not None else s
+        hi = float(e["high"]) if e.get("high") is not None else s
+        ax.errorbar(
+            [s], [y], xerr=[[s - lo], [hi - s]], fmt="o", color=colour(r["optimizer"]),
+            capsize=3, ms=4,
+        )  # fmt: skip
+    for x, name in ((0.5, " √T"), (1.0, " linear")):
+        ax.axvline(x, color="k", lw=0.8, ls="--", alpha=0.6)
+        ax.text(
+            x, 0.01, name, ha="left", va="bottom", fontsize=7, transform=ax.get_xaxis_transform()
+        )
+    ends = [i for i in range(1, len(entries)) if entries[i][0] != entries[i - 1][0]]
+    for i in ends:
+        ax.axhline(len(entries) - i - 0.5, color="0.6", lw=0.6)
+    ax.set_yticks([y for y, _ in ylabels], [t for _, t in ylabels])
+    ax.set_ylim(-0.7, len(entries) - 0.1)
+    ax.set_xlim(left=min(0.0, ax.get_xlim()[0]), right=max(1.15, ax.get_xlim()[1]))
+    ax.set_xlabel("growth exponent p in R(T) ~ T^p")
+    ax.set_title("Fitted growth exponents (95% interval)")
+    return Plot(
+        f"exponents{suffix}",
+        "Growth exponents",
+        "Slope of log R(T) against log T over the last two decades, all seeds pooled, with "
+        "its 95% t interval; 0.5 is O(sqrt T) regret, 1 is linear (no convergence).",
+        fig,
+    )
+
+
+def plots(doc: dict[str, Any], suffix: str = "") -> list[Plot]:
+    """Every plot of a regret document."""
+    out = []
+    groups = by_problem(doc["rows"])
+    for problem, rows in groups.items():
+        out.append(regret_plot(problem, rows, suffix))
+        out.append(rate_plot(problem, rows, suffix))
+        if problem.startswith("reddi"):
+            it = iterate_plot(problem, rows, suffix)
+            if it is not None:
+                out.append(it)
+    out.append(exponent_plot(doc["rows"], suffix))
+    return out

@@ -1,0 +1,137 @@
+"""Plots of an ``adambench run`` results document (``analysis/training_sweep.py``).
+
+* training loss against epoch per task, one line per optimizer at its chosen learning
+  rate: the median over seeds, the band from the lowest to the highest seed (Kingma & Ba
+  section 6 protocol, paper-spec 1.7: best of a learning-rate grid);
+* final training loss against the learning rate per task, every grid point (the
+  sensitivity the chosen rate hides), mean over seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .figures import Plot, colour, dashes, empty_note, new_figure, numbers
+
+
+def chosen_point(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The grid point of the chosen learning rate (None: every point diverged)."""
+    chosen = entry.get("chosen")
+    if not chosen:
+        return None
+    for g in entry["grid"]:
+        if math.isclose(float(g["lr"]), float(chosen["lr"]), rel_tol=1e-9):
+            return g
+    return None
+
+
+def seed_band(curves: list[list[Any]]) -> tuple[list[float], list[float], list[float]]:
+    """Median, lowest and highest over seeds at each epoch (NaN where none is finite)."""
+    import numpy as np
+
+    arr = np.array([numbers(c) for c in curves], dtype=np.float64)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return (
+                np.nanmedian(arr, axis=0).tolist(),
+                np.nanmin(arr, axis=0).tolist(),
+                np.nanmax(arr, axis=0).tolist(),
+            )
+
+
+def loss_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
+    name = t["task"]["name"]
+    fig = new_figure(6.4, 4.0)
+    ax = fig.add_subplot()
+    drawn = 0
+    positive = True
+    for e in t["optimizers"]:
+        g = chosen_point(e)
+        if g is None or not g["train_loss_curves"]:
+            continue
+        med, lo, hi = seed_band(g["train_loss_curves"])
+        epochs = list(range(len(med)))
+        c = colour(e["optimizer"])
+        lab = f"{e['optimizer']} (lr {float(g['lr']):g})"
+        ax.plot(epochs, med, color=c, ls=dashes(e["optimizer"]), lw=1.6, label=lab)
+        ax.fill_between(epochs, lo, hi, color=c, alpha=0.18, lw=0)
+        positive &= all(v > 0 for v in lo if v == v)
+        drawn += 1
+    if drawn:
+        if positive:
+            ax.set_yscale("log")
+        ax.legend(ncols=2)
+    else:
+        empty_note(ax, "every run diverged")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss (whole set)")
+    ax.set_title(f"{name} on {data}: training loss at each optimizer's chosen lr")
+    return Plot(
+        f"loss-{name}{suffix}",
+        f"Training loss on {name}",
+        "Median over seeds (line) and the range from the best to the worst seed (band), at "
+        "the learning rate each optimizer chose from its grid (lowest mean final loss).",
+        fig,
+    )
+
+
+def lr_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
+    import numpy as np
+
+    name = t["task"]["name"]
+    fig = new_figure(6.4, 3.6)
+    ax = fig.add_subplot()
+    every = []
+    for e in t["optimizers"]:
+        xs, ys, bad = [], [], []
+        for g in e["grid"]:
+            finals = [numbers(c)[-1] for c in g["train_loss_curves"] if c]
+            ok = finals and all(math.isfinite(v) for v in finals)
+            (xs if ok else bad).append(float(g["lr"]))
+            if ok:
+                ys.append(float(np.mean(finals)))
+        every += ys
+        c = colour(e["optimizer"])
+        ax.plot(
+            xs,
+            ys,
+            color=c,
+            ls=dashes(e["optimizer"]),
+            marker="o",
+            ms=3,
+            lw=1.2,
+            label=e["optimizer"],
+        )
+        if bad:
+            ax.plot(bad, [0.97] * len(bad), "x", color=c, transform=ax.get_xaxis_transform())
+    ax.set_xscale("log")
+    if every and all(v > 0 for v in every):
+        ax.set_yscale("log")
+    ax.set_xlabel("learning rate α")
+    ax.set_ylabel("final training loss (mean over seeds)")
+    ax.set_title(f"{name} on {data}: learning-rate grid")
+    ax.legend(ncols=2)
+    return Plot(
+        f"lr-grid-{name}{suffix}",
+        f"Learning-rate grid on {name}",
+        "Final training loss at every grid point (mean over seeds); crosses at the top: a "
+        "grid point where a seed diverged.",
+        fig,
+    )
+
+
+def plots(doc: dict[str, Any], suffix: str = "") -> list[Plot]:
+    data = doc.get("data", {}).get("name") if isinstance(doc.get("data"), dict) else None
+    data = data or str(doc["config"].get("data", "data"))
+    out = []
+    for t in doc["tasks"]:
+        out.append(loss_plot(t, data, suffix))
+        out.append(lr_plot(t, data, suffix))
+    return out

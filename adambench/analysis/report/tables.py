@@ -1,0 +1,201 @@
+"""The tables of a report, as plain data (title, header, rows of strings) for Markdown and HTML.
+
+Numbers come from the results document alone; ``-`` marks a missing value (NaN/Inf are
+stored as null in results files).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .plots_ablation import VARIANTS, budgets, section
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    note: str = ""
+
+
+def num(x: Any, digits: int = 4) -> str:
+    """A number in general format; '-' for missing."""
+    if x is None or isinstance(x, bool) or not isinstance(x, (int, float)) or x != x:
+        return "-" if not isinstance(x, bool) else str(x).lower()
+    return f"{x:.{digits}g}"
+
+
+def interval(x: Any, lo: Any, hi: Any, digits: int = 3) -> str:
+    if lo is None or hi is None:
+        return num(x, digits)
+    return f"{num(x, digits)} [{num(lo, digits)}, {num(hi, digits)}]"
+
+
+def _size(n: int) -> str:
+    mant, exp = f"{n:.1e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
+    return f"{mant}e{int(exp)}" if n >= 1000 else str(n)
+
+
+def regret_tables(doc: dict[str, Any]) -> list[Table]:
+    rows = []
+    for r in doc["rows"]:
+        e = r.get("exponent") or {}
+        b = r.get("bound") or {}
+        lo, hi = (r.get("R_T_interval") or [None, None])[:2]
+        bound = num(b.get("value")) if b.get("applies") else "n/a"
+        rows.append(
+            [
+                r["problem"], r["optimizer"], r.get("point") or "", str(r["T"]),
+                interval(r.get("R_T"), lo, hi, 4), num(r["curve"]["R_over_T"][-1]),
+                interval(e.get("slope"), e.get("low"), e.get("high"), 3) if e else "-",
+                bound, str(b.get("theorem") or "-"), r["verdict"],
+            ]
+        )  # fmt: skip
+    header = ["problem", "optimizer", "point", "T", "R(T) [95%]", "R(T)/T", "exponent [95%]"]
+    header += ["bound", "theorem", "verdict"]
+    return [
+        Table(
+            "Regret at T",
+            header,
+            rows,
+            "Mean over seeds with a 95% t interval; exponent: slope of log R vs log T over the "
+            "last two decades; bound: the theorem's value on the run's own constants "
+            "(n/a where its conditions do not hold).",
+        )
+    ]
+
+
+def bench_tables(doc: dict[str, Any]) -> list[Table]:
+    rows = []
+    for r in doc["rows"]:
+        iqr = r.get("iqr_s")
+        rows.append(
+            [
+                r["optimizer"], _size(r["size"]), r["dtype"], str(r["threads"]), r["impl"],
+                num(r["median_s"] * 1e3, 4),
+                "-" if iqr is None else f"{100 * iqr / r['median_s']:.0f}%",
+                num(r.get("ns_per_param"), 3), num(r["gbps"], 3), num(r.get("roofline_gbps"), 3),
+                "-" if r.get("fraction_of_roofline") is None
+                else f"{100 * r['fraction_of_roofline']:.0f}%",
+                num(r.get("ratio_to_adambench"), 3),
+            ]
+        )  # fmt: skip
+    header = ["optimizer", "N", "dtype", "thr", "impl", "median ms", "IQR", "ns/param", "GB/s"]
+    header += ["roofline GB/s", "% roofline", "time / adambench"]
+    out = [
+        Table(
+            "Update step timings",
+            header,
+            rows,
+            "Median of repeats; IQR as a share of the median; GB/s from the bytes the rule "
+            "must move; roofline: same-run loop with the rule's own access pattern.",
+        )
+    ]
+    verdicts = (doc.get("compare") or {}).get("verdicts") or []
+    if verdicts:
+        out.append(
+            Table(
+                "Regression gate (bench --compare)",
+                ["optimizer", "N", "dtype", "thr", "baseline", "current", "change", "p", "status"],
+                [
+                    [
+                        str(v.get("optimizer")),
+                        _size(int(v.get("size", 0))),
+                        str(v.get("dtype")),
+                        str(v.get("threads")),
+                        num(v.get("baseline_median")),
+                        num(v.get("current_median")),
+                        f"{100 * v.get('change', 0):+.1f}%",
+                        num(v.get("p_slower"), 2),
+                        str(v.get("status")),
+                    ]
+                    for v in verdicts
+                ],  # fmt: skip
+            )
+        )
+    return out
+
+
+def run_tables(doc: dict[str, Any]) -> list[Table]:
+    out = []
+    for t in doc["tasks"]:
+        rows = []
+        entries = sorted(t["optimizers"], key=lambda e: (e.get("rank") is None, e.get("rank") or 0))
+        for e in entries:
+            c = e.get("chosen")
+            div = f"{e.get('diverged_runs', '-')}/{e.get('runs', '-')}"
+            if not c:
+                rows.append(["-", e["optimizer"], "-", "all diverged", "-", "-", "-", div])
+                continue
+            f = c.get("final_train_loss") or {}
+            acc = c.get("test_accuracy")
+            rows.append(
+                [
+                    str(e.get("rank") or "-"), e["optimizer"],
+                    f"{c['lr']:g}" + ("*" if c.get("on_grid_edge") else ""),
+                    interval(f.get("mean"), f.get("ci95_low"), f.get("ci95_high")),
+                    num(c.get("test_loss"), 3),
+                    "-" if not isinstance(acc, (int, float)) or acc != acc else f"{100 * acc:.1f}",
+                    "-" if c.get("epochs_to_target") is None else str(c["epochs_to_target"]),
+                    div,
+                ]
+            )  # fmt: skip
+        task = t["task"]
+        out.append(
+            Table(
+                f"{task['name']}: {task.get('parameters', '?')} parameters, lr schedule "
+                f"{task.get('lr_schedule', '?')}, target loss {num(t.get('target_loss'), 3)}",
+                ["#", "optimizer", "lr", "final train loss [95%]", "test loss", "test acc %"]
+                + ["epochs to target", "diverged"],
+                rows,
+                "lr: best of the grid by mean final training loss (* = on the grid's edge).",
+            )
+        )
+    return out
+
+
+def ablate_tables(doc: dict[str, Any]) -> list[Table]:
+    sec = section(doc)
+    labels = budgets(doc)
+    header = ["β1", "β2", "log10 α"]
+    keys = []
+    for b in ("short", "long"):
+        for v, name, _ in VARIANTS:
+            header.append(f"{labels[b]}, {name}")
+            keys.append(f"{v}_{b}")
+    rows = [
+        [num(r["beta1"]), num(r["beta2"]), num(r["log10_lr"])]
+        + [num(r.get(k)) if r.get(k) is not None else "diverged" for k in keys]
+        for r in sec["rows"]
+    ]
+    return [Table("Training loss over the grid", header, rows, "Mean over seeds.")]
+
+
+TABLES = {"regret": regret_tables, "bench": bench_tables, "run": run_tables}
+TABLES["ablate"] = ablate_tables
+
+
+def flatten(obj: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested configuration/environment as (dotted key, short value) pairs."""
+    if isinstance(obj, dict) and obj:
+        out = []
+        for k, v in obj.items():
+            out += flatten(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    if isinstance(obj, float):
+        text = num(obj, 6)
+    elif isinstance(obj, str):
+        text = obj
+    else:
+        text = json.dumps(obj, separators=(", ", ": "))
+    if len(text) > 160:
+        text = text[:157] + "..."
+    return [(prefix or "-", text)]
+
+
+def key_values(title: str, obj: Any) -> Table:
+    return Table(title, ["key", "value"], [list(p) for p in flatten(obj)])

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Make one example report per command under reports/examples/ (regret, bench, run,
+# ablate), each from a run small enough that all four take a few minutes on a 2-core
+# machine (about 2 minutes measured while other work ran).  The results files are not
+# kept (the bench one alone is ~200 KB); set KEEP_RESULTS=DIR to keep them there.
+#
+#   scripts/make-example-reports.sh            # all four
+#   scripts/make-example-reports.sh regret run # some of them
+#
+# Plots are PNG at 72 dpi (one format, embedded in report.html) to keep the folder small.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ADAMBENCH=${ADAMBENCH:-adambench}
+DEST=reports/examples
+REPORT_OPTS=(--format png --dpi 72)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$DEST"
+
+want() { [ ${#SELECTED[@]} -eq 0 ] || [[ " ${SELECTED[*]} " == *" $1 "* ]]; }
+SELECTED=("$@")
+
+report() {  # report COMMAND RESULTS: build the report (and keep the results if asked)
+    local command=$1 results=$2
+    "$ADAMBENCH" report "$results" --out "$DEST/$command" "${REPORT_OPTS[@]}"
+    if [ -n "${KEEP_RESULTS:-}" ]; then
+        mkdir -p "$KEEP_RESULTS"
+        cp "$results" "$KEEP_RESULTS/$command.json"
+    fi
+}
+
+if want regret; then
+    echo "== regret: Reddi et al.'s counterexample and online logistic regression, T = 1e5"
+    "$ADAMBENCH" regret --problem reddi,logistic --optimizer adam,amsgrad,adagrad,sgd \
+        --T 1e5 --seeds 3 --out "$work/regret"
+    report regret "$work/regret/regret.json"
+fi
+
+if want bench; then
+    echo "== bench: the quick gate's sizes and more, with the peers, one thread"
+    "$ADAMBENCH" bench --quick --peers --sizes 1e4,1e5,1e6,1e7 \
+        --optimizers adam,amsgrad,adagrad,sgd --out "$work/bench.json"
+    report bench "$work/bench.json"
+fi
+
+if want run; then
+    echo "== run: logreg and mlp on the bundled digits, 4 optimizers, 6 epochs, 2 seeds"
+    "$ADAMBENCH" run --tasks logreg,mlp --optimizers adam,amsgrad,adagrad,sgd \
+        --epochs 6 --seeds 2 --out "$work/run"
+    report run "$(ls "$work"/run/run-*.json)"
+fi
+
+if want ablate; then
+    echo "== ablate: bias correction on a small VAE, budgets 3 and 10 epochs"
+    "$ADAMBENCH" ablate bias-correction --short 3 --long 10 --width 0.2 --out "$work/ablate"
+    report ablate "$(ls "$work"/ablate/ablate-*.json)"
+fi
+
+du -sh "$DEST"/*
