@@ -57,6 +57,9 @@ def ablate_command(
         Path, typer.Option("--out", help="Folder for the results file (ablate-<time>.json).")
     ] = DEFAULT_OUT,
     as_json: bool = typer.Option(False, "--json", help="Print the results document as JSON."),
+    report: bool = typer.Option(
+        False, "--report", help="Also build a report (plots, Markdown, HTML) under reports/."
+    ),
 ) -> None:
     """Adam with vs without bias correction over the section 6.4 grid (Figure 4)."""
     from . import training_options as opts
@@ -119,6 +122,10 @@ def ablate_command(
     }
     doc = make_result("ablate", config, data=dataset.describe(), ablation=result)
     path = write_json(opts.result_path(out, "ablate"), doc)
+    if report:
+        from .report import attach_report
+
+        attach_report(doc, path.name)
     if as_json:
         print_json(doc)
         return

@@ -18,6 +18,7 @@ from .regret import regret_command
 from .render import err_console
 from .report import report_command
 from .run import run_command
+from .sweep import sweep_command
 
 app = typer.Typer(
     name="adambench",
@@ -49,6 +50,7 @@ app.command("regret")(regret_command)
 app.command("run")(run_command)
 app.command("ablate")(ablate_command)
 app.command("report")(report_command)
+app.command("sweep")(sweep_command)
 
 
 def main() -> None:

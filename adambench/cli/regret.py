@@ -130,6 +130,9 @@ def regret_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Machine-readable results on stdout.")
     ] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also build a report (plots, Markdown, HTML).")
+    ] = False,
 ) -> None:
     """Online regret of each optimizer on convex problems, against the theory's bounds."""
     try:
@@ -177,6 +180,10 @@ def regret_command(
     )
     if out is not None:
         write_json(Path(out) / "regret.json", doc)
+    if report:
+        from .report import attach_report
+
+        attach_report(doc, "regret.json")
     if as_json:
         print_json(doc)
         return

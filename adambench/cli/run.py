@@ -70,6 +70,9 @@ def run_command(
         Path, typer.Option("--out", help="Folder for the results file (run-<time>.json).")
     ] = DEFAULT_OUT,
     as_json: bool = typer.Option(False, "--json", help="Print the results document as JSON."),
+    report: bool = typer.Option(
+        False, "--report", help="Also build a report (plots, Markdown, HTML) under reports/."
+    ),
 ) -> None:
     """Train every optimizer on the paper's tasks and rank them (Kingma & Ba section 6)."""
     from . import training_options as opts
@@ -126,6 +129,10 @@ def run_command(
     }
     doc = make_result("run", config, data=dataset.describe(), tasks=tasks_out)
     path = write_json(opts.result_path(out, "run"), doc)
+    if report:
+        from .report import attach_report
+
+        attach_report(doc, path.name)
     if as_json:
         print_json(doc)
         return

@@ -16,8 +16,15 @@ RULES: dict[str, Rule] = {
 
 
 def get_rule(name: str) -> Rule:
-    """The rule called ``name``; ValueError listing the known names otherwise."""
+    """The rule called ``name`` (built in, else a plugin); ValueError listing the names."""
     try:
         return RULES[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown optimizer {name!r}; choose from: {', '.join(RULES)}") from None
+        pass
+    from ..plugins import optimizers, plugin_rule  # entry points, loaded once (plugins.py)
+
+    rule = plugin_rule(name) if isinstance(name, str) else None
+    if rule is None:
+        known = ", ".join([*RULES, *optimizers()])
+        raise ValueError(f"unknown optimizer {name!r}; choose from: {known}") from None
+    return rule

@@ -1,0 +1,141 @@
+"""Driving a sweep: cached units from the store, the rest through an executor, merged.
+
+``execute`` loads every finished unit from the results folder (checksums verified),
+hands the missing ones to the executor and stores each result as it arrives.  Ctrl-C
+(KeyboardInterrupt) stops the executor; everything finished is already on disk, so a
+later run (``--resume``) computes only what is missing.  ``merge`` builds one results
+document from the unit payloads in plan order, so the merged rows do not depend on which
+executor ran the units or in which order they finished.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..results import make_result
+from .config import SweepConfig
+from .plan import Unit
+from .store import Store
+
+
+@dataclass
+class Outcome:
+    """What a sweep run did: units computed now, loaded from the cache, failed, left."""
+
+    total: int
+    cached: int = 0
+    computed: int = 0
+    recomputed_corrupt: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # key -> message
+    remaining: list[Unit] = field(default_factory=list)
+    interrupted: bool = False
+    seconds: float = 0.0
+    payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.payloads) == self.total
+
+    def summary(self) -> str:
+        """One line: what finished and what remains."""
+        left = self.total - len(self.payloads)
+        text = (
+            f"{len(self.payloads)} of {self.total} units done ({self.computed} computed now, "
+            f"{self.cached} from the cache"
+        )
+        if self.recomputed_corrupt:
+            text += f", {self.recomputed_corrupt} damaged file(s) recomputed"
+        text += ")"
+        if left:
+            runs = sum(u.runs for u in self.remaining)
+            text += f"; {left} unit(s) ({runs} runs) remain"
+        if self.failed:
+            text += f"; {len(self.failed)} failed"
+        return text
+
+
+def execute(
+    units: list[Unit],
+    store: Store,
+    executor: Any,
+    on_start: Callable[[int, int], None] | None = None,
+    on_unit: Callable[[Unit, bool], None] | None = None,
+) -> Outcome:
+    """Run the missing units of a sweep; see the module docstring.
+
+    ``on_start(cached, todo)`` is called once the cache is read; ``on_unit(unit, ok)``
+    after each computed (or failed) unit.  Never raises KeyboardInterrupt: an interrupted
+    sweep returns with ``interrupted`` set and its ``remaining`` units.
+    """
+    start = time.perf_counter()
+    out = Outcome(total=len(units))
+    todo = []
+    for u in units:
+        payload = store.load(u)
+        if payload is None:
+            todo.append(u)
+        else:
+            out.payloads[u.key] = payload
+            out.cached += 1
+    out.recomputed_corrupt = len(store.corrupt)
+    if on_start is not None:
+        on_start(out.cached, len(todo))
+
+    def done(u: Unit, payload: dict[str, Any]) -> None:
+        if u.key in out.payloads:  # a retried unit that finished twice: keep the first
+            return
+        out.payloads[u.key] = store.save(u, payload)
+        out.computed += 1
+        if on_unit is not None:
+            on_unit(u, True)
+
+    def failed(u: Unit, message: str) -> None:
+        out.failed[u.key] = message
+        if on_unit is not None:
+            on_unit(u, False)
+
+    try:
+        if todo:
+            executor.map(todo, done, failed)
+    except KeyboardInterrupt:
+        out.interrupted = True
+    out.remaining = [u for u in units if u.key not in out.payloads]
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+def merge(
+    cfg: SweepConfig, sweep_id: str, units: list[Unit], outcome: Outcome, executor: str
+) -> dict[str, Any]:
+    """One results document (``results.make_result``) from every unit, in plan order."""
+    rows, unit_docs, info = [], [], []
+    for u in units:
+        p = outcome.payloads[u.key]
+        rows += p["rows"]
+        unit_docs.append(
+            {"key": u.key, "label": u.label, "runs": u.runs, "timing": p.get("timing", {})}
+        )
+        if p.get("info") not in info:
+            info.append(p.get("info"))
+    config = {"name": cfg.name, "source": cfg.source, "runs_per_unit": cfg.runs_per_unit,
+              **cfg.identity()}  # fmt: skip
+    return make_result(
+        "sweep",
+        config,
+        sweep={
+            "id": sweep_id,
+            "kind": cfg.kind,
+            "units": len(units),
+            "runs": sum(u.runs for u in units),
+            "executor": executor,
+            "computed_now": outcome.computed,
+            "from_cache": outcome.cached,
+            "seconds": outcome.seconds,
+        },
+        info=info,
+        rows=rows,
+        units=unit_docs,
+    )

@@ -1,0 +1,171 @@
+"""Third-party optimizers and problems, registered through Python entry points.
+
+Two entry point groups (declared in a plugin package's ``pyproject.toml``)::
+
+    [project.entry-points."adambench.optimizers"]
+    signsgd = "my_package.rules:SIGNSGD"      # a core.spec.Rule, or a function returning one
+
+    [project.entry-points."adambench.problems"]
+    hinge-svm = "my_package.tasks:make_task"   # a callable building a training task
+
+**Optimizer plugins** provide a ``Rule`` (``core/spec.py``) with the same fields as the
+built-in rules.  A plugin without a compiled numba kernel sets ``kernel="numpy"``: its
+``reference(p, g, state, hp, t)`` is then its step, applied by ``Optimizer.step`` on the
+(B, d) arrays in the arrays' own dtype (float params are length-1 or length-B vectors:
+use ``spec.column`` to broadcast them).  ``numpy_rule`` below builds such a rule from
+the few things that matter.  NumPy-step rules train in ``adambench run`` and sweeps of
+kind ``run``; the regret engine runs compiled kernels only and refuses them.
+
+**Problem plugins** provide a callable ``make(n_features, n_classes, image_shape, width)``
+returning a ``problems.nn.base.Task`` (the same signature as ``problems.nn.make_task``);
+sweeps of kind ``run`` train it like a built-in task.  An optional attribute
+``description`` (str) on the callable is shown by ``adambench list problems``.
+
+Loading is lazy (nothing is imported until a name is not built in, or ``list`` asks) and
+cached.  A plugin that fails to import or does not match the interface is reported once,
+by name, as one warning line on stderr, and skipped: it never breaks other commands.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from .spec import Param, Rule
+
+GROUPS = {"optimizers": "adambench.optimizers", "problems": "adambench.problems"}
+NUMPY_KERNEL = "numpy"
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """One loaded plugin: its name, the object it provides and where it came from."""
+
+    name: str
+    obj: Any
+    origin: str  # "distribution version (module:attr)"
+
+
+@dataclass(frozen=True)
+class Broken:
+    group: str
+    name: str
+    origin: str
+    error: str
+
+
+def numpy_rule(
+    name: str,
+    step: Callable[..., None],
+    params: tuple[Param, ...],
+    buffers: tuple[str, ...] = (),
+    *,
+    title: str = "",
+    source: str = "plugin",
+    equation: str = "",
+    bytes_per_param: int = 12,
+) -> Rule:
+    """A plugin ``Rule`` whose update is the NumPy function ``step(p, g, state, hp, t)``.
+
+    ``p`` and ``g`` are (B, d) arrays (updated in place), ``state`` maps the names in
+    ``buffers`` to (B, d) arrays (zero at t = 0), ``hp`` holds the validated values
+    (floats as 1-D vectors of length 1 or B) and ``t`` is the step count, 1, 2, ...
+    """
+
+    def coefficients(hp: Mapping[str, Any], t: Any) -> Any:
+        raise ValueError(f"optimizer {name!r} is a NumPy plugin rule: it has no kernel table")
+
+    return Rule(
+        name=name,
+        title=title or name,
+        source=source,
+        equation=equation,
+        params=tuple(params),
+        bytes_per_param=bytes_per_param,
+        kernel=NUMPY_KERNEL,
+        buffers=lambda hp: tuple(buffers),
+        reference=step,
+        coefficients=coefficients,
+    )
+
+
+def _origin(ep: metadata.EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    where = f"{dist.name} {dist.version}" if dist is not None else "unknown distribution"
+    return f"{where} ({ep.value})"
+
+
+def _check_optimizer(name: str, obj: Any) -> Rule:
+    if not isinstance(obj, Rule) and callable(obj):
+        obj = obj()
+    if not isinstance(obj, Rule):
+        raise TypeError(f"provides {type(obj).__name__}, not an adambench.core.spec.Rule")
+    if obj.name != name:
+        raise TypeError(f"its rule is called {obj.name!r}, not {name!r}")
+    return obj
+
+
+def _check_problem(name: str, obj: Any) -> Any:
+    if not callable(obj):
+        raise TypeError(f"provides {type(obj).__name__}, not a callable building a Task")
+    return obj
+
+
+_CHECKS = {"optimizers": _check_optimizer, "problems": _check_problem}
+
+
+@functools.cache
+def _load(group: str) -> tuple[dict[str, Plugin], tuple[Broken, ...]]:
+    """Every plugin of ``group`` (optimizers | problems), loaded once; broken ones apart."""
+    from .rules import RULES
+
+    good: dict[str, Plugin] = {}
+    bad: list[Broken] = []
+    for ep in metadata.entry_points(group=GROUPS[group]):
+        origin = _origin(ep)
+        try:
+            if group == "optimizers" and ep.name in RULES:
+                raise TypeError(f"the name {ep.name!r} is a built-in optimizer")
+            if ep.name in good:
+                raise TypeError(f"the name {ep.name!r} is registered twice")
+            obj = _CHECKS[group](ep.name, ep.load())
+        except Exception as e:  # a plugin's own bug must not break adambench
+            msg = " ".join(f"{type(e).__name__}: {e}".split())
+            bad.append(Broken(group, ep.name, origin, msg))
+            print(
+                f"warning: skipping broken {group[:-1]} plugin {ep.name!r} from {origin}: {msg}",
+                file=sys.stderr,
+            )
+            continue
+        good[ep.name] = Plugin(ep.name, obj, origin)
+    return good, tuple(bad)
+
+
+def optimizers() -> dict[str, Plugin]:
+    """Plugin optimizer rules by name (``Plugin.obj`` is the ``Rule``)."""
+    return _load("optimizers")[0]
+
+
+def problems() -> dict[str, Plugin]:
+    """Plugin problems by name (``Plugin.obj`` builds a training ``Task``)."""
+    return _load("problems")[0]
+
+
+def broken() -> list[Broken]:
+    """The plugins that failed to load, in both groups."""
+    return [b for g in GROUPS for b in _load(g)[1]]
+
+
+def plugin_rule(name: str) -> Rule | None:
+    """The plugin rule ``name``, or None (nothing imported unless a plugin is installed)."""
+    found = optimizers().get(name)
+    return None if found is None else found.obj
+
+
+def reset() -> None:
+    """Forget loaded plugins (tests, or after installing a package in a running process)."""
+    _load.cache_clear()
