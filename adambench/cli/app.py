@@ -13,6 +13,8 @@ from rich.markup import escape
 
 from .. import __version__
 from .ablate import ablate_command
+from .bench import bench_command
+from .compare import compare_command
 from .listing import list_command
 from .regret import regret_command
 from .render import err_console
@@ -46,11 +48,13 @@ def _root(
 
 
 app.command("list")(list_command)
-app.command("regret")(regret_command)
+app.command("bench")(bench_command)
+app.command("compare")(compare_command)
 app.command("run")(run_command)
 app.command("ablate")(ablate_command)
-app.command("report")(report_command)
+app.command("regret")(regret_command)
 app.command("sweep")(sweep_command)
+app.command("report")(report_command)
 
 
 def main() -> None:

@@ -1,0 +1,239 @@
+"""The benchmark runner: each optimizer x size x dtype x threads group, timed side by side.
+
+A group allocates the adambench arrays, the roofline loop with the rule's own access
+pattern (analysis/roofline.py) and the peers (textbook NumPy, torch.optim variants), then
+times them interleaved (analysis/timing.py).  Each implementation becomes one row:
+median and IQR per step, ns per parameter, effective GB/s from the bytes the rule must
+move (DESIGN.md table), the fraction of the same-run roofline (its best time over the
+row's median), and the per-repeat samples the regression gate compares:
+``norm_samples`` = time / roofline time of the same repeat.  Single-thread rows are timed
+by the thread's CPU time (a shared machine's preemptions left out), multi-thread rows by
+wall time (``clock`` in each row; analysis/timing.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import peers_numpy, peers_torch, roofline
+from .bench_config import BenchConfig, Case
+from .timing import best_of, injected_slowdown, measure, slowed, summarize, threads
+
+ADAMBENCH = "adambench"
+TEXTBOOK = "numpy-textbook"
+ROOFLINE = "roofline"
+Group = tuple[Case, int, str, int]  # case, size, dtype, threads
+
+
+def row_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What identifies a row across runs (and machines)."""
+    return (
+        row["optimizer"],
+        row["impl"],
+        row["backend"],
+        row["dtype"],
+        row["size"],
+        row["threads"],
+    )
+
+
+def plan(config: BenchConfig) -> list[Group]:
+    return [
+        (case, n, dtype, nt)
+        for n in config.sizes
+        for dtype in config.dtypes
+        for nt in config.threads
+        for case in config.cases
+    ]
+
+
+def _textbook(case_name: str, opt: Any, p: np.ndarray, g: np.ndarray) -> Callable[[], None]:
+    step = peers_numpy.STEPS[case_name]
+    hp = peers_numpy.scalar_hp(opt.hp)
+    pp, gg = p.copy(), g.copy()
+    state = {}
+    for name in opt.rule.buffers(opt.hp):
+        start = opt.rule.initial.get(name)
+        state[name] = np.full_like(pp, hp[start] if start else 0.0)
+    t = [0]
+
+    def run() -> None:
+        t[0] += 1
+        step(pp, gg, state, hp, t[0])
+
+    return run
+
+
+class Arrays:
+    """Arrays kept across the groups of one size and dtype, so each is drawn (and its pages
+    faulted in) once per run instead of once per optimizer: the quick gate stays quick."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+        self._key: tuple[int, str] | None = None
+        self._pg: tuple[np.ndarray, np.ndarray] | None = None
+        self._scratch: list[np.ndarray] = []
+
+    def _switch(self, n: int, dtype: str) -> None:
+        if self._key != (n, dtype):
+            self._key, self._pg, self._scratch = (n, dtype), None, []
+
+    def params_grads(self, n: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+        """Standard-normal parameters and gradients (the kernel updates p in place)."""
+        self._switch(n, dtype)
+        if self._pg is None:
+            self._pg = tuple(self.rng.standard_normal(n, dtype=np.dtype(dtype)) for _ in "pg")
+        return self._pg
+
+    def scratch(self, n: int, dtype: str, count: int) -> list[np.ndarray]:
+        """Arrays for the copy and triad loops, values in [0.5, 1.5)."""
+        self._switch(n, dtype)
+        while len(self._scratch) < count:
+            self._scratch.extend(roofline.filled(n, dtype, self.rng, 1))
+        return self._scratch[:count]
+
+
+def run_group(
+    group: Group, config: BenchConfig, arrays: Arrays, slowdown: float = 0.0
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Time one group; return its rows and its roofline record."""
+    from ..core.optimizer import make_optimizer
+
+    case, n, dtype, nthreads = group
+    opt = make_optimizer(case.name, **case.hp)
+    p, g = arrays.params_grads(n, dtype)
+    pattern = roofline.rule_pattern(opt.rule, opt.hp)
+    state = opt.init(p)
+    # The roofline loop runs over the kernel's own arrays (and leaves them unchanged).
+    own = [p, g, *(state.buffers[b] for b in opt.rule.buffers(opt.hp))]
+    fns: dict[str, Callable[[], None]] = {ROOFLINE: roofline.pattern_loop(pattern, own)}
+    notes: dict[str, str] = {}
+    if config.textbook and case.name in peers_numpy.STEPS:  # plugin rules have none
+        fns[TEXTBOOK] = _textbook(case.name, opt, p, g)
+    if config.torch and peers_torch.available():
+        tcalls, notes = peers_torch.peers(case.name, peers_numpy.scalar_hp(opt.hp), p, g)
+        fns.update(tcalls)
+    kernel = slowed(lambda: opt.step(p, g, state), slowdown)
+    fns = {ADAMBENCH: kernel, **fns}
+    with threads(nthreads):
+        timed = measure(
+            fns, config.repeats, min_sample_s=config.min_sample_s, budget_s=config.budget_s
+        )
+    clock = "cpu" if nthreads == 1 else "wall"
+    samples = timed.samples(clock)
+    itemsize = np.dtype(dtype).itemsize
+    bytes_step = roofline.rule_bytes(opt.rule, opt.hp, itemsize) * n
+    roof = summarize(samples[ROOFLINE])
+    base = summarize(samples[ADAMBENCH]).median
+    rows = []
+    for impl, s in samples.items():
+        if impl == ROOFLINE:
+            continue
+        st = summarize(s)
+        row = {
+            "optimizer": case.label,
+            "rule": case.name,
+            "impl": impl,
+            "backend": config.backend,
+            "dtype": dtype,
+            "size": n,
+            "threads": nthreads,
+            "clock": clock,
+            "median_s": st.median,
+            "q1_s": st.q1,
+            "q3_s": st.q3,
+            "iqr_s": st.iqr,
+            "best_s": st.best,
+            "wall_median_s": float(np.median(timed.wall[impl])),
+            "ns_per_param": st.median / n * 1e9,
+            "bytes_per_step": bytes_step,
+            "gbps": bytes_step / st.median / 1e9,
+            "roofline_pattern": pattern.name,
+            "roofline_gbps": bytes_step / roof.best / 1e9,
+            "fraction_of_roofline": roof.best / st.median,
+            "ratio_to_adambench": st.median / base,
+            "repeats": len(s),
+            "calls_per_sample": timed.numbers[impl],
+            "samples_s": s,
+            "norm_samples": s / samples[ROOFLINE],
+        }
+        if TEXTBOOK in samples:
+            row["textbook_samples"] = s / samples[TEXTBOOK]
+        if impl in notes:
+            row["note"] = notes[impl]
+        rows.append(row)
+    missing = {k: v for k, v in notes.items() if k not in samples}
+    record = {
+        "optimizer": case.label,
+        "dtype": dtype,
+        "size": n,
+        "threads": nthreads,
+        "pattern": pattern.name,
+        "reads": pattern.reads,
+        "writes": pattern.writes,
+        "bytes_per_param": roofline.rule_bytes(opt.rule, opt.hp, itemsize),
+        "best_s": roof.best,
+        "median_s": roof.median,
+        "gbps": bytes_step / roof.best / 1e9,
+        "clock": clock,
+        "missing_peers": missing,
+    }
+    return rows, record
+
+
+def reference_loops(
+    n: int, dtype: str, nthreads: int, repeats: int, arrays: Arrays
+) -> dict[str, Any]:
+    """Best-of copy and triad bandwidth at this size (reference only; not the roofline)."""
+    itemsize = np.dtype(dtype).itemsize
+    out: dict[str, Any] = {"size": n, "dtype": dtype, "threads": nthreads}
+    for name, make, arrays_used in (
+        ("copy", roofline.copy_loop, roofline.COPY_ARRAYS),
+        ("triad", roofline.triad_loop, roofline.TRIAD_ARRAYS),
+    ):
+        fn = make(arrays.scratch(n, dtype, arrays_used))
+        with threads(nthreads):
+            best = best_of(fn, repeats)
+        out[f"{name}_s"] = best
+        out[f"{name}_gbps"] = arrays_used * itemsize * n / best / 1e9
+        del fn
+    return out
+
+
+def run_bench(
+    config: BenchConfig,
+    on_step: Callable[[str], None] | None = None,
+    groups: list[Group] | None = None,
+) -> dict[str, Any]:
+    """Run every group (or just ``groups``); return rows, roofline records and references.
+
+    ``on_step(description)`` is called after each unit of work, for a progress bar.
+    """
+    arrays = Arrays(np.random.default_rng(config.seed))
+    slowdown = injected_slowdown()
+    rows: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    refs: list[dict[str, Any]] = []
+    todo = plan(config) if groups is None else groups
+    seen_refs: set[tuple[int, str, int]] = set()
+    for group in todo:
+        case, n, dtype, nt = group
+        if groups is None and (n, dtype, nt) not in seen_refs:
+            seen_refs.add((n, dtype, nt))
+            refs.append(reference_loops(n, dtype, nt, max(3, min(config.repeats, 10)), arrays))
+        r, rec = run_group(group, config, arrays, slowdown)
+        rows.extend(r)
+        records.append(rec)
+        if on_step is not None:
+            on_step(f"{case.label} n={n:.0e} {dtype} {nt} thr")
+    out: dict[str, Any] = {"rows": rows, "rooflines": records, "references": refs}
+    if slowdown:
+        out["injected_slowdown"] = slowdown
+    return out
+
+
+def units_of_work(config: BenchConfig) -> int:
+    return len(plan(config))

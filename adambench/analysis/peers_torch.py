@@ -1,0 +1,98 @@
+"""torch.optim peers on the CPU: single-tensor, foreach and fused implementations.
+
+torch is never a dependency: ``available()`` says whether it imports, and nothing here
+imports it at module level.  Each adambench configuration maps to the torch optimizer that
+computes the same rule (paper-spec 3.x cite the torch forms); configurations torch has no
+form for (Adam without bias correction, scheduled step sizes, beta1 decay, the efficient
+Adam form, eps inside the RMSprop square root) have no torch peer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+VARIANTS = {"torch": {"foreach": False}, "torch-foreach": {"foreach": True}, "torch-fused": {}}
+
+
+def available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def _spec(name: str, hp: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
+    """(torch class name, its arguments, a note) for this rule, or None when torch has none."""
+    if hp.get("lr_schedule", "constant") != "constant" or hp.get("beta1_decay", 1.0) != 1.0:
+        return None
+    lr = hp["lr"]
+    if name == "adam" and hp["eps_hat"] < 0:
+        return "Adam", dict(lr=lr, betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"]), ""
+    if name == "amsgrad":
+        note = "" if hp["bias_correction"] else "torch form: bias-corrected"
+        args = dict(lr=lr, betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"], amsgrad=True)
+        return "Adam", args, note
+    if name == "adamax":
+        return "Adamax", dict(lr=lr, betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"]), ""
+    if name == "adagrad":
+        args = dict(lr=lr, eps=hp["eps"], initial_accumulator_value=hp["initial_accumulator"])
+        return "Adagrad", args, ""
+    if name == "rmsprop-momentum" and not hp["eps_inside"]:
+        args = dict(
+            lr=lr, alpha=hp["decay"], eps=hp["eps"], momentum=hp["momentum"],
+            centered=hp["centered"],
+        )  # fmt: skip
+        return "RMSprop", args, ""
+    if name == "sgd":
+        return "SGD", dict(lr=lr, momentum=hp["momentum"], nesterov=hp["nesterov"]), ""
+    return None
+
+
+def peers(
+    name: str, hp: dict[str, Any], p: np.ndarray, g: np.ndarray
+) -> tuple[dict[str, Callable[[], None]], dict[str, str]]:
+    """Zero-argument step callables for each torch variant that supports this rule.
+
+    ``p`` and ``g`` are copied into one torch parameter shared by the variants (each has
+    its own optimizer state).  Returns the callables and a note per variant (why one is
+    missing, or how its rule differs).
+    """
+    spec = _spec(name, hp)
+    if spec is None:
+        return {}, {"torch": f"torch.optim has no form of this {name} configuration"}
+    import torch
+
+    cls_name, args, note = spec
+    cls = getattr(torch.optim, cls_name)
+    param = torch.nn.Parameter(torch.from_numpy(p.copy()))
+    param.grad = torch.from_numpy(g.copy())
+    calls: dict[str, Callable[[], None]] = {}
+    notes: dict[str, str] = {}
+    for variant, extra in VARIANTS.items():
+        kwargs = dict(args, **extra)
+        if variant == "torch-fused":
+            kwargs["fused"] = True
+        try:
+            opt = cls([param], **kwargs)
+            opt.step()  # fused support is decided on first step; fail here, not mid-timing
+        except (RuntimeError, ValueError, TypeError) as e:
+            notes[variant] = f"{cls_name}: {' '.join(str(e).split())[:120]}"
+            continue
+        calls[variant] = opt.step
+        notes[variant] = f"torch.optim.{cls_name}({_describe(extra, variant)}) {note}".strip()
+    return calls, notes
+
+
+def _describe(extra: dict[str, Any], variant: str) -> str:
+    if variant == "torch-fused":
+        return "fused=True"
+    return f"foreach={extra['foreach']}"
+
+
+def version() -> str | None:
+    if not available():
+        return None
+    import torch
+
+    return str(torch.__version__)

@@ -1,0 +1,247 @@
+"""``adambench bench``: time every optimizer's update kernel against its memory roofline.
+
+For each optimizer x size x dtype x thread count: one ``step`` timed after warm-up over
+many repeats (median, IQR), beside the same-run roofline loop with the rule's own access
+pattern, a textbook NumPy step and torch.optim (single-tensor, foreach, fused) when
+installed.  ``--compare BASELINE`` runs the regression gate (analysis/compare.py) and
+re-measures a failing row once before failing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+
+from .render import console, err_console, fail, fmt, print_json, progress, table
+
+
+def _time(s: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def _size(n: int) -> str:
+    """1e+07 -> 1e7; 30000 -> 3e4."""
+    mant, exp = f"{n:.1e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
+    return f"{mant}e{int(exp)}" if n >= 1000 else str(n)
+
+
+def results_table(rows: list[dict[str, Any]]) -> Any:
+    """One row per implementation; dtype in the column only when the run mixes dtypes."""
+    mixed = len({r["dtype"] for r in rows}) > 1
+    out = []
+    for r in rows:
+        peer = r["impl"] != "adambench"
+        iqr = r["iqr_s"] / r["median_s"]
+        out.append(
+            (
+                r["optimizer"], _size(r["size"]) + (f" {r['dtype'][5:]}" if mixed else ""),
+                r["threads"], r["impl"] if peer else f"[bold]{r['impl']}[/]",
+                f"{_time(r['median_s'])} ±{iqr:.0%}", fmt(r["ns_per_param"], 3),
+                fmt(r["gbps"], 3), f"{r['fraction_of_roofline']:.0%}",
+                f"{r['ratio_to_adambench']:.2f}x" if peer else "",
+            )
+        )  # fmt: skip
+    cols = ["optimizer", "size", "thr", "impl", "time (IQR)", "ns/p", "GB/s", "roof", "vs us"]
+    dtypes = ", ".join(sorted({r["dtype"] for r in rows}))
+    t = table(
+        f"Update step, {dtypes}: median of repeats (IQR as % of it); GB/s from the bytes the "
+        "rule must move; roof = fraction of the same-run access-pattern roofline; "
+        "vs us = time / adambench's",
+        cols,
+        out,
+        right=cols[1:3] + cols[4:],
+    )
+    t.box = box.SIMPLE_HEAD  # no vertical rules: the row fits 80 columns (CI logs)
+    return t
+
+
+def roofline_table(records: list[dict[str, Any]], refs: list[dict[str, Any]]) -> Any:
+    ref = {(r["size"], r["dtype"], r["threads"]): r for r in refs}
+    seen, out = set(), []
+    for r in records:
+        key = (r["size"], r["dtype"], r["threads"], r["pattern"])
+        if key in seen:
+            continue
+        seen.add(key)
+        c = ref.get(key[:3], {})
+        out.append(
+            (
+                _size(r["size"]), r["dtype"], r["threads"], r["pattern"], fmt(r["gbps"], 3),
+                fmt(c.get("copy_gbps"), 3), fmt(c.get("triad_gbps"), 3),
+            )
+        )  # fmt: skip
+    cols = ["size", "dtype", "thr", "pattern", "GB/s", "copy GB/s", "triad GB/s"]
+    return table("Rooflines (best of repeats)", cols, out, right=cols[:3] + cols[4:])
+
+
+def bench_command(
+    optimizers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--optimizers",
+            "-o",
+            help="Optimizers to time: names separated by commas (default: all), or one "
+            "NAME:key=value,... with hyperparameters (e.g. sgd:momentum=0.9); repeatable.",
+        ),
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="numpy (numba CPU kernels); cupy is not available yet.")
+    ] = "numpy",
+    sizes: Annotated[
+        str | None,
+        typer.Option(
+            help="Parameter counts, comma-separated (default 1e4,1e5,1e6,1e7 and 1e8 when "
+            "memory allows; --quick: 1e7). A size beyond memory is refused."
+        ),
+    ] = None,
+    dtype: Annotated[str, typer.Option(help="float32 or float64 (or both, comma).")] = "float32",
+    threads: Annotated[
+        str | None,
+        typer.Option(
+            help="Thread counts, comma-separated, 'all' = every core (default 1,all; --quick: 1)."
+        ),
+    ] = None,
+    repeats: Annotated[
+        int | None,
+        typer.Option(
+            help="Timed repeats per row, >= 5 (the fewest with which the gate's test can "
+            "reach p < 0.01; default 20; --quick: 25)."
+        ),
+    ] = None,
+    budget: Annotated[
+        float,
+        typer.Option(
+            help="Seconds per group (one optimizer, size, dtype, threads) that cap the "
+            "repeats, never below 5; > 0."
+        ),
+    ] = 4.0,
+    peers: Annotated[
+        bool | None,
+        typer.Option(
+            "--peers/--no-peers",
+            help="Time textbook NumPy and torch.optim beside adambench "
+            "(default on; off with --quick).",
+        ),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option(help="The CI gate: size 1e7, one thread, 25 repeats, no peers.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the random arrays.")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the results document on stdout.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the results document here.")] = None,
+    save_baseline: Annotated[
+        Path | None, typer.Option(help="Write these results as a baseline for --compare.")
+    ] = None,
+    compare: Annotated[
+        Path | None,
+        typer.Option(help="Baseline to gate against: exit 1 on a confirmed regression."),
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(help="--compare: minimum slowdown that counts, in (0, 1).")
+    ] = 0.10,
+    alpha: Annotated[
+        float, typer.Option(help="--compare: Mann-Whitney significance level, in (0, 1).")
+    ] = 0.01,
+    metric: Annotated[
+        str, typer.Option(help="--compare: normalisation, roofline or textbook.")
+    ] = "roofline",
+    markdown: Annotated[
+        Path | None, typer.Option(help="--compare: also write a Markdown summary here.")
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also build a report (plots, Markdown, HTML).")
+    ] = False,
+) -> None:
+    """Time update kernels against the memory roofline, beside NumPy and torch.optim."""
+    from ..analysis import bench_config as bc
+    from ..analysis.compare import METRICS, check_threshold
+    from ..analysis.gate import check_overlap
+    from ..analysis.machine import available_memory
+    from ..analysis.results import read_json
+    from ..analysis.timing import max_threads
+
+    try:
+        bc.check_backend(backend)
+        cases = bc.parse_cases(optimizers)
+        size_list = bc.parse_sizes(sizes, bc.QUICK_SIZES if quick else bc.DEFAULT_SIZES)
+        dtypes = bc.parse_dtypes(dtype)
+        thread_list = bc.parse_threads(threads or ("1" if quick else "1,all"), max_threads())
+        n_repeats = repeats if repeats is not None else (bc.QUICK_REPEATS if quick else 20)
+        if n_repeats < 5:
+            raise ValueError(f"repeats must be >= 5, got {n_repeats}")
+        if not budget > 0:
+            raise ValueError(f"budget must be > 0 seconds, got {budget}")
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+        check_threshold(threshold, alpha)
+        use_peers = (not quick) if peers is None else peers
+        if compare is not None and metric == "textbook" and not use_peers:
+            raise ValueError("--metric textbook needs --peers (the textbook step is a peer)")
+        config = bc.BenchConfig(
+            cases, size_list, dtypes, thread_list, n_repeats, backend,
+            textbook=use_peers, torch=use_peers, budget_s=budget, seed=seed, quick=quick,
+        )  # fmt: skip
+        config.sizes = bc.check_memory(config, sizes is not None, available_memory())
+        baseline = None
+        if compare is not None:
+            baseline = read_json(compare, command="bench")
+            check_overlap(baseline, config, str(compare))
+        elif markdown is not None:
+            raise ValueError("--markdown needs --compare BASELINE")
+    except ValueError as e:
+        fail(str(e))
+    doc, verdicts = _run(config, baseline, threshold, alpha, metric, quiet=as_json)
+    if not as_json:
+        console.print(results_table(doc["rows"]))
+        console.print(roofline_table(doc["rooflines"], doc["references"]))
+        for note in config.notes:
+            err_console.print(f"note: {note}")
+    code = 0
+    if verdicts is not None:
+        from .compare import report as gate_report
+
+        code = gate_report(verdicts, threshold, alpha, markdown, quiet=as_json)
+    from ..analysis.results import write_json
+
+    for path in (out, save_baseline):
+        if path is not None:
+            write_json(path, doc)
+    if report:
+        from .report import attach_report
+
+        attach_report(doc, out.name if out else "bench results")
+    if as_json:
+        print_json(doc)
+    raise typer.Exit(code)
+
+
+def _run(
+    config: Any, baseline: Any, threshold: float, alpha: float, metric: str, quiet: bool
+) -> tuple[dict[str, Any], Any]:
+    from ..analysis.bench import units_of_work
+    from ..analysis.gate import bench_document, gate
+
+    with progress() as bar:
+        task = bar.add_task("bench", total=units_of_work(config))
+        doc = bench_document(config, lambda d: bar.update(task, advance=1, description=d))
+    if baseline is None:
+        return doc, None
+
+    def said(n: int) -> None:
+        if not quiet:
+            err_console.print(f"re-measuring {n} row(s) once before deciding")
+
+    try:
+        verdicts = gate(config, doc, baseline, threshold, alpha, metric, on_remeasure=said)
+    except ValueError as e:
+        fail(str(e))
+    return doc, verdicts

@@ -1,0 +1,132 @@
+"""``adambench compare BASELINE CURRENT``: the CI regression gate on normalised timings.
+
+Exit 0 when nothing regressed, 1 on a regression, 2 on bad input (missing, corrupt or
+foreign files, schema mismatch, no overlapping rows, threshold outside (0, 1)).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .render import console, err_console, fail, fmt, print_json, table
+
+_STYLE = {"regressed": "bold red", "unclear": "yellow", "faster": "green", "ok": ""}
+
+
+def verdict_table(verdicts: list[Any], threshold: float, alpha: float) -> Any:
+    rows = []
+    for v in verdicts:
+        style = _STYLE[v.status]
+        status = f"[{style}]{v.status}[/]" if style else v.status
+        rows.append(
+            (
+                v.optimizer, f"{v.size:.0e}", v.dtype, v.threads, fmt(v.baseline_median),
+                fmt(v.current_median), f"{v.change:+.1%}", f"{v.p_slower:.2g}",
+                status + (" (re-measured)" if v.remeasured else ""),
+            )
+        )  # fmt: skip
+    title = (
+        f"Normalised time vs baseline (kernel / same-run {verdicts[0].metric}); "
+        f"regression: p < {alpha:g} and > {threshold:.0%} slower"
+    )
+    cols = ["optimizer", "size", "dtype", "thr", "baseline", "current", "change", "p", "status"]
+    return table(title, cols, rows, right=cols[1:-1])
+
+
+def report(
+    verdicts: list[Any],
+    threshold: float,
+    alpha: float,
+    markdown: Path | None,
+    quiet: bool,
+) -> int:
+    """Print the verdicts, write the Markdown summary; return the exit code (0 or 1)."""
+    from ..analysis.compare import regressed, to_markdown
+
+    bad = regressed(verdicts)
+    if not quiet:
+        console.print(verdict_table(verdicts, threshold, alpha))
+        unclear = [v for v in verdicts if v.status == "unclear"]
+        if bad:
+            err_console.print(f"[bold red]{len(bad)} regression(s)[/] beyond {threshold:.0%}")
+        elif unclear:
+            err_console.print(
+                f"{len(unclear)} row(s) slower beyond {threshold:.0%} but not significant: "
+                "re-measure (bench --compare does so itself)"
+            )
+        else:
+            console.print("no regression")
+    if markdown is not None:
+        _write_text(markdown, to_markdown(verdicts, threshold, alpha))
+    return 1 if bad else 0
+
+
+def _write_text(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def compare_command(
+    baseline: Annotated[
+        Path, typer.Argument(help="Baseline results file (adambench bench --out).")
+    ],
+    current: Annotated[Path, typer.Argument(help="Current results file to check against it.")],
+    threshold: Annotated[
+        float, typer.Option(help="Minimum slowdown that counts as a regression, in (0, 1).")
+    ] = 0.10,
+    alpha: Annotated[
+        float,
+        typer.Option(help="Significance level of the one-sided Mann-Whitney U test, in (0, 1)."),
+    ] = 0.01,
+    metric: Annotated[
+        str,
+        typer.Option(
+            help="Normalisation: roofline (time / same-run access-pattern loop) or textbook "
+            "(time / same-run textbook NumPy step; needs peers in both files)."
+        ),
+    ] = "roofline",
+    markdown: Annotated[
+        Path | None, typer.Option(help="Also write a Markdown summary here (for a pull request).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Machine-readable verdicts on stdout.")
+    ] = False,
+) -> None:
+    """Compare two bench results on normalised timings; exit 1 on a regression."""
+    from ..analysis.compare import check_threshold, compare_docs
+    from ..analysis.results import read_json
+
+    try:
+        check_threshold(threshold, alpha)
+        base = read_json(baseline, command="bench")
+        cur = read_json(current, command="bench")
+        verdicts = compare_docs(
+            base, cur, threshold, alpha, metric, names=(str(baseline), str(current))
+        )
+    except ValueError as e:
+        fail(str(e))
+    code = report(verdicts, threshold, alpha, markdown, quiet=as_json)
+    if as_json:
+        print_json(
+            {
+                "threshold": threshold,
+                "alpha": alpha,
+                "metric": metric,
+                "regressions": sum(v.status == "regressed" for v in verdicts),
+                "verdicts": [v.to_dict() for v in verdicts],
+            }
+        )
+    raise typer.Exit(code)
