@@ -20,7 +20,7 @@ DEFAULT_SIZES = (10**4, 10**5, 10**6, 10**7, 10**8)
 QUICK_SIZES = (10**7,)
 QUICK_REPEATS = 25
 DTYPES = ("float32", "float64")
-BACKENDS = ("numpy", "cupy")
+BACKENDS = ("numpy", "cupy", "auto")
 DEFAULT_OPTIMIZERS = (
     "adam", "adamax", "adagrad", "rmsprop-momentum", "adam-nobias", "amsgrad", "sgd",
 )  # fmt: skip
@@ -175,21 +175,18 @@ def parse_threads(text: str, available: int) -> list[int]:
     return out
 
 
-def check_backend(backend: str) -> None:
-    """Only the NumPy (numba) backend times kernels today; say exactly why others cannot."""
+def check_backend(backend: str) -> str:
+    """The backend to time on: numpy (numba), cupy (CUDA device, analysis/timing_cuda.py)
+    or auto (cupy when usable, core.backend.select_backend); one-line ValueError otherwise."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose from: {', '.join(BACKENDS)}")
-    if backend == "cupy":
-        try:
-            import cupy
+    from ..core.backend import cuda_status, select_backend
 
-            count = cupy.cuda.runtime.getDeviceCount()
-        except Exception as e:  # noqa: BLE001 - ImportError, CUDA driver errors: all one answer
-            reason = "CuPy is not installed" if isinstance(e, ImportError) else "no CUDA device"
-            raise ValueError(f"backend 'cupy' needs CuPy and a CUDA device: {reason}") from None
-        if count < 1:
-            raise ValueError("backend 'cupy' needs CuPy and a CUDA device: no CUDA device")
-        raise ValueError("backend 'cupy' is not available in this version; use --backend numpy")
+    if backend == "cupy":
+        ok, why = cuda_status()
+        if not ok:
+            raise ValueError(f"backend 'cupy' needs CuPy and a CUDA device: {why}")
+    return select_backend(backend)
 
 
 def arrays_needed(case: Case, textbook: bool, torch: bool) -> int:

@@ -6,6 +6,7 @@ bad input never leaves a half-written result (DESIGN.md, "Results are data").
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -37,7 +38,47 @@ def environment() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "memory_bytes": memory_bytes(),
     }
+    gpu = gpu_info()
+    if gpu is not None:
+        env["gpu"] = gpu
     return env
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_info() -> dict[str, Any] | None:
+    """CUDA device 0: name, memory, compute capability, driver, CUDA runtime and CuPy versions.
+
+    None when CuPy is not installed (it is then never imported) or sees no device.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("cupy") is None:
+        return None
+    try:
+        import cupy
+
+        rt = cupy.cuda.runtime
+        count = rt.getDeviceCount()
+        if count < 1:
+            return None
+        props = rt.getDeviceProperties(0)
+        name = props["name"]
+
+        def version(v: int) -> str:  # 12040 -> "12.4"
+            return f"{v // 1000}.{(v % 1000) // 10}"
+
+        return {
+            "name": name.decode() if isinstance(name, bytes) else str(name),
+            "count": count,
+            "memory_bytes": int(props["totalGlobalMem"]),
+            "compute_capability": f"{props['major']}.{props['minor']}",
+            "multiprocessors": int(props["multiProcessorCount"]),
+            "driver": version(rt.driverGetVersion()),
+            "cuda_runtime": version(rt.runtimeGetVersion()),
+            "cupy": cupy.__version__,
+        }
+    except Exception:  # noqa: BLE001 - no driver, no device: no GPU entry
+        return None
 
 
 def cpu_model() -> str:

@@ -92,7 +92,11 @@ def bench_command(
         ),
     ] = None,
     backend: Annotated[
-        str, typer.Option(help="numpy (numba CPU kernels); cupy is not available yet.")
+        str,
+        typer.Option(
+            help="numpy (numba CPU kernels) | cupy (CUDA kernels, CUDA-event timing, torch.optim "
+            "on CUDA) | auto (cupy when a CUDA device is usable)."
+        ),
     ] = "numpy",
     sizes: Annotated[
         str | None,
@@ -170,11 +174,15 @@ def bench_command(
     from ..analysis.timing import max_threads
 
     try:
-        bc.check_backend(backend)
+        backend = bc.check_backend(backend)  # auto -> numpy | cupy
         cases = bc.parse_cases(optimizers)
         size_list = bc.parse_sizes(sizes, bc.QUICK_SIZES if quick else bc.DEFAULT_SIZES)
         dtypes = bc.parse_dtypes(dtype)
         thread_list = bc.parse_threads(threads or ("1" if quick else "1,all"), max_threads())
+        if backend == "cupy":  # a device has no thread count; its memory is the limit
+            from ..analysis.timing_cuda import device_free_memory as available_memory
+
+            thread_list = [1]
         n_repeats = repeats if repeats is not None else (bc.QUICK_REPEATS if quick else 20)
         if n_repeats < 5:
             raise ValueError(f"repeats must be >= 5, got {n_repeats}")

@@ -133,9 +133,19 @@ def regret_command(
     report: Annotated[
         bool, typer.Option("--report", help="Also build a report (plots, Markdown, HTML).")
     ] = False,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            help="numpy (compiled CPU engine) | cupy (CUDA device) | auto (cupy when usable).",
+        ),
+    ] = "numpy",
 ) -> None:
     """Online regret of each optimizer on convex problems, against the theory's bounds."""
     try:
+        from ..core.backend import select_backend
+
+        backend = select_backend(backend)
         plan = _plan(
             problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, dtype,
             feasible, projection, reddi_c, per_decade,
@@ -154,6 +164,7 @@ def regret_command(
             res = run(
                 prob, points, plan["seeds"], plan["T"], dtype=dtype, projection=projection,
                 per_decade=per_decade, on_steps=lambda n, task=task: bar.advance(task, n),
+                backend=backend,
             )  # fmt: skip
             all_rows += make_rows(res)
             problems_doc.append(prob.describe())
@@ -168,7 +179,8 @@ def regret_command(
             )
     seconds = time.perf_counter() - start
     config = {k: v for k, v in plan.items() if k not in ("work",)}
-    config.update(dtype=dtype, projection=projection, per_decade=per_decade, schedule=schedule)
+    config.update(dtype=dtype, projection=projection, per_decade=per_decade, schedule=schedule,
+                  backend=backend)  # fmt: skip
     doc = make_result(
         "regret",
         config,

@@ -65,14 +65,18 @@ def check_float(option: str, value: float, low: float, high: float, low_open: bo
 
 
 def check_backend(backend: str) -> None:
-    """Only NumPy trains in this version; ``cupy`` is refused with the reason."""
+    """Only NumPy trains in this version: ``cupy`` is refused with the reason.
+
+    The availability check is ``core.backend.select_backend``'s (one line, names the
+    missing piece); with a usable device, training still refuses it (bench and regret
+    have CuPy backends, the neural-net tasks do not yet).
+    """
     if backend not in BACKENDS:
         raise ValueError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "cupy":
-        try:
-            import cupy  # noqa: F401
-        except Exception:
-            raise ValueError("--backend cupy is unavailable: cupy is not installed") from None
+        from ..core.backend import select_backend
+
+        select_backend(backend)  # ValueError without a usable device
         raise ValueError("--backend cupy is unavailable: this version trains on NumPy only")
 
 

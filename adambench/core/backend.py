@@ -30,7 +30,46 @@ def array_module(x: Any) -> ModuleType:
 def kernels_for(x: Any) -> ModuleType:
     """The module whose ``apply(kernel, p, g, buffers, coef)`` updates arrays like ``x``."""
     if is_cupy_array(x):
-        raise ValueError("the cupy backend is not available in this version (CPU only)")
+        from . import kernels_cuda
+
+        return kernels_cuda
     from . import kernels_cpu
 
     return kernels_cpu
+
+
+def cuda_status() -> tuple[bool, str]:
+    """(True, device name) when CuPy imports and sees a CUDA device; else (False, why).
+
+    Never raises: a missing CuPy, a missing or too old driver and zero devices are all
+    just "not usable" with the reason in words.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("cupy") is None:
+        return False, "cupy is not installed"
+    try:
+        import cupy
+
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # noqa: BLE001 - ImportError, CUDARuntimeError: one answer
+        return False, " ".join(f"{type(e).__name__}: {e}".split())[:200]
+    if count < 1:
+        return False, "no CUDA device found"
+    return True, f"{count} CUDA device(s)"
+
+
+def select_backend(name: str) -> str:
+    """``numpy`` or ``cupy`` for ``--backend numpy|cupy|auto``; ValueError (one line) if unusable.
+
+    ``auto`` picks CuPy when it imports and ``cupy.cuda.runtime.getDeviceCount() > 0``,
+    else NumPy.
+    """
+    if name not in BACKENDS:
+        raise ValueError(f"--backend must be one of {' | '.join(BACKENDS)}, got {name!r}")
+    if name == "numpy":
+        return "numpy"
+    ok, why = cuda_status()
+    if name == "cupy" and not ok:
+        raise ValueError(f"--backend cupy: no usable CUDA device ({why})")
+    return "cupy" if ok else "numpy"

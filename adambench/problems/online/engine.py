@@ -93,10 +93,13 @@ def run(
     block: int = BLOCK,
     on_steps: Callable[[int], None] | None = None,
     comparator: comparator_mod.Comparator | None = None,
+    backend: str = "numpy",
 ) -> EngineResult:
     """Run every (point, seed) for T steps on ``problem``; see the module docstring.
 
     ``on_steps(n)`` is called after each block of n steps (for a progress bar).
+    ``backend="cupy"`` runs the blocks on a CUDA device (``engine_cuda.py``: same streams,
+    same update math, same statistics); everything else here stays on the host.
     """
     import time
 
@@ -109,6 +112,8 @@ def run(
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 | float64, got {dtype!r}")
     ft = np.dtype(dtype)
+    if backend not in ("numpy", "cupy"):
+        raise ValueError(f"backend must be numpy | cupy, got {backend!r}")
     seeds = [int(s) for s in seeds]
     if not seeds or not points:
         raise ValueError("need at least one seed and one optimizer point")
@@ -162,7 +167,21 @@ def run(
     prm = np.stack([problem.params(s) for s in seeds])
     # Few, long blocks: each is one parallel region, and on a busy machine a region can
     # wait a scheduler time slice for a descheduled thread.  The table is (n, P, kmax).
+    asked = block
     block = max(256, min(block, (1 << 22) // max(1, P * kmax), (1 << 22) // (S * problem.nnz)))
+    device = None
+    if backend == "cupy":  # the run's arrays live on the device between checkpoints
+        from .engine_cuda import DeviceBlocks
+
+        device = DeviceBlocks(problem, keys, prm, dict(
+            run_seed=run_seed, run_point=run_point, kinds=kinds, x=x, s0=states[0],
+            s1=states[1], s2=states[2], loss_sum=loss_sum, loss_comp=loss_comp, gsq=gsq,
+            gmax2=gmax2, gmaxinf=gmaxinf, xmin=xmin, xmax=xmax, ams_acc=ams_acc,
+            diverged=diverged,
+        ))  # fmt: skip
+        # no data arrays on the device (each run regenerates its stream): only the table
+        # bounds a block there
+        block = max(256, min(asked, (1 << 22) // max(1, P * kmax)))
 
     names = ("G", "G_inf", "sum_g_norms", "D", "D_inf", "sum_sqrt_T_vhat", "sum_sqrt_vhat")
     stats = {n: np.full((B, K), np.nan) for n in (*names, "ams_mid", "dist", "x0")}
@@ -172,11 +191,17 @@ def run(
     for k, end in enumerate(ends):
         while t <= end:
             n = int(min(block, end - t + 1))
+            table = _table(points, groups, t, n, P, kmax, ft)
+            if device is not None:
+                device.run(t, table, proj)
+                t += n
+                if on_steps is not None:
+                    on_steps(n)
+                continue
             idx = np.empty((S, n, problem.nnz), np.int64)
             val = np.empty((S, n, problem.nnz))
             yv = np.empty((S, n))
             gen_block(problem.family, keys, prm, t, idx, val, yv)
-            table = _table(points, groups, t, n, P, kmax, ft)
             run_block(
                 problem.loss, idx, val, yv, run_seed, run_point, kinds, table, x, *states, g, proj,
                 problem.radius, loss_sum, loss_comp, gsq, gmax2, gmaxinf, xmin, xmax,
@@ -185,6 +210,8 @@ def run(
             t += n
             if on_steps is not None:
                 on_steps(n)
+        if device is not None:
+            device.download()  # into x, states, loss_sum, ... (in place)
         cum[:, k] = np.where(diverged, np.nan, loss_sum)
         xs = comparator.argmin[run_seed, k]
         lo, hi = np.minimum(xmin, xs), np.maximum(xmax, xs)

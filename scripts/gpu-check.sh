@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The GPU check of issue 5, for a machine with a CUDA device (sized for one H200, 16 cores):
+#   1. install the project (no network: --no-deps --no-build-isolation; cupy, and torch
+#      with CUDA for the peers, must already be installed),
+#   2. the GPU tests (pytest -m gpu),
+#   3. adambench bench --backend cupy, Adam at N = 1e8 and 1e9 float32, torch.optim peers,
+#   4. a regret run of 1024 runs at T = 1e6 on the GPU and the same on the CPU engine,
+#   5. a short table last: Adam GB/s, fraction of the device copy bandwidth, ratio to
+#      torch.optim.Adam(fused=True), GPU-vs-CPU regret engine speed-up.
+# Total wall time aims at under ~8 minutes.  Results land in $OUT (or ./gpu-check-results).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+RESULTS="${OUT:-$PWD/gpu-check-results}"
+mkdir -p "$RESULTS"
+PY="${PYTHON:-python}"
+ADAMBENCH=("$PY" -c "from adambench.cli.app import main; main()")
+start=$(date +%s)
+
+stage() { printf '\n=== %s (t = %ss)\n' "$1" "$(($(date +%s) - start))"; }
+
+stage "environment"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
+    --format=csv,noheader || echo "nvidia-smi not found"
+if ! "$PY" -c "import cupy, sys; n = cupy.cuda.runtime.getDeviceCount(); sys.exit(n < 1)"; then
+    echo "gpu-check: cupy does not import or sees no CUDA device; install cupy-cuda12x" >&2
+    exit 2
+fi
+"$PY" -c "import cupy; print('cupy', cupy.__version__)"
+"$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" \
+    || echo "torch not installed: no torch.optim peers"
+
+stage "install"
+"$PY" -m pip install -e . --no-deps --no-build-isolation -q
+
+stage "GPU tests"
+rc=0
+timeout 240 "$PY" -m pytest -m gpu -ra -q -p no:cacheprovider tests \
+    > "$RESULTS/pytest-gpu.txt" 2>&1 || rc=$?
+tail -25 "$RESULTS/pytest-gpu.txt"
+test "$rc" -eq 0 || echo "gpu-check: GPU TESTS FAILED (exit $rc, see pytest-gpu.txt)"
+
+stage "bench --backend cupy (adam, 1e8 and 1e9 float32, torch peers)"
+timeout 300 "${ADAMBENCH[@]}" bench --backend cupy -o adam --sizes 1e8,1e9 \
+    --dtype float32 --repeats 20 --out "$RESULTS/bench-cupy.json" \
+    || echo "gpu-check: BENCH FAILED"
+
+REGRET=(regret --T 1e6 -p linear -o adam --seeds 1024 --dtype float64 --json)
+stage "regret warm-up (NVRTC compiles the engine for d=10 once; CuPy caches it on disk)"
+timeout 120 "${ADAMBENCH[@]}" regret --T 1000 -p linear -o adam --seeds 4 --backend cupy \
+    --json > /dev/null || echo "gpu-check: GPU REGRET WARM-UP FAILED"
+stage "regret on the GPU: linear d=10, adam, 1024 seeds, T=1e6"
+timeout 240 "${ADAMBENCH[@]}" "${REGRET[@]}" --backend cupy \
+    > "$RESULTS/regret-cupy.json" || echo "gpu-check: GPU REGRET FAILED"
+stage "regret on the CPU engine: the same configuration"
+timeout 300 "${ADAMBENCH[@]}" "${REGRET[@]}" --backend numpy \
+    > "$RESULTS/regret-numpy.json" || echo "gpu-check: CPU REGRET FAILED"
+
+stage "summary"
+"$PY" - "$RESULTS" <<'EOF'
+import json, sys
+from pathlib import Path
+
+d = Path(sys.argv[1])
+
+
+def load(name):
+    try:
+        return json.loads((d / name).read_text())
+    except (OSError, ValueError) as e:
+        print(f"{name}: missing or unreadable ({e})")
+        return None
+
+
+lines = []
+bench = load("bench-cupy.json")
+if bench:
+    gpu = bench["environment"].get("gpu", {})
+    lines.append(f"GPU: {gpu.get('name')}  driver {gpu.get('driver')}  CUDA {gpu.get('cuda_runtime')}"
+                 f"  CuPy {gpu.get('cupy')}")
+    copy = {(r["size"], r["dtype"]): r["copy_gbps"] for r in bench["references"]}
+    lines.append(f"{'N':>6} {'impl':<14} {'median':>10} {'GB/s':>8} {'of copy':>8} {'of roof':>8}"
+                 f" {'torch-fused/us':>15}")
+    for n in sorted({r["size"] for r in bench["rows"]}):
+        rows = {r["impl"]: r for r in bench["rows"] if r["size"] == n and r["rule"] == "adam"}
+        fused = rows.get("torch-fused")
+        for impl, r in rows.items():
+            ratio = f"{fused['median_s'] / r['median_s']:.2f}" if fused else "-"
+            lines.append(f"{n:>6.0e} {impl:<14} {r['median_s'] * 1e3:>8.3f}ms {r['gbps']:>8.0f}"
+                         f" {r['fraction_of_copy']:>8.1%} {r['fraction_of_roofline']:>8.1%}"
+                         f" {ratio if impl == 'adambench' else '':>15}")
+        lines.append(f"{n:>6.0e} device copy {copy.get((n, 'float32'), float('nan')):.0f} GB/s"
+                     " (cudaMemcpy D2D, read + write)")
+g, c = load("regret-cupy.json"), load("regret-numpy.json")
+if g and c:
+    eg = sum(x["seconds"]["engine"] for x in g["comparators"])
+    ec = sum(x["seconds"]["engine"] for x in c["comparators"])
+    rg = {(r["problem"], r["optimizer"], r.get("point")): r["R_T"] for r in g["rows"]}
+    rc = {(r["problem"], r["optimizer"], r.get("point")): r["R_T"] for r in c["rows"]}
+    worst = max(abs(rg[k] - rc[k]) / max(abs(rc[k]), 1e-12) for k in rc)
+    lines.append(f"regret T=1e6, 1024 runs: engine GPU {eg:.2f} s, CPU {ec:.2f} s, speed-up "
+                 f"{ec / eg:.1f}x (whole command {g['seconds']:.1f} s vs {c['seconds']:.1f} s); "
+                 f"max relative R(T) difference {worst:.2e}")
+print("\n".join(lines))
+(d / "summary.txt").write_text("\n".join(lines) + "\n")
+EOF
+echo "total wall time: $(($(date +%s) - start)) s"

@@ -1,0 +1,106 @@
+"""``--backend`` on bench, regret and run: numpy | cupy | auto, one-line errors, GPU runs.
+
+Without a usable CUDA device (or without CuPy) ``--backend cupy`` is one line on stderr,
+exit 2, no traceback, no results file; ``auto`` falls back to NumPy.  With a device (the
+``gpu`` cases) the commands run on it and the results file names the GPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from adambench.core import backend as backend_mod
+
+MAIN = "from adambench.cli.app import main; main()"
+
+
+def cuda_usable() -> bool:
+    return backend_mod.cuda_status()[0]
+
+
+def cli(*args, cwd=None):
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="200", TERM="dumb")
+    return subprocess.run(
+        [sys.executable, "-c", MAIN, *args], capture_output=True, text=True, cwd=cwd, env=env,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def test_select_backend():
+    assert backend_mod.select_backend("numpy") == "numpy"
+    assert backend_mod.select_backend("auto") in ("numpy", "cupy")
+    with pytest.raises(ValueError, match=r"--backend must be one of numpy \| cupy \| auto"):
+        backend_mod.select_backend("tpu")
+
+
+def test_select_backend_without_device(monkeypatch):
+    monkeypatch.setattr(backend_mod, "cuda_status", lambda: (False, "no CUDA device found"))
+    assert backend_mod.select_backend("auto") == "numpy"
+    with pytest.raises(ValueError, match=r"^--backend cupy: no usable CUDA device \(no CUDA"):
+        backend_mod.select_backend("cupy")
+
+
+NO_DEVICE = [
+    ("regret", "--T", "100", "-p", "reddi", "-o", "adam"),
+    ("bench", "-o", "adam", "--sizes", "1e3"),
+    ("run", "--tasks", "logreg", "--epochs", "1"),
+]
+
+
+@pytest.mark.parametrize("args", NO_DEVICE, ids=[a[0] for a in NO_DEVICE])
+def test_backend_cupy_without_device_is_one_line(tmp_path, args):
+    if cuda_usable():
+        pytest.skip("a CUDA device is usable here: the no-device error cannot be shown")
+    out = tmp_path / "out"
+    target = ["--out", str(out / "x.json" if args[0] == "bench" else out)]
+    proc = cli(*args, "--backend", "cupy", *target, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "cupy" in lines[0], lines
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert not out.exists()
+
+
+def test_regret_backend_auto_runs_and_records_backend(tmp_path):
+    proc = cli("regret", "--T", "300", "-p", "reddi", "-o", "adam", "--seeds", "1",
+               "--backend", "auto", "--out", str(tmp_path), "--json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["config"]["backend"] == ("cupy" if cuda_usable() else "numpy")
+    assert ("gpu" in doc["environment"]) == cuda_usable()
+
+
+@pytest.mark.gpu
+def test_regret_cupy_equals_numpy(gpu, tmp_path):
+    """The same configuration through the CLI on both backends: the same rows."""
+    docs = []
+    for b in ("numpy", "cupy"):
+        proc = cli("regret", "--T", "5000", "-p", "logistic,sparse-logistic,reddi",
+                   "--seeds", "2", "--backend", b, "--json")  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        docs.append(json.loads(proc.stdout))
+    assert docs[1]["environment"]["gpu"]["name"]
+    for a, b in zip(docs[0]["rows"], docs[1]["rows"], strict=True):
+        assert (a["problem"], a["optimizer"]) == (b["problem"], b["optimizer"])
+        assert b["R_T"] == pytest.approx(a["R_T"], rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.gpu
+def test_bench_cupy_small(gpu, tmp_path):
+    """A tiny GPU bench: rows on the cupy backend, copy bandwidth, results name the GPU."""
+    out = tmp_path / "b.json"
+    proc = cli("bench", "--backend", "cupy", "-o", "adam,sgd", "--sizes", "1e5",
+               "--repeats", "5", "--out", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["environment"]["gpu"]["name"] and doc["config"]["backend"] == "cupy"
+    rows = [r for r in doc["rows"] if r["impl"] == "adambench"]
+    assert {r["optimizer"] for r in rows} == {"adam", "sgd"}
+    assert all(r["backend"] == "cupy" and r["clock"] == "cuda-event" for r in rows)
+    assert all(r["median_s"] > 0 and 0 < r["fraction_of_copy"] for r in rows)
+    assert doc["references"][0]["copy_gbps"] > 0
