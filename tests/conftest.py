@@ -52,3 +52,14 @@ def gpu() -> None:
     """For tests that only make sense on a device: skip without one."""
     if not cuda_usable():
         pytest.skip(NO_GPU)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say plainly, just above pytest's last line, when the GPU tests did not run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    gpu = [r for r in skipped if "gpu" in getattr(r, "keywords", {}) or NO_GPU in str(r.longrepr)]
+    if gpu:
+        terminalreporter.write_line(
+            f"GPU: {len(gpu)} GPU tests skipped ({NO_GPU} on this machine); "
+            "run scripts/gpu-check.sh on a CUDA machine"
+        )

@@ -1,6 +1,6 @@
 """Figures for docs/scaling.md: per-unit cost, 2-worker speed-up, Dask overhead per unit.
 
-    python examples/measure_sweep_scaling.py [--quick]
+    python scripts/measure_sweep_scaling.py [--quick]
 
 Every figure is a ratio or a difference measured side by side in this one process run.
 """
