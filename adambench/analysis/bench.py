@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import array_module
 from . import peers_numpy, peers_torch, roofline
 from .bench_config import BenchConfig, Case
 from .timing import best_of, injected_slowdown, measure, slowed, summarize, threads
@@ -50,14 +51,16 @@ def plan(config: BenchConfig) -> list[Group]:
     ]
 
 
-def _textbook(case_name: str, opt: Any, p: np.ndarray, g: np.ndarray) -> Callable[[], None]:
+def textbook_peer(case_name: str, opt: Any, p: Any, g: Any) -> Callable[[], None]:
+    """The textbook step of ``case_name`` on copies of ``p`` and ``g`` (NumPy or CuPy)."""
     step = peers_numpy.STEPS[case_name]
     hp = peers_numpy.scalar_hp(opt.hp)
     pp, gg = p.copy(), g.copy()
+    xp = array_module(pp)
     state = {}
     for name in opt.rule.buffers(opt.hp):
         start = opt.rule.initial.get(name)
-        state[name] = np.full_like(pp, hp[start] if start else 0.0)
+        state[name] = xp.full_like(pp, hp[start] if start else 0.0)
     t = [0]
 
     def run() -> None:
@@ -115,7 +118,7 @@ def run_group(
     fns: dict[str, Callable[[], None]] = {ROOFLINE: roofline.pattern_loop(pattern, own)}
     notes: dict[str, str] = {}
     if config.textbook and case.name in peers_numpy.STEPS:  # plugin rules have none
-        fns[TEXTBOOK] = _textbook(case.name, opt, p, g)
+        fns[TEXTBOOK] = textbook_peer(case.name, opt, p, g)
     if config.torch and peers_torch.available():
         tcalls, notes = peers_torch.peers(case.name, peers_numpy.scalar_hp(opt.hp), p, g)
         fns.update(tcalls)

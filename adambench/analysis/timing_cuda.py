@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import peers_numpy, peers_torch, roofline
+from .bench import textbook_peer
 from .bench_config import BenchConfig, Case
 from .timing import summarize
 
@@ -126,25 +127,6 @@ def _torch_peers(case_name: str, hp: dict[str, Any], p: Any, g: Any):
     return calls, notes
 
 
-def _textbook(case_name: str, opt: Any, p: Any, g: Any) -> Callable[[], None]:
-    import cupy
-
-    step = peers_numpy.STEPS[case_name]
-    hp = peers_numpy.scalar_hp(opt.hp)
-    pp, gg = p.copy(), g.copy()
-    state = {}
-    for name in opt.rule.buffers(opt.hp):
-        start = opt.rule.initial.get(name)
-        state[name] = cupy.full_like(pp, hp[start] if start else 0.0)
-    t = [0]
-
-    def run() -> None:
-        t[0] += 1
-        step(pp, gg, state, hp, t[0])
-
-    return run
-
-
 def measure(fns: dict[str, Callable[[], None]], repeats: int) -> dict[str, np.ndarray]:
     """Per-call CUDA-event seconds of each callable, ``repeats`` rounds, interleaved.
 
@@ -214,7 +196,7 @@ def run_group(
     }
     notes: dict[str, str] = {}
     if config.textbook and case.name in peers_numpy.STEPS:
-        fns[TEXTBOOK] = _textbook(case.name, opt, p, g)
+        fns[TEXTBOOK] = textbook_peer(case.name, opt, p, g)
     if config.torch:
         tcalls, notes = _torch_peers(case.name, peers_numpy.scalar_hp(opt.hp), p, g)
         fns.update(tcalls)
