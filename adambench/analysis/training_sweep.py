@@ -1,14 +1,16 @@
-"""The ``adambench run`` engine: every optimizer on every task, a learning-rate grid each.
+"""The ``adambench run`` engine: every optimizer on every task, a hyperparameter grid each.
 
 Protocol (Kingma & Ba section 6, paper-spec 1.7): the same initialisation and the same
 minibatches for every optimizer (a function of the seed), each optimizer's learning
-rate searched over a grid, the best grid point by final training loss (mean over
-seeds) reported.  A grid point where any seed diverged (NaN/Inf) is not eligible.
-For each task the runs of one optimizer (grid points x seeds) train as one batch.
+rate (and, where asked, beta1 and beta2) searched over a grid, the best grid point by
+final training loss (mean over seeds) reported.  A grid point where any seed diverged
+(NaN/Inf) is not eligible.  For each task the runs of one optimizer (grid points x
+seeds) train as one batch, with per-run hyperparameter vectors.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -69,6 +71,9 @@ class RunConfig:
     epochs: int = 20
     seeds: tuple[int, ...] = (0, 1, 2)
     lr_grid: tuple[float, ...] | None = None  # None: per-optimizer default grids
+    # beta1 / beta2 grids, for the optimizers that have that hyperparameter (None: default)
+    beta1_grid: tuple[float, ...] | None = None
+    beta2_grid: tuple[float, ...] | None = None
     batch_size: int = 128
     dtype: str = "float32"
     width: float = 0.25
@@ -96,17 +101,34 @@ def epochs_to(curve: np.ndarray, target: float) -> int | None:
     return int(hit[0]) if hit.size else None
 
 
-def summarise(opt: str, grid: list[float], seeds: list[int], res: BatchResult) -> dict[str, Any]:
-    """Per-grid-point results, the chosen learning rate and its statistics."""
+def grid_points(opt: str, lrs: list[float], cfg: RunConfig) -> list[dict[str, float]]:
+    """The product lr x beta1 x beta2 for ``opt``; a beta grid only where ``opt`` has it."""
+    from ..core.rules import get_rule
+
+    names = {p.name for p in get_rule(opt).params}
+    axes: list[tuple[str, tuple[float, ...]]] = [("lr", tuple(lrs))]
+    for name, values in (("beta1", cfg.beta1_grid), ("beta2", cfg.beta2_grid)):
+        if values and name in names:
+            axes.append((name, values))
+    keys = [k for k, _ in axes]
+    return [
+        dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))
+    ]
+
+
+def summarise(
+    opt: str, grid: list[dict[str, float]], seeds: list[int], res: BatchResult
+) -> dict[str, Any]:
+    """Per-grid-point results, the chosen point (lr, and betas if searched), its statistics."""
     k = len(seeds)
     points = []
-    for i, lr in enumerate(grid):
+    for i, hp in enumerate(grid):
         rows = slice(i * k, (i + 1) * k)
         finals = res.train_loss[rows, -1]
         div = res.diverged[rows]
         points.append(
             {
-                "lr": lr,
+                **hp,
                 "seeds": seeds,
                 "final_train_loss": finals,
                 "mean_final_train_loss": float(finals.mean()) if not div.any() else None,
@@ -142,9 +164,10 @@ def summarise(opt: str, grid: list[float], seeds: list[int], res: BatchResult) -
     best = min(eligible, key=lambda i: scores[i])
     p = points[best]
     mean, lo, hi = t_interval(p["final_train_loss"])
+    lrs = sorted({hp["lr"] for hp in grid})
     out["chosen"] = {
-        "lr": grid[best],
-        "on_grid_edge": best in (0, len(grid) - 1) and len(grid) > 1,
+        **grid[best],
+        "on_grid_edge": len(lrs) > 1 and grid[best]["lr"] in (lrs[0], lrs[-1]),
         "final_train_loss": {"mean": mean, "ci95_low": lo, "ci95_high": hi},
         "test_loss": float(np.mean(p["test_loss"])),
         "test_accuracy": float(np.mean(p["test_accuracy"])),
@@ -182,9 +205,15 @@ def run_benchmark(
         prepared = TaskData.prepare(task, data, dtype)
         entries = []
         for opt in cfg.optimizers:
-            grid = list(cfg.lr_grid) if cfg.lr_grid else default_grid(opt, task.lr_schedule)
-            lrs = np.repeat(np.asarray(grid, dtype=np.float64), len(cfg.seeds))
+            lr_list = list(cfg.lr_grid) if cfg.lr_grid else default_grid(opt, task.lr_schedule)
+            grid = grid_points(opt, lr_list, cfg)
+            k = len(cfg.seeds)
+            lrs = np.repeat([hp["lr"] for hp in grid], k).astype(np.float64)
             seeds = np.tile(np.asarray(cfg.seeds, dtype=np.int64), len(grid))
+            hps = dict(OPTIMIZER_HP.get(opt, {}))
+            for beta in ("beta1", "beta2"):
+                if beta in grid[0]:
+                    hps[beta] = np.repeat([hp[beta] for hp in grid], k).astype(np.float64)
             cb = (lambda e, _o=opt, _t=name: on_epoch(_t, _o, e)) if on_epoch else None
             res = train_batch(
                 task,
@@ -195,7 +224,7 @@ def run_benchmark(
                 cfg.epochs,
                 cfg.batch_size,
                 dtype,
-                OPTIMIZER_HP.get(opt),
+                hps or None,
                 cb,
             )
             entries.append(summarise(opt, grid, list(cfg.seeds), res))

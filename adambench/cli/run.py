@@ -37,6 +37,18 @@ def run_command(
         help="Comma list of learning rates tried by every optimizer; default: a 5-point "
         "half-decade grid around each optimizer's usual value.",
     ),
+    beta1: str = typer.Option(
+        "",
+        "--beta1",
+        help="Comma list of beta1 values in [0, 1) searched with the lr grid, for the "
+        "optimizers that have beta1 (adam, adamax, adam-nobias, amsgrad); default: theirs.",
+    ),
+    beta2: str = typer.Option(
+        "",
+        "--beta2",
+        help="Comma list of beta2 values in [0, 1) searched with the lr grid, for the "
+        "optimizers that have beta2; default: theirs.",
+    ),
     batch_size: int = typer.Option(128, "--batch-size", "-b", help="Minibatch size, 1..65536."),
     dtype: str = typer.Option("float32", "--dtype", help="Arithmetic: float32 or float64."),
     backend: str = typer.Option("numpy", "--backend", help="Array backend: numpy (cupy: not yet)."),
@@ -85,6 +97,8 @@ def run_command(
     opts.check_int("--batch-size", batch_size, 1, 65536)
     opts.check_int("--threads", threads, 1, 256)
     grid = opts.positive_floats("--lr-grid", lr_grid) if lr_grid.strip() else None
+    beta1_grid = opts.beta_grid("--beta1", beta1, opt_list)
+    beta2_grid = opts.beta_grid("--beta2", beta2, opt_list)
     if dtype not in opts.DTYPES:
         raise ValueError(f"--dtype must be float32 or float64, got {dtype!r}")
     opts.check_float("--width", width, 0.0, 16.0)
@@ -108,6 +122,8 @@ def run_command(
         epochs=epochs,
         seeds=tuple(range(first_seed, first_seed + seeds)),
         lr_grid=grid,
+        beta1_grid=beta1_grid,
+        beta2_grid=beta2_grid,
         batch_size=batch_size,
         dtype=dtype,
         width=width,
@@ -148,6 +164,11 @@ def run_command(
     err_console.print(f"results: {path}")
 
 
+def _betas(chosen: dict) -> str:
+    """The chosen beta1/beta2 where they were searched (--beta1/--beta2 grids)."""
+    return "".join(f" {k[0]}{k[-1]}={chosen[k]:g}" for k in ("beta1", "beta2") if k in chosen)
+
+
 def _task_table(t: dict, data_name: str):
     """One Rich table per task, best optimizer first."""
     from rich import box
@@ -168,7 +189,7 @@ def _task_table(t: dict, data_name: str):
             [
                 e["rank"],
                 e["optimizer"],
-                f"{c['lr']:g}" + ("*" if c["on_grid_edge"] else ""),
+                f"{c['lr']:g}" + ("*" if c["on_grid_edge"] else "") + _betas(c),
                 loss,
                 fmt(c["test_loss"], 3),
                 "-" if acc != acc else f"{100 * acc:.1f}",

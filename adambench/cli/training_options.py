@@ -50,6 +50,34 @@ def positive_floats(option: str, text: str) -> tuple[float, ...]:
     return tuple(sorted(set(out)))
 
 
+def beta_grid(option: str, text: str, optimizers: tuple[str, ...]) -> tuple[float, ...] | None:
+    """A comma list of beta values for ``option`` (--beta1/--beta2), checked by the rules.
+
+    Empty: None (each optimizer keeps its default).  At least one selected optimizer must
+    have that hyperparameter; values outside [0, 1) are refused with the rule's range.
+    """
+    if not text.strip():
+        return None
+    from ..core.rules import get_rule
+
+    name = option.lstrip("-")
+    rules = [get_rule(o) for o in optimizers]
+    having = [r for r in rules if name in {p.name for p in r.params}]
+    if not having:
+        raise ValueError(f"{option}: none of the selected optimizers has {name}")
+    values = []
+    for it in split_list(option, text):
+        try:
+            values.append(float(having[0].param(name).check(float(it))[0]))
+        except ValueError as e:
+            raise ValueError(
+                f"{option}: {e}"
+                if "must" in str(e)
+                else f"{option} must be numbers in [0, 1), got {it!r}"
+            ) from None
+    return tuple(sorted(set(values)))
+
+
 def check_int(option: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{option} must be in [{low}, {high}], got {value}")

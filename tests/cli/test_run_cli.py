@@ -107,6 +107,10 @@ BAD_RUN = [
     (["--data", "mnist"], "--data-dir"),
     (["--data", "imagenet"], "--data"),
     (["--threads", "0"], "--threads"),
+    (["--beta1", "1.0"], "beta1 must be in [0, 1)"),
+    (["--beta2", "-0.1"], "beta2 must be in [0, 1)"),
+    (["--beta1", "high"], "--beta1"),
+    (["--optimizers", "sgd,adagrad", "--beta1", "0.9"], "none of the selected optimizers"),
 ]
 
 
@@ -183,3 +187,27 @@ def test_cli_optimizer_names_match_the_engine():
     from adambench.core.rules import RULES
 
     assert OPTIMIZER_NAMES == OPTIMIZERS and set(OPTIMIZERS) == set(RULES)
+
+
+def test_run_beta_grids_search_lr_x_beta1_x_beta2_where_the_rule_has_them(tmp_path):
+    args = ["--tasks", "logreg", "--optimizers", "adam,rmsprop-momentum", "--epochs", "2"]
+    args += ["--seeds", "2", "--lr-grid", "0.01,0.1", "--beta1", "0.5,0.9"]
+    args += ["--beta2", "0.99,0.999", "--json", "--out", str(tmp_path)]
+    proc = run_cli("run", *args)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["config"]["beta1_grid"] == [0.5, 0.9]
+    entries = {e["optimizer"]: e for e in doc["tasks"][0]["optimizers"]}
+    adam, rms = entries["adam"], entries["rmsprop-momentum"]
+    # adam: 2 lr x 2 beta1 x 2 beta2 points, 2 seeds each; rmsprop has no beta1/beta2.
+    points = {(g["lr"], g["beta1"], g["beta2"]) for g in adam["grid"]}
+    assert len(points) == 8 and adam["runs"] == 16
+    assert rms["runs"] == 4 and all("beta1" not in g for g in rms["grid"])
+    # The chosen point is the grid point with the lowest mean final loss, betas included.
+    best = min(adam["grid"], key=lambda g: g["mean_final_train_loss"])
+    assert {k: adam["chosen"][k] for k in ("lr", "beta1", "beta2")} == {
+        k: best[k] for k in ("lr", "beta1", "beta2")
+    }
+    # Different betas really train differently (the grid is not ignored).
+    finals = {round(g["mean_final_train_loss"], 12) for g in adam["grid"]}
+    assert len(finals) == 8

@@ -14,14 +14,17 @@ from typing import Any
 
 from .figures import Plot, colour, dashes, empty_note, new_figure, numbers
 
+GRID_KEYS = ("lr", "beta1", "beta2")  # the searched hyperparameters (training_sweep.py)
+
 
 def chosen_point(entry: dict[str, Any]) -> dict[str, Any] | None:
-    """The grid point of the chosen learning rate (None: every point diverged)."""
+    """The chosen grid point: lr, and beta1/beta2 where searched (None: all diverged)."""
     chosen = entry.get("chosen")
     if not chosen:
         return None
+    keys = [k for k in GRID_KEYS if k in chosen]
     for g in entry["grid"]:
-        if math.isclose(float(g["lr"]), float(chosen["lr"]), rel_tol=1e-9):
+        if all(math.isclose(float(g[k]), float(chosen[k]), rel_tol=1e-9) for k in keys):
             return g
     return None
 
@@ -90,13 +93,18 @@ def lr_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
     ax = fig.add_subplot()
     every = []
     for e in t["optimizers"]:
-        xs, ys, bad = [], [], []
+        # One point per learning rate: the best over the beta grid, where one was searched.
+        best: dict[float, float] = {}
         for g in e["grid"]:
             finals = [numbers(c)[-1] for c in g["train_loss_curves"] if c]
-            ok = finals and all(math.isfinite(v) for v in finals)
-            (xs if ok else bad).append(float(g["lr"]))
-            if ok:
-                ys.append(float(np.mean(finals)))
+            lr = float(g["lr"])
+            if finals and all(math.isfinite(v) for v in finals):
+                best[lr] = min(best.get(lr, math.inf), float(np.mean(finals)))
+            else:
+                best.setdefault(lr, math.inf)
+        xs = sorted(lr for lr, v in best.items() if math.isfinite(v))
+        ys = [best[lr] for lr in xs]
+        bad = sorted(lr for lr, v in best.items() if not math.isfinite(v))
         every += ys
         c = colour(e["optimizer"])
         ax.plot(
@@ -121,8 +129,9 @@ def lr_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
     return Plot(
         f"lr-grid-{name}{suffix}",
         f"Learning-rate grid on {name}",
-        "Final training loss at every grid point (mean over seeds); crosses at the top: a "
-        "grid point where a seed diverged.",
+        "Final training loss at every learning rate of the grid (mean over seeds; the best "
+        "over the beta grid where one was searched); crosses at the top: a learning rate "
+        "where a seed diverged at every grid point.",
         fig,
     )
 

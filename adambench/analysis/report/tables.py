@@ -136,7 +136,8 @@ def run_tables(doc: dict[str, Any]) -> list[Table]:
             rows.append(
                 [
                     str(e.get("rank") or "-"), e["optimizer"],
-                    f"{c['lr']:g}" + ("*" if c.get("on_grid_edge") else ""),
+                    f"{c['lr']:g}" + ("*" if c.get("on_grid_edge") else "")
+                    + "".join(f" β{k[-1]}={c[k]:g}" for k in ("beta1", "beta2") if k in c),
                     interval(f.get("mean"), f.get("ci95_low"), f.get("ci95_high")),
                     num(c.get("test_loss"), 3),
                     "-" if not isinstance(acc, (int, float)) or acc != acc else f"{100 * acc:.1f}",
