@@ -60,6 +60,21 @@ def uniform(key, t, i):
 
 
 @njit(**_JIT)
+def uniform_features(key, t, w, idx, val):
+    """A dense a_t uniform on [-1, 1]^d into (idx, val), d = idx.size; returns <w[:d], a_t>.
+
+    The feature vector of the teacher problems (logistic, hinge, least squares).
+    """
+    z = 0.0
+    for i in range(idx.size):
+        a = 2.0 * uniform(key, t, i) - 1.0
+        idx[i] = i
+        val[i] = a
+        z += w[i] * a
+    return z
+
+
+@njit(**_JIT)
 def normal(key, t, i):
     """A standard normal from the uniforms at indices 2i, 2i+1 (Box-Muller, cosine branch)."""
     u1 = 1.0 - uniform(key, t, 2 * i)  # in (0, 1]: log is finite

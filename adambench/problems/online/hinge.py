@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..streams import stream_key, uniform, uniform_np
+from ..streams import stream_key, uniform, uniform_features, uniform_np
 from .base import HINGE, PHI_SQHINGE, Problem, check_dim
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -35,13 +35,7 @@ def phi(z, y):
 def sample(key, t, prm, idx, val):
     """a_t uniform on [-1, 1]^d; returns the teacher's label, flipped with prob. prm[d]."""
     d = idx.size
-    z = 0.0
-    for i in range(d):
-        a = 2.0 * uniform(key, t, i) - 1.0
-        idx[i] = i
-        val[i] = a
-        z += prm[i] * a
-    y = 1.0 if z >= 0.0 else -1.0
+    y = 1.0 if uniform_features(key, t, prm, idx, val) >= 0.0 else -1.0
     return -y if uniform(key, t, d) < prm[d] else y
 
 

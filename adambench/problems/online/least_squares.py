@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..streams import stream_key, uniform, uniform_np
+from ..streams import stream_key, uniform, uniform_features, uniform_np
 from .base import LEAST_SQUARES, PHI_SQUARE, Problem, check_dim
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -34,12 +34,7 @@ def phi(z, y):
 def sample(key, t, prm, idx, val):
     """a_t uniform on [-1, 1]^d; returns y_t = <w*, a_t> + bounded noise."""
     d = idx.size
-    z = 0.0
-    for i in range(d):
-        a = 2.0 * uniform(key, t, i) - 1.0
-        idx[i] = i
-        val[i] = a
-        z += prm[i] * a
+    z = uniform_features(key, t, prm, idx, val)
     return z + prm[d] * _SQRT3 * (2.0 * uniform(key, t, d) - 1.0)
 
 

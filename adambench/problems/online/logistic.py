@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..streams import stream_key, uniform, uniform_np
+from ..streams import stream_key, uniform, uniform_features, uniform_np
 from .base import LOGISTIC, PHI_LOGISTIC, Problem, box_constants, check_dim
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -45,13 +45,7 @@ def label(key, t, z_teacher, i_label):
 @njit(**_JIT)
 def sample(key, t, prm, idx, val):
     """a_t uniform on [-1, 1]^d into (idx, val); returns the label y_t."""
-    z = 0.0
-    for i in range(idx.size):
-        a = 2.0 * uniform(key, t, i) - 1.0
-        idx[i] = i
-        val[i] = a
-        z += prm[i] * a
-    return label(key, t, z, idx.size)
+    return label(key, t, uniform_features(key, t, prm, idx, val), idx.size)
 
 
 def make(d: int = 10) -> Problem:
