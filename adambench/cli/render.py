@@ -37,10 +37,13 @@ def fail(message: str, code: int = 2) -> None:
 def table(
     title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], right: Sequence[str] = ()
 ) -> Table:
-    """A Rich table; columns named in ``right`` are right-aligned (numbers)."""
+    """A Rich table; columns named in ``right`` are right-aligned (numbers).
+
+    On a narrow terminal cells wrap rather than end in an ellipsis: a number is never cut.
+    """
     t = Table(title=title, title_justify="left", header_style="bold")
     for c in columns:
-        t.add_column(c, justify="right" if c in right else "left")
+        t.add_column(c, justify="right" if c in right else "left", overflow="fold")
     for r in rows:
         t.add_row(*(str(x) for x in r))
     return t

@@ -183,7 +183,7 @@ def _task_table(t: dict, data_name: str):
             continue
         ftl = c["final_train_loss"]
         half = ftl["ci95_high"] - ftl["mean"] if ftl["ci95_high"] == ftl["ci95_high"] else None
-        loss = fmt(ftl["mean"], 3) + ("" if half is None else f"±{fmt(half, 2)}")
+        loss = fmt(ftl["mean"], 3) + ("" if half is None else f" ±{fmt(half, 2)}")
         acc = c["test_accuracy"]
         rows.append(
             [
