@@ -74,21 +74,14 @@ def ablate_command(
     b1 = _unit_floats("--beta1", beta1)
     b2 = _unit_floats("--beta2", beta2)
     lg = _floats("--log10-lr", log10_lr, -10.0, 1.0)
-    opts.check_int("--seeds", seeds, 1, 100)
-    opts.check_int("--seed", first_seed, 0, 2**31 - 1)
-    opts.check_int("--batch-size", batch_size, 1, 65536)
-    opts.check_int("--threads", threads, 1, 256)
-    if dtype not in opts.DTYPES:
-        raise ValueError(f"--dtype must be float32 or float64, got {dtype!r}")
-    opts.check_float("--width", width, 0.0, 16.0)
-    opts.check_backend(backend)
-    opts.check_data(data, data_dir)
-    opts.check_out(out)
-    if task_name == "cnn" and data.startswith("libsvm"):
-        raise ValueError("--task cnn needs image data (digits, mnist, cifar10), not libsvm")
+    opts.check_common(
+        seeds=seeds, first_seed=first_seed, batch_size=batch_size, threads=threads,
+        dtype=dtype, width=width, backend=backend, data=data, data_dir=data_dir, out=out,
+        cnn_option="--task" if task_name == "cnn" else None,
+    )  # fmt: skip
 
     from ..analysis.ablation import AblationConfig, config_dict, run_ablation
-    from ..analysis.results import make_result, write_json
+    from ..analysis.results import make_result
     from ..analysis.training import thread_limits
     from ..problems.data import load_dataset
 
@@ -121,11 +114,7 @@ def ablate_command(
         "threads": threads,
     }
     doc = make_result("ablate", config, data=dataset.describe(), ablation=result)
-    path = write_json(opts.result_path(out, "ablate"), doc)
-    if report:
-        from .report import attach_report
-
-        attach_report(doc, path.name)
+    path = opts.save("ablate", doc, out, report)
     if as_json:
         print_json(doc)
         return

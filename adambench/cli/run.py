@@ -92,25 +92,18 @@ def run_command(
     task_list = opts.choose("--tasks", tasks, opts.TASKS)
     opt_list = opts.choose("--optimizers", optimizers, OPTIMIZER_NAMES)
     opts.check_int("--epochs", epochs, 1, 10000)
-    opts.check_int("--seeds", seeds, 1, 100)
-    opts.check_int("--seed", first_seed, 0, 2**31 - 1)
-    opts.check_int("--batch-size", batch_size, 1, 65536)
-    opts.check_int("--threads", threads, 1, 256)
+    opts.check_common(
+        seeds=seeds, first_seed=first_seed, batch_size=batch_size, threads=threads,
+        dtype=dtype, width=width, backend=backend, data=data, data_dir=data_dir, out=out,
+        cnn_option="--tasks" if "cnn" in task_list else None,
+    )  # fmt: skip
     grid = opts.positive_floats("--lr-grid", lr_grid) if lr_grid.strip() else None
     beta1_grid = opts.beta_grid("--beta1", beta1, opt_list)
     beta2_grid = opts.beta_grid("--beta2", beta2, opt_list)
-    if dtype not in opts.DTYPES:
-        raise ValueError(f"--dtype must be float32 or float64, got {dtype!r}")
-    opts.check_float("--width", width, 0.0, 16.0)
     if target is not None:
         opts.check_float("--target", target, float("-inf"), float("inf"), low_open=False)
-    opts.check_backend(backend)
-    opts.check_data(data, data_dir)
-    opts.check_out(out)
-    if "cnn" in task_list and data.startswith("libsvm"):
-        raise ValueError("--tasks cnn needs image data (digits, mnist, cifar10), not libsvm")
 
-    from ..analysis.results import make_result, write_json
+    from ..analysis.results import make_result
     from ..analysis.training import thread_limits
     from ..analysis.training_sweep import RunConfig, config_dict, run_benchmark
     from ..problems.data import load_dataset
@@ -144,11 +137,7 @@ def run_command(
         "threads": threads,
     }
     doc = make_result("run", config, data=dataset.describe(), tasks=tasks_out)
-    path = write_json(opts.result_path(out, "run"), doc)
-    if report:
-        from .report import attach_report
-
-        attach_report(doc, path.name)
+    path = opts.save("run", doc, out, report)
     if as_json:
         print_json(doc)
         return

@@ -131,3 +131,48 @@ def result_path(out: Path, command: str) -> Path:
 def check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder")
+
+
+def check_common(
+    *,
+    seeds: int,
+    first_seed: int,
+    batch_size: int,
+    threads: int,
+    dtype: str,
+    width: float,
+    backend: str,
+    data: str,
+    data_dir: Path | None,
+    out: Path,
+    cnn_option: str | None,
+) -> None:
+    """The options ``run`` and ``ablate`` share, checked before any work.
+
+    ``cnn_option`` names the option that asked for the cnn task (None: no cnn), which
+    needs image data.
+    """
+    check_int("--seeds", seeds, 1, 100)
+    check_int("--seed", first_seed, 0, 2**31 - 1)
+    check_int("--batch-size", batch_size, 1, 65536)
+    check_int("--threads", threads, 1, 256)
+    if dtype not in DTYPES:
+        raise ValueError(f"--dtype must be float32 or float64, got {dtype!r}")
+    check_float("--width", width, 0.0, 16.0)
+    check_backend(backend)
+    check_data(data, data_dir)
+    check_out(out)
+    if cnn_option and data.startswith("libsvm"):
+        raise ValueError(f"{cnn_option} cnn needs image data (digits, mnist, cifar10), not libsvm")
+
+
+def save(command: str, doc: dict, out: Path, report: bool) -> Path:
+    """Write the results file under ``out`` (atomically) and, if asked, its report."""
+    from ..analysis.results import write_json
+
+    path = write_json(result_path(out, command), doc)
+    if report:
+        from .report import attach_report
+
+        attach_report(doc, path.name)
+    return path
