@@ -8,7 +8,14 @@
 #   5. a short table last: Adam GB/s, fraction of the device copy bandwidth, ratio to
 #      torch.optim.Adam(fused=True), GPU-vs-CPU regret engine speed-up.
 # Total wall time aims at under ~8 minutes.  Results land in $OUT (or ./gpu-check-results).
+#
+# A dry run of the plumbing without a GPU, on the host CUDA emulator of the tests (tiny
+# sizes; it measures nothing about a GPU):
+#   PYTHONPATH=tests/emulated_cuda SIZES=1e4 T=1000 SEEDS=8 bash scripts/gpu-check.sh
 set -euo pipefail
+SIZES="${SIZES:-1e8,1e9}"
+T="${T:-1e6}"
+SEEDS="${SEEDS:-1024}"
 
 cd "$(dirname "$0")/.."
 RESULTS="${OUT:-$PWD/gpu-check-results}"
@@ -23,7 +30,7 @@ stage "environment"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
     --format=csv,noheader || echo "nvidia-smi not found"
 if ! "$PY" -c "import cupy, sys; n = cupy.cuda.runtime.getDeviceCount(); sys.exit(n < 1)"; then
-    echo "gpu-check: cupy does not import or sees no CUDA device; install cupy-cuda12x" >&2
+    echo "gpu-check: cupy does not import or sees no CUDA device (install cupy-cuda12x or -13x)" >&2
     exit 2
 fi
 "$PY" -c "import cupy; print('cupy', cupy.__version__)"
@@ -40,16 +47,16 @@ timeout 240 "$PY" -m pytest -m gpu -ra -q -p no:cacheprovider tests \
 tail -25 "$RESULTS/pytest-gpu.txt"
 test "$rc" -eq 0 || echo "gpu-check: GPU TESTS FAILED (exit $rc, see pytest-gpu.txt)"
 
-stage "bench --backend cupy (adam, 1e8 and 1e9 float32, torch peers)"
-timeout 300 "${ADAMBENCH[@]}" bench --backend cupy -o adam --sizes 1e8,1e9 \
+stage "bench --backend cupy (adam, $SIZES float32, torch peers)"
+timeout 300 "${ADAMBENCH[@]}" bench --backend cupy -o adam --sizes "$SIZES" \
     --dtype float32 --repeats 20 --out "$RESULTS/bench-cupy.json" \
     || echo "gpu-check: BENCH FAILED"
 
-REGRET=(regret --T 1e6 -p linear -o adam --seeds 1024 --dtype float64 --json)
+REGRET=(regret --T "$T" -p linear -o adam --seeds "$SEEDS" --dtype float64 --json)
 stage "regret warm-up (NVRTC compiles the engine for d=10 once; CuPy caches it on disk)"
 timeout 120 "${ADAMBENCH[@]}" regret --T 1000 -p linear -o adam --seeds 4 --backend cupy \
     --json > /dev/null || echo "gpu-check: GPU REGRET WARM-UP FAILED"
-stage "regret on the GPU: linear d=10, adam, 1024 seeds, T=1e6"
+stage "regret on the GPU: linear d=10, adam, $SEEDS seeds, T=$T"
 timeout 240 "${ADAMBENCH[@]}" "${REGRET[@]}" --backend cupy \
     > "$RESULTS/regret-cupy.json" || echo "gpu-check: GPU REGRET FAILED"
 stage "regret on the CPU engine: the same configuration"
@@ -98,7 +105,7 @@ if g and c:
     rg = {(r["problem"], r["optimizer"], r.get("point")): r["R_T"] for r in g["rows"]}
     rc = {(r["problem"], r["optimizer"], r.get("point")): r["R_T"] for r in c["rows"]}
     worst = max(abs(rg[k] - rc[k]) / max(abs(rc[k]), 1e-12) for k in rc)
-    lines.append(f"regret T=1e6, 1024 runs: engine GPU {eg:.2f} s, CPU {ec:.2f} s, speed-up "
+    lines.append(f"regret T={g['config']['T']}, {len(g['config']['seeds'])} runs: engine GPU {eg:.2f} s, CPU {ec:.2f} s, speed-up "
                  f"{ec / eg:.1f}x (whole command {g['seconds']:.1f} s vs {c['seconds']:.1f} s); "
                  f"max relative R(T) difference {worst:.2e}")
 print("\n".join(lines))

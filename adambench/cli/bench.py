@@ -32,28 +32,40 @@ def _size(n: int) -> str:
     return f"{mant}e{int(exp)}" if n >= 1000 else str(n)
 
 
+def _where(r: dict[str, Any]) -> Any:
+    """The thread count of a CPU row; "gpu" for a device row (a device has no thread count)."""
+    return "gpu" if r.get("backend") == "cupy" else r["threads"]
+
+
 def results_table(rows: list[dict[str, Any]]) -> Any:
-    """One row per implementation; dtype in the column only when the run mixes dtypes."""
+    """One row per implementation; dtype in the column only when the run mixes dtypes.
+
+    Device rows add "copy": GB/s as a fraction of the same-run device-to-device copy.
+    """
     mixed = len({r["dtype"] for r in rows}) > 1
+    device = any("fraction_of_copy" in r for r in rows)
     out = []
     for r in rows:
         peer = r["impl"] != "adambench"
         iqr = r["iqr_s"] / r["median_s"]
+        copy = [f"{r['fraction_of_copy']:.0%}" if "fraction_of_copy" in r else ""] if device else []
         out.append(
             (
                 r["optimizer"], _size(r["size"]) + (f" {r['dtype'][5:]}" if mixed else ""),
-                r["threads"], r["impl"] if peer else f"[bold]{r['impl']}[/]",
+                _where(r), r["impl"] if peer else f"[bold]{r['impl']}[/]",
                 f"{_time(r['median_s'])} ±{iqr:.0%}", fmt(r["ns_per_param"], 3),
-                fmt(r["gbps"], 3), f"{r['fraction_of_roofline']:.0%}",
+                fmt(r["gbps"], 3), f"{r['fraction_of_roofline']:.0%}", *copy,
                 f"{r['ratio_to_adambench']:.2f}x" if peer else "",
             )
         )  # fmt: skip
-    cols = ["optimizer", "size", "thr", "impl", "time (IQR)", "ns/p", "GB/s", "roof", "vs us"]
+    cols = ["optimizer", "size", "thr", "impl", "time (IQR)", "ns/p", "GB/s", "roof"]
+    cols += ["copy"] * device + ["vs us"]
     dtypes = ", ".join(sorted({r["dtype"] for r in rows}))
     t = table(
         f"Update step, {dtypes}: median of repeats (IQR as % of it); GB/s from the bytes the "
         "rule must move; roof = fraction of the same-run access-pattern roofline; "
-        "vs us = time / adambench's",
+        + ("copy = fraction of the same-run device-to-device copy bandwidth; " if device else "")
+        + "vs us = time / adambench's",
         cols,
         out,
         right=cols[1:3] + cols[4:],
@@ -73,7 +85,8 @@ def roofline_table(records: list[dict[str, Any]], refs: list[dict[str, Any]]) ->
         c = ref.get(key[:3], {})
         out.append(
             (
-                _size(r["size"]), r["dtype"], r["threads"], r["pattern"], fmt(r["gbps"], 3),
+                _size(r["size"]), r["dtype"], "gpu" if r.get("clock") == "cuda-event"
+                else r["threads"], r["pattern"], fmt(r["gbps"], 3),
                 fmt(c.get("copy_gbps"), 3), fmt(c.get("triad_gbps"), 3),
             )
         )  # fmt: skip

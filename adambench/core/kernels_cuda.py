@@ -16,12 +16,11 @@ denominator gives ``0 / tiny = 0`` via Python's ``max``; ``if denom > 0 else 0``
 
 The source is compiled by NVRTC with ``--fmad=false`` (no contraction of a*b + c into
 an FMA, as numba's LLVM does not contract either), so CPU and GPU do the same IEEE
-operations in the same order.  ``host_source`` turns the same bodies into a plain C++
-loop, which the tests compile with the host compiler to check the transcription against
-the numba kernels on a machine without a GPU.
+operations in the same order.  (On a machine without a GPU the tests run this very
+source on the host CUDA emulator of ``tests/emulated_cuda`` against the numba kernels.)
 
-Nothing here imports CuPy at module level: ``cuda_source`` and ``host_source`` are pure
-string builders; ``apply`` imports CuPy on first use.
+Nothing here imports CuPy at module level: ``cuda_source`` is a pure string builder;
+``apply`` imports CuPy on first use.
 """
 
 from __future__ import annotations
@@ -205,29 +204,6 @@ def cuda_source(dtype: Any) -> str:
             "    const long long stride = (long long)blockDim.x * gridDim.x;\n"
             "    for (long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x; j < n;"
             " j += stride) {\n"
-            "        const T* c = coef + (per_run ? (j / d) * K : 0);\n"
-            f"        {_element(name, nstates)}\n    }}\n}}\n"
-        )
-    return "\n".join(parts)
-
-
-def host_source(dtype: Any) -> str:
-    """The same step bodies as plain C++ loops (``extern "C" host_<kernel>_apply<n>``).
-
-    For tests on a machine without a GPU: compiled by the host compiler (no FMA
-    contraction) it must agree with the numba kernels.  Not used at run time.
-    """
-    parts = [
-        "#include <cmath>\nusing std::sqrt; using std::fabs;\n"
-        "#define __device__\n#define __forceinline__ inline\n",
-        _dtype_header(dtype),
-        _step_functions(),
-    ]
-    for name, nstates in _variants():
-        args = _ARGS.replace("__restrict__ ", "")
-        parts.append(
-            f'extern "C" void host_{kernel_name(name, nstates)}({args}) {{\n'
-            "    for (long long j = 0; j < n; ++j) {\n"
             "        const T* c = coef + (per_run ? (j / d) * K : 0);\n"
             f"        {_element(name, nstates)}\n    }}\n}}\n"
         )

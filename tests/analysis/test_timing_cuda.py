@@ -32,9 +32,8 @@ def test_pattern_kernels_compile(dtype, writes):
         pytest.fail(nvrtc.getProgramLog(prog))
 
 
-@pytest.mark.gpu
 @pytest.mark.parametrize("writes", [1, 3, 4])
-def test_pattern_kernel_leaves_arrays_and_times(gpu, writes):
+def test_pattern_kernel_leaves_arrays_and_times(device, writes):
     import cupy
 
     arrays = [cupy.arange(1000, dtype=cupy.float32) + k for k in range(writes + 1)]
@@ -46,7 +45,6 @@ def test_pattern_kernel_leaves_arrays_and_times(gpu, writes):
         np.testing.assert_array_equal(a.get(), b)
 
 
-@pytest.mark.gpu
-def test_copy_bandwidth_is_positive(gpu):
+def test_copy_bandwidth_is_positive(device):
     ref = timing_cuda.copy_bandwidth(10**6, "float32", 3)
     assert ref["copy_gbps"] > 0 and ref["copy_s"] > 0

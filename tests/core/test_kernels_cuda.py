@@ -2,20 +2,20 @@
 
 Three layers, so that most of it runs without a GPU:
 
-* the CUDA step bodies, compiled as plain C++ by the host compiler (``host_source``),
-  must agree with ``kernels_cpu.apply`` for every rule and option, both dtypes, (d,) and
-  (B, d) shapes with per-run coefficient rows: this checks the transcription of every
-  loop body (operation order, the ``max(denom, tiny)`` and ``if denom > 0`` conventions);
+* on the host CUDA emulator (``tests/emulated_cuda``: the CUDA source itself, compiled by
+  the host compiler, no FMA contraction), ``kernels_cuda.apply`` must agree bit for bit
+  with ``kernels_cpu.apply`` for every rule and option, both dtypes, (d,) and (B, d)
+  shapes with per-run coefficient rows: this checks the transcription of every loop body
+  (operation order, the ``max(denom, tiny)`` and ``if denom > 0`` conventions) and the
+  launch (grid, argument types, per-run rows);
 * the CUDA module compiles with NVRTC, where NVRTC is importable (no device needed);
-* on a device (``backend`` = cupy, marker ``gpu``): ``opt.step`` on CuPy arrays equals
-  the NumPy backend's step, and both follow the float64 reference.
+* ``opt.step`` on the backend's arrays (real CuPy on a device, marker ``gpu``, and the
+  emulated CuPy) equals the NumPy backend's step, and both follow the float64 reference.
 """
 
 from __future__ import annotations
 
-import ctypes
-import shutil
-import subprocess
+import dataclasses
 
 import numpy as np
 import pytest
@@ -29,78 +29,64 @@ SHAPES = [(1,), (257,), (3, 1), (4, 131)]
 STEPS = 25
 
 
-@pytest.fixture(scope="module")
-def host_lib(tmp_path_factory):
-    """The step bodies compiled for the host: {dtype: ctypes library}."""
-    cxx = shutil.which("g++") or shutil.which("clang++")
-    if cxx is None:
-        pytest.skip("no C++ compiler to check the CUDA step bodies on the host")
-    libs = {}
-    for dt in ("float32", "float64"):
-        d = tmp_path_factory.mktemp(f"host_{dt}")
-        src, lib = d / "k.cpp", d / "k.so"
-        src.write_text(kernels_cuda.host_source(dt))
-        # -ffp-contract=off: no FMA contraction, like NVRTC's --fmad=false and numba.
-        subprocess.run(
-            [cxx, "-O2", "-ffp-contract=off", "-shared", "-fPIC", "-o", str(lib), str(src)],
-            check=True,
-            capture_output=True,
-        )
-        libs[np.dtype(dt)] = ctypes.CDLL(str(lib))
-    return libs
-
-
-def _host_apply(lib, kernel, p, g, buffers, coef):
-    nst = kernels_cuda.nstates_used(kernel, buffers)
-    s = list(buffers) + [p] * (3 - nst)
-    fn = getattr(lib, "host_" + kernels_cuda.kernel_name(kernel, nst))
-    ptr = [a.ctypes.data_as(ctypes.c_void_p) for a in (p, g, *s, coef)]
-    fn(*ptr, ctypes.c_longlong(p.size), ctypes.c_longlong(p.shape[-1]),
-       ctypes.c_int(int(coef.shape[0] > 1)), ctypes.c_int(coef.shape[1]))  # fmt: skip
-
-
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize(("name", "hp"), CASES, ids=CASE_IDS)
-def test_cuda_bodies_match_numba_on_host(host_lib, name, hp, shape, dtype):
-    """Same inputs, same coefficient rows: the C++ bodies and numba agree bit for bit."""
+def test_cuda_kernels_match_numba_on_emulator(emulated_cupy, name, hp, shape, dtype):
+    """Same inputs, same coefficient rows: the CUDA kernels and numba agree bit for bit."""
+    cp = emulated_cupy
     if len(shape) == 2:
         hp = per_run(name, hp, shape[0])
     opt = make_optimizer(name, **hp)
     rng = np.random.default_rng(1)
     p_cpu = rng.standard_normal(shape).astype(dtype).reshape(-1, shape[-1])
-    p_host = p_cpu.copy()
-    st_cpu, st_host = opt.init(p_cpu), opt.init(p_host)
+    p_dev = cp.asarray(p_cpu)
+    st_cpu = opt.init(p_cpu)
     names = opt.rule.buffers(opt.hp)
+    st_dev = {n: cp.asarray(st_cpu.buffers[n]) for n in names}
     grads = gradients(rng, STEPS, p_cpu.shape, dtype)
     for t in range(STEPS):
-        st_cpu.t = st_host.t = t + 1
         coef = np.ascontiguousarray(opt.rule.coefficients(opt.hp, t + 1), dtype)
-        bc = [st_cpu.buffers[n] for n in names]
-        bh = [st_host.buffers[n] for n in names]
-        kernels_cpu.apply(opt.rule.kernel, p_cpu, grads[t], bc, coef)
-        _host_apply(host_lib[np.dtype(dtype)], opt.rule.kernel, p_host, grads[t], bh, coef)
+        kernels_cpu.apply(opt.rule.kernel, p_cpu, grads[t], [st_cpu.buffers[n] for n in names],
+                          coef)  # fmt: skip
+        kernels_cuda.apply(opt.rule.kernel, p_dev, cp.asarray(grads[t]),
+                           [st_dev[n] for n in names], cp.asarray(coef))  # fmt: skip
     assert np.isfinite(p_cpu).all()
-    np.testing.assert_array_equal(p_host, p_cpu)
+    np.testing.assert_array_equal(p_dev.get(), p_cpu)
     for n in names:
-        np.testing.assert_array_equal(st_host.buffers[n], st_cpu.buffers[n], err_msg=n)
+        np.testing.assert_array_equal(st_dev[n].get(), st_cpu.buffers[n], err_msg=n)
 
 
-def test_host_check_sees_a_changed_body(host_lib):
-    """The host comparison is sharp: Adam's body with the bias factor dropped differs."""
-    body = kernels_cuda.STEP_BODIES["adam"]
-    assert "sqrt(vj) * isb" in body.code  # the line the mutation below removes
+def _adam_steps(cp, steps=3):
     opt = make_optimizer("adam")
-    p = np.linspace(-1, 1, 64)
-    coef = opt.rule.coefficients(opt.hp, 3)
-    mutated = coef.copy()
-    mutated[:, 5] = 1.0  # what dropping "* isb" computes
-    out = []
-    for c in (coef, mutated):
-        q, m, v = p.copy().reshape(1, -1), np.full((1, 64), 0.1), np.full((1, 64), 0.01)
-        _host_apply(host_lib[np.dtype(np.float64)], "adam", q, q * 0.5, [m, v], c)
-        out.append(q)
-    assert np.abs(out[0] - out[1]).max() > 1e-6
+    p = cp.asarray(np.linspace(-1, 1, 64).reshape(1, -1))
+    m, v = cp.full((1, 64), 0.1), cp.full((1, 64), 0.01)
+    for t in range(1, steps + 1):
+        kernels_cuda.apply("adam", p, p * 0.5, [m, v], cp.asarray(opt.rule.coefficients(opt.hp, t)))
+    return p.get()
+
+
+def test_emulator_check_sees_a_changed_body(emulated_cupy, monkeypatch):
+    """The comparison is sharp: Adam's CUDA body with the bias factor dropped differs."""
+    body = kernels_cuda.STEP_BODIES["adam"]
+    assert "sqrt(vj) * isb" in body.code  # the factor the mutation below removes
+    right = _adam_steps(emulated_cupy)
+    mutated = dataclasses.replace(body, code=body.code.replace("sqrt(vj) * isb", "sqrt(vj)"))
+    monkeypatch.setitem(kernels_cuda.STEP_BODIES, "adam", mutated)
+    kernels_cuda._module.cache_clear()
+    wrong = _adam_steps(emulated_cupy)
+    kernels_cuda._module.cache_clear()
+    assert np.abs(right - wrong).max() > 1e-6
+
+
+def test_apply_checks_its_arguments(emulated_cupy):
+    """One-line errors for a wrong state count or coefficient shape, before any launch."""
+    cp = emulated_cupy
+    p, g = cp.zeros((2, 8)), cp.ones((2, 8))
+    with pytest.raises(ValueError, match="takes no 1 state arrays"):
+        kernels_cuda.apply("adam", p, g, [cp.zeros((2, 8))], cp.zeros((1, 7)))
+    with pytest.raises(ValueError, match=r"coef must be \(1, K\) or \(2, K\)"):
+        kernels_cuda.apply("sgd", p, g, [], cp.zeros((3, 4)))
 
 
 def test_every_kernel_and_state_count_has_a_variant():

@@ -70,40 +70,6 @@ def engine_source(dtype: str, family: int, d: int, nnz: int) -> str:
     return _defines(family, d, nnz, 32) + update + _DEVICE_CODE
 
 
-_HOST_SHIM = """#include <cmath>
-using std::exp; using std::log1p; using std::isfinite;
-#define __global__
-#define __restrict__
-struct HostDim { unsigned x; };
-static HostDim blockIdx, threadIdx, blockDim;
-#define __shfl_xor_sync(mask, v, off) (v)
-#define __shfl_sync(mask, v, lane) (v)
-#define __any_sync(mask, b) (b)
-"""
-
-
-def host_engine_source(dtype: str, family: int, d: int, nnz: int) -> str:
-    """The same kernel as C++ for the host with a "warp" of one lane (for tests only).
-
-    With WARP = 1 one thread holds all d coordinates and every warp reduction is the
-    identity, so ``host_run_block`` (the kernel called once per run) checks the stream
-    hash, samplers, losses, update dispatch, projections and statistics against the
-    numba engine on a machine without a GPU; only the lane split and the shuffles are
-    left to the device tests.
-    """
-    update = kernels_cuda.host_source(dtype).replace("#include <cmath>", "")
-    wrapper = _DEVICE_CODE.split('extern "C" __global__ void run_block(')[1].split(")")[0]
-    names = [a.split()[-1].lstrip("*") for a in wrapper.split(",")]
-    loop = (
-        'extern "C" void host_run_block(' + wrapper + ") {\n"
-        "    blockDim.x = 1; threadIdx.x = 0;\n"
-        "    for (int rr = 0; rr < B; ++rr) { blockIdx.x = rr; run_block("
-        + ", ".join(names)
-        + "); }\n}\n"
-    )
-    return _HOST_SHIM + _defines(family, d, nnz, 1) + update + _DEVICE_CODE + loop
-
-
 # The family modules whose samplers this port transcribes (kept imported so a rename fails).
 _PORTED = (linear, logistic, least_squares, hinge, sparse_logistic, reddi)
 

@@ -1,0 +1,1 @@
+"""The emulated ``cupyx`` (see ``../cupy/__init__.py``): only ``cupyx.profiler``."""

@@ -1,0 +1,148 @@
+"""The host CUDA emulator (tests/emulated_cuda) that the ``emulated`` test cases run on.
+
+It stands in for a device only if it fails where a device would misbehave: these tests
+show that it computes warp intrinsics as CUDA defines them, and that it refuses (with an
+``EmulatorError``) divergent or partial-warp shuffles, wrong argument types, counts and
+layouts, impossible launch shapes, and implicit device-to-host conversions.  Where the
+real CuPy imports, the emulated interface is checked to exist there too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import numpy as np
+import pytest
+
+WARP_SRC = r"""
+#define FULL 0xffffffffu
+extern "C" __global__ void warp_ops(const double* __restrict__ x, double* out, int* anyv,
+                                    const int n) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    double v = i < n ? x[i] : 0.0;
+    double s = v;
+    for (int off = 16; off >= 1; off >>= 1) s += __shfl_xor_sync(FULL, s, off);
+    const double first = __shfl_sync(FULL, v, 0);
+    const int any = __any_sync(FULL, v > 100.0);
+    if (i < n) { out[2 * i] = s; out[2 * i + 1] = first; anyv[i] = any; }
+}
+extern "C" __global__ void divergent(double* x) {
+    double v = x[threadIdx.x];
+    if (threadIdx.x % 2) v = __shfl_xor_sync(FULL, v, 1);
+    else v = __shfl_xor_sync(FULL, v, 1);
+    x[threadIdx.x] = v;
+}
+extern "C" __global__ void early_exit(double* x, const int live) {
+    if ((int)threadIdx.x >= live) return;
+    x[threadIdx.x] = __shfl_xor_sync(FULL, x[threadIdx.x], 1);
+}
+extern "C" __global__ void scale(float* x, const float a, const long long n) {
+    const long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (j < n) x[j] *= a;
+}
+"""
+
+
+@pytest.fixture
+def emu(emulated_cupy):
+    from cupy._emulator import EmulatorError
+
+    return emulated_cupy, EmulatorError, emulated_cupy.RawModule(code=WARP_SRC)
+
+
+def test_warp_intrinsics_follow_cuda(emu):
+    cp, _, mod = emu
+    n = 80  # two full warps and a part-filled third (its tail lanes hold zeros)
+    x = np.arange(n, dtype=np.float64) + 0.25  # all below 100...
+    x[37] = 500.0  # ...but one: only warp 1 has a value above 100
+    out, anyv = cp.zeros(2 * 96), cp.zeros(96, dtype=cp.int32)
+    mod.get_function("warp_ops")((3,), (32,), (cp.asarray(x), out, anyv, np.int32(n)))
+    got = out.get().reshape(-1, 2)[:n]
+    pad = np.concatenate([x, np.zeros(96 - n)]).reshape(3, 32)
+    np.testing.assert_array_equal(got[:, 0], np.repeat(pad.sum(axis=1), 32)[:n])
+    np.testing.assert_array_equal(got[:, 1], np.repeat(pad[:, 0], 32)[:n])
+    np.testing.assert_array_equal(anyv.get()[:n], np.repeat([0, 1, 0], 32)[:n])
+
+
+def test_divergent_shuffle_is_an_error(emu):
+    cp, err, mod = emu
+    with pytest.raises(err, match="divergent warp-synchronous calls"):
+        mod.get_function("divergent")((1,), (32,), (cp.zeros(32),))
+
+
+@pytest.mark.parametrize("live", [31, 16])
+def test_shuffle_after_lanes_returned_is_an_error(emu, live):
+    cp, err, mod = emu
+    with pytest.raises(err, match=f"with {32 - live} inactive lanes"):
+        mod.get_function("early_exit")((1,), (32,), (cp.zeros(32), np.int32(live)))
+    mod.get_function("early_exit")((1,), (32,), (cp.zeros(32), np.int32(32)))  # all: fine
+
+
+def test_partial_warp_block_cannot_shuffle(emu):
+    cp, err, mod = emu
+    with pytest.raises(err, match="inactive lanes"):
+        mod.get_function("early_exit")((1,), (16,), (cp.zeros(32), np.int32(16)))
+
+
+def test_arguments_are_checked_as_a_device_needs_them(emu):
+    cp, err, mod = emu
+    k = mod.get_function("scale")
+    x = cp.ones(100, dtype=cp.float32)
+    k((1,), (128,), (x, np.float32(3.0), np.int64(100)))
+    np.testing.assert_array_equal(x.get(), 3.0)
+    bad = {
+        "is float32 \\*, got a float64 array": (cp.ones(100), np.float32(1), np.int64(100)),
+        "not C-contiguous": (cp.ones(200, dtype=cp.float32)[::2], np.float32(1), np.int64(100)),
+        "needs a device array": (np.ones(100, np.float32), np.float32(1), np.int64(100)),
+        "is a C float32, got 2.0": (x, 2.0, np.int64(100)),
+        "is a C int64": (x, np.float32(1), np.int32(100)),
+        "takes 3 arguments, got 2": (x, np.float32(1)),
+    }
+    for msg, args in bad.items():
+        with pytest.raises(err, match=msg):
+            k((1,), (128,), args)
+    for grid, block in (((1,), (2048,)), ((0,), (32,)), ((1, 70000), (32,))):
+        with pytest.raises(err, match="invalid"):
+            k(grid, block, (x, np.float32(1), np.int64(100)))
+
+
+def test_source_that_does_not_compile_is_an_error(emu):
+    cp, err, _ = emu
+    mod = cp.RawModule(code='extern "C" __global__ void f(float* x) { x[0] = undefined_name; }')
+    with pytest.raises(err, match="does not compile"):
+        mod.get_function("f")
+
+
+def test_arrays_follow_cupys_host_boundary(emulated_cupy):
+    cp = emulated_cupy
+    x = cp.arange(4, dtype=cp.float64)
+    with pytest.raises(TypeError, match="Implicit conversion to a NumPy array"):
+        np.asarray(x)
+    with pytest.raises(TypeError, match="NumPy array where a cupy array"):
+        x + np.ones(4)
+    y = cp.sqrt(x * 2.0 + 1.0)
+    assert type(y) is cp.ndarray and type(y.get()) is np.ndarray
+    np.testing.assert_allclose(y.get(), np.sqrt(np.arange(4) * 2.0 + 1.0))
+    assert float(x.sum()) == 6.0
+
+
+def test_emulated_names_exist_in_real_cupy():
+    """Every CuPy name the emulator offers (and adambench calls) exists in the real CuPy."""
+    try:
+        real = importlib.import_module("cupy")
+    except ImportError:
+        pytest.skip("the real cupy is not installed here")
+    if getattr(real, "EMULATED", False):
+        pytest.skip("cupy is the emulator in this process")
+    profiler = importlib.import_module("cupyx.profiler")
+    for path in ("RawModule", "RawKernel", "asarray", "ascontiguousarray", "get_array_module",
+                 "get_default_memory_pool", "random.default_rng", "cuda.runtime.getDeviceCount",
+                 "cuda.runtime.getDeviceProperties", "cuda.runtime.memGetInfo",
+                 "cuda.runtime.driverGetVersion", "cuda.runtime.runtimeGetVersion",
+                 "cuda.MemoryPointer.copy_from_device_async", "ndarray.get"):  # fmt: skip
+        obj = real
+        for part in path.split("."):
+            obj = getattr(obj, part)
+    params = inspect.signature(profiler.benchmark).parameters
+    assert {"func", "args", "n_repeat", "n_warmup"} <= set(params)
