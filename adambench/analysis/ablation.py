@@ -45,6 +45,7 @@ class AblationConfig:
     batch_size: int = 128
     dtype: str = "float32"
     width: float = 0.25
+    backend: str = "numpy"  # numpy | cupy: where the runs train
 
 
 def grid_points(cfg: AblationConfig) -> list[tuple[float, float, float]]:
@@ -57,8 +58,10 @@ def run_ablation(
 ) -> dict[str, Any]:
     """Train both variants over the grid; return the table rows and the findings."""
     task = make_task(cfg.task, data.n_features, data.n_classes, data.image_shape, cfg.width)
+    from ..core.backend import module
+
     dtype = np.dtype(cfg.dtype)
-    prepared = TaskData.prepare(task, data, dtype)
+    prepared = TaskData.prepare(task, data, dtype, module(cfg.backend))
     points = grid_points(cfg)
     k = len(cfg.seeds)
     b1 = np.repeat([p[0] for p in points], k)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import array_module, synchronize, to_numpy
 from ..problems.data import Dataset
 from ..problems.nn import Task
 
@@ -43,7 +44,10 @@ class TaskData:
 
     @classmethod
     def prepare(cls, task: Task, data: Dataset, dtype: Any, xp: Any = np) -> TaskData:
-        """Standardised features for classifiers, [0, 1] features for the VAE."""
+        """Standardised features for classifiers, [0, 1] features for the VAE.
+
+        ``xp`` (numpy or cupy) is where the runs train: ``train_batch`` follows the data.
+        """
         if task.inputs == "unit":
             xtr, xte = data.x_train, data.x_test
         else:
@@ -131,6 +135,9 @@ def train_batch(
     ``lr_schedule``.  ``on_epoch(e)`` is called after each epoch (progress bars).
     ``eval_epochs``: the epochs whose training loss is evaluated (default: all; the
     others stay NaN in the curves, and divergence is then detected from the parameters).
+    The runs train where ``data`` lives (``TaskData.prepare(..., xp=cupy)``: on the CUDA
+    device, parameters, minibatches, noise and the optimizer state there too); the
+    curves and results come back as NumPy arrays either way.
     """
     from ..core.optimizer import make_optimizer
 
@@ -140,7 +147,7 @@ def train_batch(
         raise ValueError(f"lrs ({lrs.size}) and seeds ({seeds.size}) must have one value per run")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch size must be >= 1, got {epochs}, {batch_size}")
-    xp = np
+    xp = array_module(data.x_train)
     dtype = np.dtype(dtype)
     b = lrs.size
     uniq, inv = np.unique(seeds, return_inverse=True)
@@ -163,7 +170,7 @@ def train_batch(
     evaluator = _Evaluator(task, data, b)
 
     def check(epoch: int, losses: np.ndarray) -> None:
-        bad = (~np.isfinite(losses)) | (~np.isfinite(params).all(axis=1))
+        bad = (~np.isfinite(losses)) | (~to_numpy(xp.isfinite(params).all(axis=1)))
         diverged[(diverged < 0) & bad] = epoch
 
     with np.errstate(all="ignore"):
@@ -183,10 +190,13 @@ def train_batch(
                 noise = _stack_noise(
                     [task.sample_noise(r, m, True) for r in noise_rng], inv, xp, dtype
                 )
+                synchronize(xp)  # device clocks: each phase's own work, not its launch
                 t1 = time.perf_counter()
                 task.loss_and_grad(params, xb, yb, noise, grads)
+                synchronize(xp)
                 t2 = time.perf_counter()
                 opt.step(params, grads, state)
+                synchronize(xp)
                 t3 = time.perf_counter()
                 times["data"] += t1 - t0
                 times["forward_backward"] += t2 - t1
@@ -242,15 +252,16 @@ class _Evaluator:
                 np.random.default_rng(_EVAL_SEED + key), n, False
             )
         noise = self._noise[key]
+        xp = array_module(params)
         loss = np.zeros(params.shape[0])
         correct = np.zeros(params.shape[0])
         for s in range(0, n, self.chunk):
             e = min(n, s + self.chunk)
-            nz = {k: np.asarray(v[s:e][None], dtype=params.dtype) for k, v in noise.items()}
+            nz = {k: xp.asarray(v[s:e][None], dtype=params.dtype) for k, v in noise.items()}
             chunk_loss, chunk_correct = self.task.evaluate(params, x[None, s:e], y[None, s:e], nz)
-            loss += np.asarray(chunk_loss, dtype=np.float64) * (e - s)
+            loss += to_numpy(chunk_loss).astype(np.float64) * (e - s)
             if chunk_correct is not None:
-                correct += np.asarray(chunk_correct)
+                correct += to_numpy(chunk_correct)
         acc = correct / n if self.task.classifier else np.full(params.shape[0], np.nan)
         return loss / n, acc
 

@@ -78,6 +78,7 @@ class RunConfig:
     dtype: str = "float32"
     width: float = 0.25
     target: float | None = None  # None: the worst optimizer's final mean training loss
+    backend: str = "numpy"  # numpy | cupy: where the runs train
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -198,11 +199,13 @@ def run_benchmark(
     cfg: RunConfig, data: Dataset, on_epoch: Callable[[str, str, int], None] | None = None
 ) -> list[dict[str, Any]]:
     """Train every (task, optimizer) of ``cfg`` on ``data``; one dict per task."""
+    from ..core.backend import module
+
     dtype = np.dtype(cfg.dtype)
     out = []
     for name in cfg.tasks:
         task = make_task(name, data.n_features, data.n_classes, data.image_shape, cfg.width)
-        prepared = TaskData.prepare(task, data, dtype)
+        prepared = TaskData.prepare(task, data, dtype, module(cfg.backend))
         entries = []
         for opt in cfg.optimizers:
             lr_list = list(cfg.lr_grid) if cfg.lr_grid else default_grid(opt, task.lr_schedule)

@@ -37,7 +37,11 @@ def ablate_command(
     first_seed: int = typer.Option(0, "--seed", help="First seed (seeds are seed, seed+1, ...)."),
     batch_size: int = typer.Option(128, "--batch-size", "-b", help="Minibatch size, 1..65536."),
     dtype: str = typer.Option("float32", "--dtype", help="Arithmetic: float32 or float64."),
-    backend: str = typer.Option("numpy", "--backend", help="Array backend: numpy (cupy: not yet)."),
+    backend: str = typer.Option(
+        "numpy",
+        "--backend",
+        help="numpy | cupy (train on the CUDA device) | auto (cupy when usable).",
+    ),
     data: str = typer.Option(
         "digits",
         "--data",
@@ -74,7 +78,7 @@ def ablate_command(
     b1 = _unit_floats("--beta1", beta1)
     b2 = _unit_floats("--beta2", beta2)
     lg = _floats("--log10-lr", log10_lr, -10.0, 1.0)
-    opts.check_common(
+    backend = opts.check_common(
         seeds=seeds, first_seed=first_seed, batch_size=batch_size, threads=threads,
         dtype=dtype, width=width, backend=backend, data=data, data_dir=data_dir, out=out,
         cnn_option="--task" if task_name == "cnn" else None,
@@ -97,6 +101,7 @@ def ablate_command(
         batch_size=batch_size,
         dtype=dtype,
         width=width,
+        backend=backend,
     )
     with progress() as bar, thread_limits(threads):
         job = bar.add_task("training", total=2 * long_epochs)
@@ -110,7 +115,6 @@ def ablate_command(
         "study": study,
         "data": data,
         "data_dir": str(data_dir) if data_dir else None,
-        "backend": backend,
         "threads": threads,
     }
     doc = make_result("ablate", config, data=dataset.describe(), ablation=result)

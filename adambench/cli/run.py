@@ -51,7 +51,11 @@ def run_command(
     ),
     batch_size: int = typer.Option(128, "--batch-size", "-b", help="Minibatch size, 1..65536."),
     dtype: str = typer.Option("float32", "--dtype", help="Arithmetic: float32 or float64."),
-    backend: str = typer.Option("numpy", "--backend", help="Array backend: numpy (cupy: not yet)."),
+    backend: str = typer.Option(
+        "numpy",
+        "--backend",
+        help="numpy | cupy (train on the CUDA device) | auto (cupy when usable).",
+    ),
     data: str = typer.Option(
         "digits",
         "--data",
@@ -92,7 +96,7 @@ def run_command(
     task_list = opts.choose("--tasks", tasks, opts.TASKS)
     opt_list = opts.choose("--optimizers", optimizers, OPTIMIZER_NAMES)
     opts.check_int("--epochs", epochs, 1, 10000)
-    opts.check_common(
+    backend = opts.check_common(
         seeds=seeds, first_seed=first_seed, batch_size=batch_size, threads=threads,
         dtype=dtype, width=width, backend=backend, data=data, data_dir=data_dir, out=out,
         cnn_option="--tasks" if "cnn" in task_list else None,
@@ -120,6 +124,7 @@ def run_command(
         batch_size=batch_size,
         dtype=dtype,
         width=width,
+        backend=backend,
         target=target,
     )
     with progress() as bar, thread_limits(threads):
@@ -133,7 +138,6 @@ def run_command(
         **config_dict(cfg),
         "data": data,
         "data_dir": str(data_dir) if data_dir else None,
-        "backend": backend,
         "threads": threads,
     }
     doc = make_result("run", config, data=dataset.describe(), tasks=tasks_out)

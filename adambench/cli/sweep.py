@@ -75,6 +75,14 @@ def sweep_command(
     if dry_run:
         _dry_run(cfg, sid, units, folder, as_json)
         return
+    if cfg.engine.get("backend") == "cupy" and scheduler is None:  # local units need a device
+        from ..core.backend import select_backend
+
+        try:
+            select_backend("cupy")
+        except ValueError as e:
+            fail(f"config {cfg.kind}.backend: {e}")
+        jobs = jobs or 1  # one process drives the device (more would share it, not add one)
     _run(cfg, sid, units, folder, jobs, scheduler, resume, as_json)
 
 

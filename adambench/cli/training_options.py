@@ -12,7 +12,7 @@ from pathlib import Path
 
 TASKS = ("logreg", "mlp", "cnn", "vae")
 DTYPES = ("float32", "float64")
-BACKENDS = ("numpy", "cupy")
+BACKENDS = ("numpy", "cupy", "auto")
 
 
 def split_list(option: str, text: str) -> list[str]:
@@ -92,20 +92,12 @@ def check_float(option: str, value: float, low: float, high: float, low_open: bo
     return value
 
 
-def check_backend(backend: str) -> None:
-    """Only NumPy trains in this version: ``cupy`` is refused with the reason.
+def check_backend(backend: str) -> str:
+    """``numpy`` or ``cupy`` for ``--backend numpy|cupy|auto`` (``core.backend.select_backend``:
+    one line naming the missing piece when ``cupy`` is asked for without a usable device)."""
+    from ..core.backend import select_backend
 
-    The availability check is ``core.backend.select_backend``'s (one line, names the
-    missing piece); with a usable device, training still refuses it (bench and regret
-    have CuPy backends, the neural-net tasks do not yet).
-    """
-    if backend not in BACKENDS:
-        raise ValueError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if backend == "cupy":
-        from ..core.backend import select_backend
-
-        select_backend(backend)  # ValueError without a usable device
-        raise ValueError("--backend cupy is unavailable: this version trains on NumPy only")
+    return select_backend(backend)
 
 
 def check_data(data: str, data_dir: Path | None) -> None:
@@ -146,8 +138,9 @@ def check_common(
     data_dir: Path | None,
     out: Path,
     cnn_option: str | None,
-) -> None:
-    """The options ``run`` and ``ablate`` share, checked before any work.
+) -> str:
+    """The options ``run`` and ``ablate`` share, checked before any work; the backend to
+    train on (``auto`` resolved).
 
     ``cnn_option`` names the option that asked for the cnn task (None: no cnn), which
     needs image data.
@@ -159,11 +152,11 @@ def check_common(
     if dtype not in DTYPES:
         raise ValueError(f"--dtype must be float32 or float64, got {dtype!r}")
     check_float("--width", width, 0.0, 16.0)
-    check_backend(backend)
     check_data(data, data_dir)
     check_out(out)
     if cnn_option and data.startswith("libsvm"):
         raise ValueError(f"{cnn_option} cnn needs image data (digits, mnist, cifar10), not libsvm")
+    return check_backend(backend)
 
 
 def save(command: str, doc: dict, out: Path, report: bool) -> Path:

@@ -27,6 +27,31 @@ def array_module(x: Any) -> ModuleType:
     return np
 
 
+def module(backend: str) -> ModuleType:
+    """The array module of a chosen backend name (``numpy`` or ``cupy``)."""
+    if backend == "cupy":
+        import cupy
+
+        return cupy
+    if backend != "numpy":
+        raise ValueError(f"backend must be numpy | cupy, got {backend!r}")
+    return np
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A host NumPy array of ``x`` (a device-to-host copy for CuPy arrays)."""
+    return x.get() if is_cupy_array(x) else np.asarray(x)
+
+
+def synchronize(xp: ModuleType) -> None:
+    """Wait for the device's queued work (CuPy); nothing to wait for on NumPy.
+
+    Host clocks around device work read launch times unless the device is synchronised.
+    """
+    if xp is not np:
+        xp.cuda.Device().synchronize()
+
+
 def kernels_for(x: Any) -> ModuleType:
     """The module whose ``apply(kernel, p, g, buffers, coef)`` updates arrays like ``x``."""
     if is_cupy_array(x):

@@ -57,6 +57,22 @@ def test_a_run_is_the_same_alone_or_batched(digits, name):
     assert batched.train_loss[0, 0] == batched.train_loss[1, 0] != batched.train_loss[2, 0]
 
 
+@pytest.mark.parametrize("name", ["logreg", "mlp", "cnn", "vae"])
+def test_training_on_backend_matches_numpy(backend, xp, digits, name):
+    """The runs train where the data live: CuPy arrays give the NumPy backend's curves."""
+    task = make_task(name, digits.n_features, digits.n_classes, digits.image_shape, 0.05)
+    args = (["adam", [1e-3, 3e-3], [0, 1], 2], dict(batch_size=256, dtype=np.float64))
+    cpu = train_batch(task, TaskData.prepare(task, digits, np.float64), *args[0], **args[1])
+    dev = train_batch(task, TaskData.prepare(task, digits, np.float64, xp), *args[0], **args[1])
+    assert type(dev.train_loss) is np.ndarray and type(dev.test_loss) is np.ndarray
+    assert np.isfinite(cpu.train_loss).all()
+    # float64; the device's matmuls add in another order than the host's BLAS
+    np.testing.assert_allclose(dev.train_loss, cpu.train_loss, rtol=1e-8)
+    np.testing.assert_allclose(dev.test_loss, cpu.test_loss, rtol=1e-8)
+    np.testing.assert_allclose(dev.test_accuracy, cpu.test_accuracy, atol=0.006)
+    assert dev.times["optimizer"] > 0 and dev.times["forward_backward"] > 0
+
+
 def test_divergence_is_marked_and_the_other_runs_go_on(digits):
     task, data = _prep("mlp", digits, np.float32)
     hp = {"momentum": 0.9, "nesterov": True}

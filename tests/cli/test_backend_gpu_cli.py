@@ -1,4 +1,5 @@
-"""``--backend`` on bench, regret and run: numpy | cupy | auto, one-line errors, GPU runs.
+"""``--backend`` on bench, regret, run and ablate: numpy | cupy | auto, one-line errors,
+device runs.
 
 Without a usable CUDA device (or without CuPy) ``--backend cupy`` is one line on stderr,
 exit 2, no traceback, no results file; ``auto`` falls back to NumPy.  With a device (the
@@ -103,3 +104,21 @@ def test_bench_cupy_small(device, tmp_path):
     assert all(r["backend"] == "cupy" and r["clock"] == "cuda-event" for r in rows)
     assert all(r["median_s"] > 0 and 0 < r["fraction_of_copy"] for r in rows)
     assert doc["references"][0]["copy_gbps"] > 0
+
+
+def test_run_and_ablate_on_device(device, tmp_path):
+    """run and ablate train on the device; the results record the backend and the GPU."""
+    proc = cli("run", "--tasks", "logreg,mlp", "-o", "adam,sgd", "--epochs", "2", "--seeds",
+               "1", "--backend", "cupy", "--out", str(tmp_path), "--json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["config"]["backend"] == "cupy" and doc["environment"]["gpu"]["name"]
+    for task in doc["tasks"]:
+        for entry in task["optimizers"]:
+            assert entry["chosen"]["final_train_loss"]["mean"] < 2.3  # it learned
+    proc = cli("ablate", "bias-correction", "--short", "1", "--long", "2", "--beta1", "0.9",
+               "--beta2", "0.999", "--log10-lr", "-3,-2", "--backend", "auto",
+               "--out", str(tmp_path), "--json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["config"]["backend"] == "cupy" and len(doc["ablation"]["rows"]) == 2

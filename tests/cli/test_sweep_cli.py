@@ -147,3 +147,48 @@ def test_ctrl_c_then_resume_equals_uninterrupted(tmp_path):
     full = _invoke("sweep", str(cfg), "--jobs", "1", "--out", str(tmp_path / "full"), "--json")
     assert full.exit_code == 0
     assert json.loads(full.stdout)["rows"] == resumed["rows"]
+
+
+def _backend_cfg(tmp_path: Path, backend: str | None, T: int = 400) -> Path:
+    text = TINY.replace("{T}", str(T))
+    if backend is not None:
+        text = text.replace(f"T = {T}\n", f'T = {T}\nbackend = "{backend}"\n')
+    path = tmp_path / f"sweep-{backend}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_sweep_on_device_equals_numpy(device, tmp_path):
+    """backend = "cupy" runs the units on the device: the same rows to float tolerance."""
+    docs = []
+    for backend in ("numpy", "cupy"):
+        res = _invoke("sweep", str(_backend_cfg(tmp_path, backend)), "--out",
+                      str(tmp_path / backend), "--json")  # fmt: skip
+        assert res.exit_code == 0, res.output
+        docs.append(json.loads(res.stdout))
+    assert docs[1]["config"]["engine"]["backend"] == "cupy"
+    for a, b in zip(docs[0]["rows"], docs[1]["rows"], strict=True):
+        assert b["R_T"] == pytest.approx(a["R_T"], rel=1e-8, abs=1e-8)
+
+
+def test_sweep_backend_default_keeps_unit_keys(tmp_path):
+    """An explicit backend = "numpy" is the default: the same sweep, the same cached units."""
+    from adambench.analysis.sweep.config import load
+    from adambench.analysis.sweep.plan import plan, sweep_id
+
+    plain, explicit = load(_backend_cfg(tmp_path, None)), load(_backend_cfg(tmp_path, "numpy"))
+    assert sweep_id(plain) == sweep_id(explicit)
+    assert [u.key for u in plan(plain)] == [u.key for u in plan(explicit)]
+    assert sweep_id(load(_backend_cfg(tmp_path, "cupy"))) != sweep_id(plain)
+
+
+def test_sweep_backend_bad_input(tmp_path):
+    res = _invoke("sweep", str(_backend_cfg(tmp_path, "tpu")), "--out", str(tmp_path / "o"))
+    assert res.exit_code == 2 and "regret.backend: expected numpy | cupy, got 'tpu'" in res.stderr
+    from adambench.core.backend import cuda_status
+
+    if not cuda_status()[0]:
+        res = _invoke("sweep", str(_backend_cfg(tmp_path, "cupy")), "--out", str(tmp_path / "o"))
+        assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+        assert "regret.backend: --backend cupy: no usable CUDA device" in res.stderr
+    assert not (tmp_path / "o").exists()

@@ -89,6 +89,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "dtype": (_is_str, "a string: float64 | float32", "float64"),
         "per_decade": (_is_int, "an integer", 5),
         "reddi_c": (_is_num, "a number", 3.0),
+        "backend": (_is_str, "a string: numpy | cupy", "numpy"),
     },
     "run": {
         "tasks": (_is_str_list, "a list of strings: logreg, mlp, cnn, vae or plugins", None),
@@ -98,6 +99,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "batch_size": (_is_int, "an integer", 128),
         "width": (_is_num, "a number", 0.25),
         "dtype": (_is_str, "a string: float32 | float64", "float32"),
+        "backend": (_is_str, "a string: numpy | cupy", "numpy"),
     },
 }
 REQUIRED = {"sweep": ("kind",), "regret": ("problems",), "run": ("tasks",)}
@@ -225,6 +227,10 @@ def parse(doc: dict[str, Any], name: str = "sweep", source: str = "") -> SweepCo
     for key in ("problems", "tasks"):
         if key in engine:
             engine[key] = list(dict.fromkeys(engine[key]))
+    if engine["backend"] not in ("numpy", "cupy"):
+        raise ValueError(f"config {kind}.backend: expected numpy | cupy, got {engine['backend']!r}")
+    if engine["backend"] == "numpy":  # the default leaves identities and unit keys as they were
+        del engine["backend"]
     return SweepConfig(
         name=sweep["name"] or name,
         kind=kind,

@@ -176,6 +176,7 @@ def _plan_regret(cfg: SweepConfig) -> list[Unit]:
                     "dtype": e["dtype"],
                     "projection": e["projection"],
                     "per_decade": e["per_decade"],
+                    **({"backend": e["backend"]} if "backend" in e else {}),
                 }
                 runs, P = len(chunk) * S, len(chunk)
                 seconds = T * runs * (prob.d + 10) * REGRET_SECONDS_PER_WORK
@@ -237,6 +238,7 @@ def _plan_run(cfg: SweepConfig) -> list[Unit]:
                     "epochs": e["epochs"],
                     "batch_size": e["batch_size"],
                     "dtype": e["dtype"],
+                    **({"backend": e["backend"]} if "backend" in e else {}),
                 }
                 runs = len(chunk) * S
                 n = len(data.y_train)

@@ -78,6 +78,7 @@ def _regret_unit(spec: dict[str, Any]) -> dict[str, Any]:
         dtype=spec["dtype"],
         projection=spec["projection"],
         per_decade=spec["per_decade"],
+        backend=spec.get("backend", "numpy"),
     )
     info = {
         "problem": prob.describe(),
@@ -113,6 +114,7 @@ def make_train_task(name: str, data: Any, width: float) -> Any:
 
 def _run_unit(spec: dict[str, Any]) -> dict[str, Any]:
     """A batch of minibatch training runs (Kingma & Ba section 6) on ``train_batch``."""
+    from ...core.backend import module
     from ...core.rules import get_rule
     from ..training import TaskData, train_batch
     from ..training_sweep import t_interval
@@ -134,7 +136,7 @@ def _run_unit(spec: dict[str, Any]) -> dict[str, Any]:
             hp[k] = points[0][k]
     res = train_batch(
         task,
-        TaskData.prepare(task, data, dtype),
+        TaskData.prepare(task, data, dtype, module(spec.get("backend", "numpy"))),
         spec["optimizer"],
         lrs,
         np.tile(seeds, len(points)),
