@@ -1,4 +1,4 @@
-"""torch.optim peers on the CPU: single-tensor, foreach and fused implementations.
+"""torch.optim peers: single-tensor, foreach and fused implementations, on the CPU or CUDA.
 
 torch is never a dependency: ``available()`` says whether it imports, and nothing here
 imports it at module level.  Each adambench configuration maps to the torch optimizer that
@@ -12,8 +12,6 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 VARIANTS = {"torch": {"foreach": False}, "torch-foreach": {"foreach": True}, "torch-fused": {}}
 
@@ -50,23 +48,31 @@ def _spec(name: str, hp: dict[str, Any]) -> tuple[str, dict[str, Any], str] | No
 
 
 def peers(
-    name: str, hp: dict[str, Any], p: np.ndarray, g: np.ndarray
+    name: str, hp: dict[str, Any], p: Any, g: Any
 ) -> tuple[dict[str, Callable[[], None]], dict[str, str]]:
     """Zero-argument step callables for each torch variant that supports this rule.
 
     ``p`` and ``g`` are copied into one torch parameter shared by the variants (each has
-    its own optimizer state).  Returns the callables and a note per variant (why one is
-    missing, or how its rule differs).
+    its own optimizer state): NumPy arrays into CPU tensors, CuPy arrays into tensors on
+    their CUDA device (through DLPack, no host copy).  Returns the callables and a note
+    per variant (why one is missing, or how its rule differs).
     """
+    from ..core.backend import is_cupy_array
+
     spec = _spec(name, hp)
     if spec is None:
         return {}, {"torch": f"torch.optim has no form of this {name} configuration"}
     import torch
 
+    device = is_cupy_array(p)
+    if device and not torch.cuda.is_available():
+        return {}, {"torch": "torch has no CUDA device (a CPU-only build?)"}
+    tensor = torch.from_dlpack if device else torch.from_numpy
     cls_name, args, note = spec
     cls = getattr(torch.optim, cls_name)
-    param = torch.nn.Parameter(torch.from_numpy(p.copy()))
-    param.grad = torch.from_numpy(g.copy())
+    param = torch.nn.Parameter(tensor(p.copy()))
+    param.grad = tensor(g.copy())
+    where = " on CUDA" if device else ""
     calls: dict[str, Callable[[], None]] = {}
     notes: dict[str, str] = {}
     for variant, extra in VARIANTS.items():
@@ -80,7 +86,9 @@ def peers(
             notes[variant] = f"{cls_name}: {' '.join(str(e).split())[:120]}"
             continue
         calls[variant] = opt.step
-        notes[variant] = f"torch.optim.{cls_name}({_describe(extra, variant)}) {note}".strip()
+        notes[variant] = (
+            f"torch.optim.{cls_name}({_describe(extra, variant)}){where} {note}".strip()
+        )
     return calls, notes
 
 

@@ -97,36 +97,6 @@ def copy_kernel(src: Any, dst: Any) -> Callable[[], None]:
     return run
 
 
-def _torch_peers(case_name: str, hp: dict[str, Any], p: Any, g: Any):
-    """torch.optim variants on CUDA for this rule (peers_torch's mapping), sharing one param."""
-    if not peers_torch.available():
-        return {}, {"torch": "torch is not installed"}
-    import torch
-
-    if not torch.cuda.is_available():
-        return {}, {"torch": "torch has no CUDA device (CPU-only build?)"}
-    spec = peers_torch._spec(case_name, hp)
-    if spec is None:
-        return {}, {"torch": f"torch.optim has no form of this {case_name} configuration"}
-    cls_name, args, note = spec
-    cls = getattr(torch.optim, cls_name)
-    param = torch.nn.Parameter(torch.from_dlpack(p.copy()))
-    param.grad = torch.from_dlpack(g.copy())
-    calls, notes = {}, {}
-    for variant, extra in (("torch", {"foreach": False}), ("torch-foreach", {"foreach": True}),
-                           ("torch-fused", {"fused": True})):  # fmt: skip
-        try:
-            opt = cls([param], **dict(args, **extra))
-            opt.step()
-        except (RuntimeError, ValueError, TypeError) as e:
-            notes[variant] = f"{cls_name}: {' '.join(str(e).split())[:120]}"
-            continue
-        calls[variant] = opt.step
-        what = ", ".join(f"{k}={v}" for k, v in extra.items())
-        notes[variant] = f"torch.optim.{cls_name}({what}) on CUDA {note}".strip()
-    return calls, notes
-
-
 def measure(fns: dict[str, Callable[[], None]], repeats: int) -> dict[str, np.ndarray]:
     """Per-call CUDA-event seconds of each callable, ``repeats`` rounds, interleaved.
 
@@ -198,8 +168,11 @@ def run_group(
     if config.textbook and case.name in peers_numpy.STEPS:
         fns[TEXTBOOK] = textbook_peer(case.name, opt, p, g)
     if config.torch:
-        tcalls, notes = _torch_peers(case.name, peers_numpy.scalar_hp(opt.hp), p, g)
-        fns.update(tcalls)
+        if peers_torch.available():
+            tcalls, notes = peers_torch.peers(case.name, peers_numpy.scalar_hp(opt.hp), p, g)
+            fns.update(tcalls)
+        else:
+            notes = {"torch": "torch is not installed"}
     samples = measure(fns, config.repeats)
     bytes_step = roofline.rule_bytes(opt.rule, opt.hp, np.dtype(dtype).itemsize) * n
     roof = summarize(samples[ROOFLINE])

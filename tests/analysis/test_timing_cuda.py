@@ -48,3 +48,30 @@ def test_pattern_kernel_leaves_arrays_and_times(device, writes):
 def test_copy_bandwidth_is_positive(device):
     ref = timing_cuda.copy_bandwidth(10**6, "float32", 3)
     assert ref["copy_gbps"] > 0 and ref["copy_s"] > 0
+
+
+def _adam_group(config_torch: bool = True):
+    from adambench.analysis.bench_config import BenchConfig, Case
+
+    case = Case("adam", "adam")
+    config = BenchConfig([case], [2000], ["float32"], [1], repeats=3, backend="cupy",
+                         torch=config_torch)  # fmt: skip
+    return timing_cuda.run_group(case, 2000, "float32", config, timing_cuda.DeviceArrays(0), 1.0)
+
+
+def test_run_group_rows_and_torch_peers_on_emulator(emulated_cupy, monkeypatch):
+    """A device group: rows per implementation, torch.optim variants on the device's arrays
+    (torch reads the emulated device memory over DLPack, as it reads CuPy's on CUDA)."""
+    torch = pytest.importorskip("torch")
+    rows, record = _adam_group()
+    assert {r["impl"] for r in rows} == {"adambench", "cupy-textbook"}
+    assert record["missing_peers"] == {"torch": "torch has no CUDA device (a CPU-only build?)"}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    rows, record = _adam_group()
+    impls = {r["impl"]: r for r in rows}
+    assert set(impls) == {"adambench", "cupy-textbook", "torch", "torch-foreach", "torch-fused"}
+    assert impls["torch-fused"]["note"] == "torch.optim.Adam(fused=True) on CUDA"
+    for r in rows:
+        assert r["backend"] == "cupy" and r["clock"] == "cuda-event" and r["median_s"] > 0
+        assert r["fraction_of_copy"] > 0 and r["ratio_to_adambench"] > 0
+    assert record["pattern"] == "r4w3" and record["gbps"] > 0

@@ -115,7 +115,11 @@ class ndarray(NDArrayOperatorsMixin):
         return MemoryPointer(self._a)
 
     def __dlpack__(self, *a: Any, **k: Any) -> Any:
-        raise TypeError("the emulated cupy has no device memory to export over DLPack")
+        """Export over DLPack: the emulated device memory is host memory (kDLCPU)."""
+        return self._a.__dlpack__(*a, **k)
+
+    def __dlpack_device__(self) -> Any:
+        return self._a.__dlpack_device__()
 
     # -- NumPy protocol: CuPy arrays in, CuPy arrays out -----------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
