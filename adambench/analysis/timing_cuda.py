@@ -39,9 +39,18 @@ MIN_SAMPLE_S = 2e-3
 _PATTERN_SRC = r"""
 extern "C" __global__ void pattern_KIND(T* __restrict__ p, const T* __restrict__ g,
         T* __restrict__ s0, T* __restrict__ s1, T* __restrict__ s2, const T c0, const T c1,
-        const long long n) {
+        const long long n, const int vec) {
     const long long stride = (long long)blockDim.x * gridDim.x;
-    for (long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x; j < n; j += stride) {
+    const long long first = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    long long done = 0;
+    if (vec > 1) {  // 16-byte loads and stores, as the update kernels' _vec variants
+        done = n / VEC * VEC;
+        for (long long q = first; q < n / VEC; q += stride) {
+            const V gv = reinterpret_cast<const V*>(g)[q];
+            VBODY
+        }
+    }
+    for (long long j = done + first; j < n; j += stride) {
         const T gj = c1 * g[j];
         BODY
     }
@@ -50,11 +59,20 @@ extern "C" __global__ void pattern_KIND(T* __restrict__ p, const T* __restrict__
 
 
 def _pattern_source(dtype: str, writes: int) -> str:
+    from ..core.kernels_cuda import VECTORS
+
     ctype = "float" if dtype == "float32" else "double"
-    body = ["p[j] = c0 * p[j] + gj;"] + [f"s{k}[j] = c0 * s{k}[j] + gj;" for k in range(writes - 1)]
-    return f"typedef {ctype} T;\n" + _PATTERN_SRC.replace("KIND", str(writes)).replace(
-        "BODY", "\n        ".join(body)
-    )
+    vtype, lanes = VECTORS[np.dtype(dtype)]
+    arrays = ["p"] + [f"s{k}" for k in range(writes - 1)]
+    body = [f"{a}[j] = c0 * {a}[j] + gj;" for a in arrays]
+    vbody = []
+    for a in arrays:
+        vbody.append(f"V {a}v = reinterpret_cast<V*>({a})[q];")
+        vbody += [f"{a}v.{c} = c0 * {a}v.{c} + c1 * gv.{c};" for c in lanes]
+        vbody.append(f"reinterpret_cast<V*>({a})[q] = {a}v;")
+    head = f"typedef {ctype} T;\ntypedef {vtype} V;\n#define VEC {len(lanes)}\n"
+    src = _PATTERN_SRC.replace("KIND", str(writes)).replace("VBODY", "\n            ".join(vbody))
+    return head + src.replace("BODY", "\n        ".join(body))
 
 
 def device_free_memory() -> int | None:
@@ -71,7 +89,7 @@ def pattern_kernel(pattern: roofline.Pattern, arrays: list[Any]) -> Callable[[],
     """The roofline kernel over the kernel's own arrays (left unchanged: 1 * x + 0 * g)."""
     import cupy
 
-    from ..core.kernels_cuda import NVRTC_OPTIONS, launch_shape
+    from ..core.kernels_cuda import NVRTC_OPTIONS, launch_shape, vector_width
 
     if not 1 <= pattern.writes <= 4 or len(arrays) != pattern.reads:
         raise ValueError(f"no roofline kernel for access pattern {pattern.name}")
@@ -79,8 +97,10 @@ def pattern_kernel(pattern: roofline.Pattern, arrays: list[Any]) -> Callable[[],
     s = states + [p] * (3 - len(states))
     src = _pattern_source(p.dtype.name, pattern.writes)
     fn = cupy.RawKernel(src, f"pattern_{pattern.writes}", options=NVRTC_OPTIONS)
-    blocks, threads = launch_shape(p.size)
-    args = (p, g, s[0], s[1], s[2], p.dtype.type(1.0), p.dtype.type(0.0), np.int64(p.size))
+    vec = vector_width(arrays, p.shape[-1], False)  # as the update kernel on these arrays
+    blocks, threads = launch_shape(-(-p.size // vec))
+    args = (p, g, s[0], s[1], s[2], p.dtype.type(1.0), p.dtype.type(0.0), np.int64(p.size),
+            np.int32(vec))  # fmt: skip
 
     def run() -> None:
         fn((blocks,), (threads,), args)

@@ -138,12 +138,17 @@ _CTYPES = {
     np.dtype(np.float32): ("float", "1.17549435082228750797e-38f"),
     np.dtype(np.float64): ("double", "2.22507385850720138309e-308"),
 }
+# 16-byte vector types (one 128-bit load or store per array per thread) and their lanes.
+VECTORS = {np.dtype(np.float32): ("float4", "xyzw"), np.dtype(np.float64): ("double2", "xy")}
+VECTOR_BYTES = 16
 
 
 def _dtype_header(dtype: Any) -> str:
     ctype, tiny = _CTYPES[np.dtype(dtype)]
+    vtype, lanes = VECTORS[np.dtype(dtype)]
     return (
-        f"typedef {ctype} T;\n#define TINY ((T){tiny})\n#define ZERO ((T)0)\n"
+        f"typedef {ctype} T;\ntypedef {vtype} V;\n#define VEC {len(lanes)}\n"
+        f"#define TINY ((T){tiny})\n#define ZERO ((T)0)\n"
         "__device__ __forceinline__ T py_max(const T a, const T b) { return b > a ? b : a; }\n"
     )
 
@@ -175,8 +180,22 @@ def _element(name: str, nstates: int) -> str:
     return "\n        ".join(lines)
 
 
-def kernel_name(name: str, nstates: int) -> str:
-    return f"{name}_apply{nstates}"
+def _element_vector(name: str, nstates: int, lanes: str) -> str:
+    """``_element`` for VEC consecutive elements: one 16-byte load and store per array,
+    then the same per-element step on each lane of the vector, in element order."""
+    lines = ["V pv = reinterpret_cast<V*>(p)[q];", "const V gv = reinterpret_cast<const V*>(g)[q];"]
+    lines += [f"V v{k} = reinterpret_cast<V*>(s{k})[q];" for k in range(nstates)]
+    for ch in lanes:
+        args = [f"v{k}.{ch}" if k < nstates else f"u{k}" for k in range(3)]
+        unused = "".join(f" T u{k} = ZERO;" for k in range(nstates, 3))
+        lines.append(f"{{{unused} {name}_step(pv.{ch}, gv.{ch}, {', '.join(args)}, c); }}")
+    lines += [f"reinterpret_cast<V*>(s{k})[q] = v{k};" for k in range(nstates)]
+    lines.append("reinterpret_cast<V*>(p)[q] = pv;")
+    return "\n        ".join(lines)
+
+
+def kernel_name(name: str, nstates: int, vector: bool = False) -> str:
+    return f"{name}_apply{nstates}" + ("_vec" if vector else "")
 
 
 def _variants() -> list[tuple[str, int]]:
@@ -196,16 +215,34 @@ _ARGS = (
 
 
 def cuda_source(dtype: Any) -> str:
-    """The CUDA C++ module of every update kernel for ``dtype`` (float32 or float64)."""
+    """The CUDA C++ module of every update kernel for ``dtype`` (float32 or float64).
+
+    Two kernels per (rule, state count): ``<rule>_apply<n>``, one element per thread, and
+    ``<rule>_apply<n>_vec``, VEC consecutive elements per thread through 16-byte vector
+    loads and stores (the arrays 16-byte aligned; with per-run rows, d a multiple of VEC
+    so that a vector never straddles two runs), the n % VEC tail one element per thread.
+    Both apply the same ``<rule>_step`` to each element: the same numbers.
+    """
+    lanes = VECTORS[np.dtype(dtype)][1]
     parts = [_dtype_header(dtype), _step_functions()]
+    first = "(long long)blockIdx.x * blockDim.x + threadIdx.x"
+    coef = "const T* c = coef + (per_run ? (j / d) * K : 0);"
     for name, nstates in _variants():
         parts.append(
             f'extern "C" __global__ void {kernel_name(name, nstates)}({_ARGS}) {{\n'
             "    const long long stride = (long long)blockDim.x * gridDim.x;\n"
-            "    for (long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x; j < n;"
-            " j += stride) {\n"
-            "        const T* c = coef + (per_run ? (j / d) * K : 0);\n"
-            f"        {_element(name, nstates)}\n    }}\n}}\n"
+            f"    for (long long j = {first}; j < n; j += stride) {{\n"
+            f"        {coef}\n        {_element(name, nstates)}\n    }}\n}}\n"
+        )
+        parts.append(
+            f'extern "C" __global__ void {kernel_name(name, nstates, True)}({_ARGS}) {{\n'
+            "    const long long stride = (long long)blockDim.x * gridDim.x;\n"
+            f"    const long long nv = n / VEC;\n"
+            f"    for (long long q = {first}; q < nv; q += stride) {{\n"
+            "        const long long j = q * VEC;\n"
+            f"        {coef}\n        {_element_vector(name, nstates, lanes)}\n    }}\n"
+            f"    const long long j = nv * VEC + {first};  // the tail\n"
+            f"    if (j < n) {{\n        {coef}\n        {_element(name, nstates)}\n    }}\n}}\n"
         )
     return "\n".join(parts)
 
@@ -225,15 +262,22 @@ def _module(dtype_str: str) -> Any:
     return cupy.RawModule(code=cuda_source(dtype_str), options=NVRTC_OPTIONS)
 
 
-def get_kernel(kernel: str, nstates: int, dtype: Any) -> Any:
+def get_kernel(kernel: str, nstates: int, dtype: Any, vector: bool = False) -> Any:
     """The compiled ``cupy.RawKernel`` (compiled once per dtype and device, then cached)."""
-    return _module(np.dtype(dtype).name).get_function(kernel_name(kernel, nstates))
+    return _module(np.dtype(dtype).name).get_function(kernel_name(kernel, nstates, vector))
 
 
 def launch_shape(n: int) -> tuple[int, int]:
     """(blocks, threads): one thread per element up to 2^31 - 1 blocks (grid-stride beyond)."""
     blocks = max(1, min((n + THREADS - 1) // THREADS, 2**31 - 1))
     return blocks, THREADS
+
+
+def vector_width(arrays: list[Any], d: int, per_run: bool) -> int:
+    """VEC when every array is 16-byte aligned (and, per run, d % VEC == 0), else 1."""
+    vec = len(VECTORS[np.dtype(arrays[0].dtype)][1])
+    aligned = all(a.data.ptr % VECTOR_BYTES == 0 for a in arrays)
+    return vec if aligned and (not per_run or d % vec == 0) else 1
 
 
 def apply(kernel: str, p: Any, g: Any, buffers: list[Any], coef: Any) -> None:
@@ -251,8 +295,9 @@ def apply(kernel: str, p: Any, g: Any, buffers: list[Any], coef: Any) -> None:
     if coef.ndim != 2 or coef.shape[0] not in (1, p.shape[0]):
         raise ValueError(f"coef must be (1, K) or ({p.shape[0]}, K), got {coef.shape}")
     s = list(buffers) + [p] * (3 - nstates)
-    n, d = p.size, p.shape[-1]
-    blocks, threads = launch_shape(n)
+    n, d, per_run = p.size, p.shape[-1], coef.shape[0] > 1
+    vec = vector_width([p, g, *buffers], d, per_run)
+    blocks, threads = launch_shape(-(-n // vec))
     args = (p, g, s[0], s[1], s[2], coef, np.int64(n), np.int64(d))
-    args += (np.int32(coef.shape[0] > 1), np.int32(coef.shape[1]))
-    get_kernel(kernel, nstates, p.dtype)((blocks,), (threads,), args)
+    args += (np.int32(per_run), np.int32(coef.shape[1]))
+    get_kernel(kernel, nstates, p.dtype, vec > 1)((blocks,), (threads,), args)

@@ -25,7 +25,9 @@ from adambench import make_optimizer
 from adambench.core import kernels_cpu, kernels_cuda
 from adambench.core.rules import RULES
 
-SHAPES = [(1,), (257,), (3, 1), (4, 131)]
+# (257,): 16-byte vectors and a tail; (3, 64): vectors with per-run rows; (4, 131): per-run
+# rows across vectors, so one element per thread
+SHAPES = [(1,), (257,), (3, 1), (3, 64), (4, 131)]
 STEPS = 25
 
 
@@ -79,6 +81,32 @@ def test_emulator_check_sees_a_changed_body(emulated_cupy, monkeypatch):
     assert np.abs(right - wrong).max() > 1e-6
 
 
+def test_vector_kernels_only_where_vectors_fit(emulated_cupy):
+    """16-byte vectors need 16-byte aligned arrays and, per run, rows of whole vectors; the
+    one-element-per-thread kernel takes the rest, with the same numbers."""
+    cp = emulated_cupy
+    base = cp.zeros(1025, dtype=cp.float32)
+    assert kernels_cuda.vector_width([base, base], 1025, False) == 4
+    assert kernels_cuda.vector_width([base[1:], base[:-1]], 1024, False) == 1  # 4-byte offset
+    assert kernels_cuda.vector_width([base[:1020]], 30, True) == 1  # rows of 30: 7.5 vectors
+    assert kernels_cuda.vector_width([base[:1024]], 32, True) == 4
+    assert kernels_cuda.vector_width([cp.zeros(9)], 9, False) == 2  # float64: double2
+    opt = make_optimizer("adam")
+    rng = np.random.default_rng(3)
+    p0, g0 = rng.standard_normal(1025).astype(np.float32), rng.standard_normal(1025)
+    out = []
+    for offset in (0, 1):  # aligned (vectors) and misaligned (one element per thread)
+        p = cp.zeros(1026, dtype=cp.float32)[offset : offset + 1025]
+        p[...] = cp.asarray(p0)
+        state = opt.init(p)
+        opt.step(p, cp.asarray(g0.astype(np.float32)), state)
+        out.append(p.get())
+    cpu = p0.copy()
+    opt.step(cpu, g0.astype(np.float32), opt.init(cpu))
+    np.testing.assert_array_equal(out[0], cpu)
+    np.testing.assert_array_equal(out[1], cpu)
+
+
 def test_apply_checks_its_arguments(emulated_cupy):
     """One-line errors for a wrong state count or coefficient shape, before any launch."""
     cp = emulated_cupy
@@ -118,7 +146,8 @@ def test_cuda_source_compiles_with_nvrtc():
         except Exception:  # noqa: BLE001 - show the compiler's log, not the wrapper
             pytest.fail(nvrtc.getProgramLog(prog))
         ptx = nvrtc.getPTX(prog).decode()
-        assert ptx.count(".entry") == len(kernels_cuda._variants())
+        assert ptx.count(".entry") == 2 * len(kernels_cuda._variants())  # and the _vec ones
+        assert ("ld.global.v4.f32" if dt == "float32" else "ld.global.v2.f64") in ptx
         assert "fma.rn" not in ptx  # --fmad=false: the same roundings as the CPU
 
 

@@ -57,6 +57,8 @@ using std::isfinite; using std::isnan; using std::fmax; using std::fmin;
 #define __forceinline__ inline
 #define __restrict__
 struct emu_dim3 { unsigned x, y, z; };
+struct alignas(16) float4 { float x, y, z, w; };
+struct alignas(16) double2 { double x, y; };
 static emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 namespace emu {
