@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import module
 from ..problems.data import Dataset
 from ..problems.nn import make_task
 from .training import TaskData, train_batch
@@ -58,8 +59,6 @@ def run_ablation(
 ) -> dict[str, Any]:
     """Train both variants over the grid; return the table rows and the findings."""
     task = make_task(cfg.task, data.n_features, data.n_classes, data.image_shape, cfg.width)
-    from ..core.backend import module
-
     dtype = np.dtype(cfg.dtype)
     prepared = TaskData.prepare(task, data, dtype, module(cfg.backend))
     points = grid_points(cfg)

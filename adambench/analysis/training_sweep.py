@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import module
 from ..problems.data import Dataset
 from ..problems.nn import make_task
 from .training import BatchResult, TaskData, train_batch
@@ -199,8 +200,6 @@ def run_benchmark(
     cfg: RunConfig, data: Dataset, on_epoch: Callable[[str, str, int], None] | None = None
 ) -> list[dict[str, Any]]:
     """Train every (task, optimizer) of ``cfg`` on ``data``; one dict per task."""
-    from ..core.backend import module
-
     dtype = np.dtype(cfg.dtype)
     out = []
     for name in cfg.tasks:
