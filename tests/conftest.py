@@ -109,6 +109,13 @@ def device(request) -> str:
     return request.param
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Every test on the emulator carries the ``emulated`` marker (``pytest -m emulated``)."""
+    for item in items:
+        if "emulated_cupy" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.emulated)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Say plainly, just above pytest's last line, when the GPU tests did not run."""
     skipped = terminalreporter.stats.get("skipped", [])
