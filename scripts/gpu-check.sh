@@ -102,11 +102,14 @@ g, c = load("regret-cupy.json"), load("regret-numpy.json")
 if g and c:
     eg = sum(x["seconds"]["engine"] for x in g["comparators"])
     ec = sum(x["seconds"]["engine"] for x in c["comparators"])
+    cg = sum(x["seconds"]["comparator"] for x in g["comparators"])
+    cc = sum(x["seconds"]["comparator"] for x in c["comparators"])
     rg = {(r["problem"], r["optimizer"], r.get("point")): r["R_T"] for r in g["rows"]}
     rc = {(r["problem"], r["optimizer"], r.get("point")): r["R_T"] for r in c["rows"]}
     worst = max(abs(rg[k] - rc[k]) / max(abs(rc[k]), 1e-12) for k in rc)
     lines.append(f"regret T={g['config']['T']}, {len(g['config']['seeds'])} runs: engine GPU {eg:.2f} s, CPU {ec:.2f} s, speed-up "
-                 f"{ec / eg:.1f}x (whole command {g['seconds']:.1f} s vs {c['seconds']:.1f} s); "
+                 f"{ec / eg:.1f}x; comparator GPU {cg:.2f} s, CPU {cc:.2f} s; whole command "
+                 f"{g['seconds']:.1f} s vs {c['seconds']:.1f} s ({c['seconds'] / g['seconds']:.1f}x); "
                  f"max relative R(T) difference {worst:.2e}")
 print("\n".join(lines))
 (d / "summary.txt").write_text("\n".join(lines) + "\n")

@@ -58,7 +58,7 @@ def _clear_device_caches() -> None:
     from adambench.problems.online import engine_cuda
 
     kernels_cuda._module.cache_clear()
-    engine_cuda._kernel.cache_clear()
+    engine_cuda._module.cache_clear()
     results.gpu_info.cache_clear()
 
 

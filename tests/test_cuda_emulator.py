@@ -146,3 +146,18 @@ def test_emulated_names_exist_in_real_cupy():
             obj = getattr(obj, part)
     params = inspect.signature(profiler.benchmark).parameters
     assert {"func", "args", "n_repeat", "n_warmup"} <= set(params)
+
+
+def test_kernels_behind_a_false_if_do_not_exist(emulated_cupy):
+    from cupy._emulator import EmulatorError
+
+    src = (
+        '#define ON 0\n#if ON\nextern "C" __global__ void hidden(float* x) { x[0] = 1; }\n#endif\n'
+    )
+    src += 'extern "C" __global__ void shown(float* x) { x[0] = 2; }\n'
+    mod = emulated_cupy.RawModule(code=src)
+    x = emulated_cupy.zeros(1, dtype=emulated_cupy.float32)
+    mod.get_function("shown")((1,), (1,), (x,))
+    assert float(x[0]) == 2.0
+    with pytest.raises(EmulatorError, match="no kernel 'hidden'"):
+        mod.get_function("hidden")

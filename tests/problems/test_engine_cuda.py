@@ -109,3 +109,30 @@ def test_engine_source_compiles_with_nvrtc(name, opts, projection):
             nvrtc.compileProgram(prog, ["-arch=compute_90", *NVRTC_OPTIONS])
         except Exception:  # noqa: BLE001 - show the compiler's log
             pytest.fail(nvrtc.getProgramLog(prog))
+
+
+@pytest.mark.parametrize(
+    ("name", "opts"),
+    [("linear", {"dim": 7}), ("linear", {"dim": 40, "feasible": "ball"}), ("reddi-stochastic", {})],
+    ids=["linear7-box", "linear40-ball", "reddi-stochastic"],
+)
+def test_linear_comparator_on_backend_matches_cpu(backend, name, opts):
+    """The linear comparator's pass (sums of a_t up to each checkpoint) on the backend."""
+    from adambench.problems.online import comparator
+
+    prob = make_problem(name, **opts)
+    ends = engine.checkpoints(3000, 5)
+    seeds = [0, 4, 9]
+    cpu = comparator.compute(prob, seeds, ends)
+    other = comparator.compute(prob, seeds, ends, backend=backend)
+    scale = np.abs(cpu.value).max()
+    np.testing.assert_allclose(other.value, cpu.value, rtol=1e-12, atol=1e-12 * scale)
+    np.testing.assert_allclose(other.argmin, cpu.argmin, rtol=1e-12, atol=1e-12)
+    sums = comparator.stream_sums(prob, seeds, ends)
+    if backend == "cupy":
+        np.testing.assert_allclose(engine_cuda.stream_sums(prob, seeds, ends), sums,
+                                   rtol=1e-12, atol=1e-11 * np.abs(sums).max())  # fmt: skip
+    # the running sums are newton_pass's gradient sums, bit for bit
+    S, K, d = sums.shape
+    grad = comparator._pass(prob, seeds, ends, np.ones((S, K), bool), np.zeros((S, K, d)))[1]
+    np.testing.assert_array_equal(sums, grad)

@@ -52,12 +52,21 @@ class Comparator:
 
 
 def compute(
-    problem: Problem, seeds: list[int], ends: np.ndarray, rtol: float = 1e-12, max_iter: int = 60
+    problem: Problem,
+    seeds: list[int],
+    ends: np.ndarray,
+    rtol: float = 1e-12,
+    max_iter: int = 60,
+    backend: str = "numpy",
 ) -> Comparator:
-    """The comparator of ``problem`` for each seed at every checkpoint in ``ends``."""
+    """The comparator of ``problem`` for each seed at every checkpoint in ``ends``.
+
+    ``backend="cupy"``: the one pass of a linear problem's sums runs on the CUDA device
+    (``engine_cuda.stream_sums``); everything else stays on the host.
+    """
     ends = np.asarray(ends, dtype=np.int64)
     if problem.linear:
-        return _linear(problem, seeds, ends)
+        return _linear(problem, seeds, ends, backend)
     S, K, d = len(seeds), len(ends), problem.d
     value, gap = np.zeros((S, K)), np.zeros((S, K))
     argmin = np.zeros((S, K, d))
@@ -72,7 +81,7 @@ def compute(
     return Comparator(ends, value, argmin, gap, "projected Newton (scipy)", passes, iters)
 
 
-def _linear(problem: Problem, seeds: list[int], ends: np.ndarray) -> Comparator:
+def _linear(problem: Problem, seeds: list[int], ends: np.ndarray, backend: str) -> Comparator:
     """min_F <S_T, x>: S_T counted exactly (Reddi) or summed over the stream in one pass."""
     S, K, d = len(seeds), len(ends), problem.d
     if problem.family in (REDDI, REDDI_SYNTH):
@@ -81,13 +90,28 @@ def _linear(problem: Problem, seeds: list[int], ends: np.ndarray) -> Comparator:
         sums = np.broadcast_to(sums, (S, K, 1))
         method = "closed form (exact count)"
     else:
-        sums = _pass(problem, seeds, ends, np.ones((S, K), bool), np.zeros((S, K, d)))[1]
-        method = "closed form (one pass: S_T = sum c_t)"
+        if backend == "cupy":
+            from .engine_cuda import stream_sums as device_sums
+
+            sums = device_sums(problem, seeds, ends)
+            method = "closed form (one pass on the CUDA device: S_T = sum c_t)"
+        else:
+            sums = stream_sums(problem, seeds, ends)
+            method = "closed form (one pass: S_T = sum c_t)"
     value, argmin = np.zeros((S, K)), np.zeros((S, K, d))
     for s in range(S):
         for k in range(K):
             value[s, k], argmin[s, k] = problem.linear_min(sums[s, k])
     return Comparator(ends, value, argmin, np.zeros((S, K)), method, passes=1)
+
+
+def stream_sums(problem: Problem, seeds: list[int], ends: np.ndarray) -> np.ndarray:
+    """(S, K, d): sum_{t <= ends[k]} a_t for each seed, in one pass over the stream."""
+    keys = np.array([stream_key(s) for s in seeds], dtype=np.uint64)
+    prm = np.stack([problem.params(s) for s in seeds])
+    out = np.zeros((len(seeds), len(ends), problem.d))
+    kernels.stream_sums(problem.family, keys, prm, np.asarray(ends, np.int64), out, problem.nnz)
+    return out
 
 
 def _pass(problem, seeds, ends, active, xs, need_hess=None):

@@ -124,7 +124,7 @@ def run(
 
     t_start = time.perf_counter()
     if comparator is None:
-        comparator = comparator_mod.compute(problem, seeds, ends)
+        comparator = comparator_mod.compute(problem, seeds, ends, backend=backend)
     t_comp = time.perf_counter() - t_start
 
     for p in points:

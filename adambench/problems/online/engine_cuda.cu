@@ -311,3 +311,33 @@ extern "C" __global__ void run_block(
         if (dead) diverged[r] = true;
     }
 }
+
+#if FAMILY == F_LINEAR || FAMILY == F_REDDI_STOCH
+// The linear comparator's pass (comparator.stream_sums): sum of a_t over the steps of one
+// checkpoint segment (ends[k-1], ends[k]] for one (seed, coordinate), one warp each, its
+// 32 lanes striding over t, then a warp sum.  The host adds the segments up.
+extern "C" __global__ void segment_sums(const u64* __restrict__ keys,
+    const double* __restrict__ prm, const int plen, const long long* __restrict__ ends,
+    const int K, const int S, double* out)
+{
+    const long long w = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+    const int lane = (int)(threadIdx.x % 32);
+    if (w >= (long long)S * D * K) return;  // whole warps
+    const int k = (int)(w % K);
+    const int i = (int)((w / K) % D);
+    const int s = (int)(w / ((long long)K * D));
+    const u64 key = keys[s];
+    const long long lo = k == 0 ? 1 : ends[k - 1] + 1;
+    double acc = 0.0;
+    for (long long t = lo + lane; t <= ends[k]; t += 32) {
+#if FAMILY == F_LINEAR
+        acc += prm[(long long)s * plen + i] + 2.0 * uniform(key, t, i) - 1.0;
+#else
+        acc += uniform(key, t, 0) < REDDI_PROB ? REDDI_BIG : REDDI_SMALL;
+#endif
+    }
+#pragma unroll
+    for (int off = 16; off >= 1; off >>= 1) acc += __shfl_xor_sync(FULL, acc, off);
+    if (lane == 0) out[((long long)s * K + k) * D + i] = acc;
+}
+#endif

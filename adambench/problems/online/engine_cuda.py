@@ -33,6 +33,7 @@ import numpy as np
 
 from ...core import kernels_cuda
 from ...core.kernels_cpu import KINDS
+from ..streams import stream_key
 from . import base, hinge, least_squares, linear, logistic, reddi, sparse_logistic
 
 WARPS_PER_BLOCK = 4
@@ -75,12 +76,39 @@ _PORTED = (linear, logistic, least_squares, hinge, sparse_logistic, reddi)
 
 
 @cache
-def _kernel(dtype: str, family: int, d: int, nnz: int) -> Any:
+def _module(dtype: str, family: int, d: int, nnz: int) -> Any:
     import cupy
 
     src = engine_source(dtype, family, d, nnz)
-    module = cupy.RawModule(code=src, options=kernels_cuda.NVRTC_OPTIONS)
-    return module.get_function("run_block")
+    return cupy.RawModule(code=src, options=kernels_cuda.NVRTC_OPTIONS)
+
+
+# Families whose comparator is a sum of a_t computed on the device (``segment_sums``).
+DEVICE_SUMS = (base.LINEAR, base.REDDI_STOCH)
+
+
+def stream_sums(problem: Any, seeds: list[int], ends: np.ndarray) -> np.ndarray:
+    """``comparator.stream_sums`` on the device: (S, K, d) sums of a_t up to each end.
+
+    One warp per (seed, coordinate, checkpoint segment), then a cumulative sum over the
+    segments on the host: the same sums as the CPU's running sum up to rounding (added
+    in another order).
+    """
+    import cupy
+
+    if problem.family not in DEVICE_SUMS:
+        raise ValueError(f"no device stream sums for problem family {problem.family}")
+    keys = cupy.asarray(np.array([stream_key(s) for s in seeds], dtype=np.uint64))
+    prm = np.ascontiguousarray(np.stack([problem.params(s) for s in seeds]), np.float64)
+    S, K, d = len(seeds), len(ends), problem.d
+    out = cupy.zeros((S, K, d))
+    fn = _module("float64", problem.family, d, problem.nnz).get_function("segment_sums")
+    threads = 32 * WARPS_PER_BLOCK
+    blocks = -(-S * K * d // WARPS_PER_BLOCK)
+    args = (keys, cupy.asarray(prm), np.int32(prm.shape[1]),
+            cupy.asarray(np.asarray(ends, np.int64)), np.int32(K), np.int32(S), out)  # fmt: skip
+    fn((blocks,), (threads,), args)
+    return np.cumsum(out.get().transpose(0, 2, 1), axis=2).transpose(0, 2, 1)
 
 
 class DeviceBlocks:
@@ -100,7 +128,8 @@ class DeviceBlocks:
         self.prm = cupy.asarray(np.ascontiguousarray(prm, np.float64))
         x = host["x"]
         self.B, self.d = x.shape
-        self.kernel = _kernel(x.dtype.name, problem.family, problem.d, problem.nnz)
+        module = _module(x.dtype.name, problem.family, problem.d, problem.nnz)
+        self.kernel = module.get_function("run_block")
 
     def run(self, t0: int, table: np.ndarray, proj: int) -> None:
         """Advance every run through steps t0 .. t0 + len(table) - 1."""

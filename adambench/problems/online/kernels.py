@@ -5,7 +5,8 @@
 problem.  ``gen_block`` fills a block of steps for several seeds at once (data are
 generated once per seed and shared by every run with that seed, DESIGN.md).
 ``newton_pass`` accumulates sum_t f_t, its gradient and Hessian at one point per
-checkpoint, over the regenerated stream, for the comparator.
+checkpoint, over the regenerated stream, for the comparator; ``stream_sums`` is its
+linear special case (the gradient sum_t a_t does not depend on the point).
 """
 
 from __future__ import annotations
@@ -70,6 +71,28 @@ def gen_block(family, keys, prm, t0, idx, val, y):
         s = q // n
         k = q - s * n
         y[s, k] = sample(family, keys[s], t0 + k, prm[s], idx[s, k], val[s, k])
+
+
+@njit(parallel=True, **_JIT)
+def stream_sums(family, keys, prm, ends, out, nnz):
+    """out[s, k] = sum_{t <= ends[k]} a_t for every seed s: one running sum per seed.
+
+    The gradient of a linear loss sum (phi' = 1), in ``newton_pass``'s order of addition
+    (t = 1, 2, ...), so the same bits, without adding each a_t to every later checkpoint.
+    """
+    S, K, d = out.shape
+    for s in prange(S):
+        idx = np.empty(nnz, np.int64)
+        val = np.empty(nnz, np.float64)
+        acc = np.zeros(d)
+        k = 0
+        for t in range(1, ends[K - 1] + 1):
+            sample(family, keys[s], t, prm[s], idx, val)
+            for j in range(nnz):
+                acc[idx[j]] += val[j]
+            while k < K and ends[k] == t:
+                out[s, k, :] = acc
+                k += 1
 
 
 @njit(parallel=True, **_JIT)

@@ -269,11 +269,12 @@ class Module:
         for opt in options:
             if not (isinstance(opt, str) and opt.startswith("-")):
                 raise EmulatorError(f"not a compiler option: {opt!r}")
-        m = _TYPEDEF.search(code)
+        visible = _preprocess(code)  # kernels inside a false #if do not exist
+        m = _TYPEDEF.search(visible)
         tname = m.group(1) if m else None
         kernels = {
             name: [_param(d, tname) for d in args.split(",") if d.strip()]
-            for name, args in _KERNEL.findall(code)
+            for name, args in _KERNEL.findall(visible)
         }
         if not kernels:
             raise EmulatorError('no extern "C" __global__ kernel in the module')
@@ -308,6 +309,16 @@ _ARG_TYPES = r"""
 template <int I, class... A> auto emu_arg(void (*)(A...))
     -> std::remove_cv_t<std::tuple_element_t<I, std::tuple<A...>>>;
 """
+
+
+def _preprocess(code: str) -> str:
+    """The module as the compiler sees it after #define / #if (no line markers)."""
+    proc = subprocess.run(
+        [CXX, "-E", "-P", "-x", "c++", "-"], input=code, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise EmulatorError("the module does not preprocess:\n" + proc.stderr[-3000:])
+    return proc.stdout
 
 
 def _build(src: str) -> Path:
