@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from . import training_options as opts
 from .render import console, err_console, fmt, print_json, progress, table
 
 DEFAULT_OUT = Path("results")
@@ -33,24 +34,13 @@ def ablate_command(
     log10_lr: str = typer.Option(
         "-5,-4,-3,-2,-1", "--log10-lr", help="Comma list of log10(alpha), each in [-10, 1]."
     ),
-    seeds: int = typer.Option(1, "--seeds", "-s", help="Seeds per grid point, 1..100."),
-    first_seed: int = typer.Option(0, "--seed", help="First seed (seeds are seed, seed+1, ...)."),
-    batch_size: int = typer.Option(128, "--batch-size", "-b", help="Minibatch size, 1..65536."),
-    dtype: str = typer.Option("float32", "--dtype", help="Arithmetic: float32 or float64."),
-    backend: str = typer.Option(
-        "numpy",
-        "--backend",
-        help="numpy | cupy (train on the CUDA device) | auto (cupy when usable).",
-    ),
-    data: str = typer.Option(
-        "digits",
-        "--data",
-        help="digits (bundled, offline) | mnist | cifar10 (files in --data-dir) | libsvm:FILE.",
-    ),
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", help="Folder with the MNIST IDX or CIFAR-10 batch files."),
-    ] = None,
+    seeds: opts.Seeds = 1,
+    first_seed: opts.FirstSeed = 0,
+    batch_size: opts.BatchSize = 128,
+    dtype: opts.DType = "float32",
+    backend: opts.Backend = "numpy",
+    data: opts.Data = "digits",
+    data_dir: opts.DataDir = None,
     width: float = typer.Option(
         0.25, "--width", help="Layer sizes as a fraction of the paper's (VAE 500/50), (0, 16]."
     ),
@@ -66,8 +56,6 @@ def ablate_command(
     ),
 ) -> None:
     """Adam with vs without bias correction over the section 6.4 grid (Figure 4)."""
-    from . import training_options as opts
-
     if study not in STUDIES:
         raise ValueError(f"unknown study {study!r}; choose from: {', '.join(STUDIES)}")
     if task not in opts.TASKS:

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from . import training_options as opts
 from .render import console, err_console, fmt, print_json, progress, table
 
 DEFAULT_OUT = Path("results")
@@ -29,8 +30,8 @@ def run_command(
     epochs: int = typer.Option(
         20, "--epochs", "-e", help="Passes over the training set, 1..10000."
     ),
-    seeds: int = typer.Option(3, "--seeds", "-s", help="Seeds per grid point, 1..100."),
-    first_seed: int = typer.Option(0, "--seed", help="First seed (seeds are seed, seed+1, ...)."),
+    seeds: opts.Seeds = 3,
+    first_seed: opts.FirstSeed = 0,
     lr_grid: str = typer.Option(
         "",
         "--lr-grid",
@@ -49,22 +50,11 @@ def run_command(
         help="Comma list of beta2 values in [0, 1) searched with the lr grid, for the "
         "optimizers that have beta2; default: theirs.",
     ),
-    batch_size: int = typer.Option(128, "--batch-size", "-b", help="Minibatch size, 1..65536."),
-    dtype: str = typer.Option("float32", "--dtype", help="Arithmetic: float32 or float64."),
-    backend: str = typer.Option(
-        "numpy",
-        "--backend",
-        help="numpy | cupy (train on the CUDA device) | auto (cupy when usable).",
-    ),
-    data: str = typer.Option(
-        "digits",
-        "--data",
-        help="digits (bundled, offline) | mnist | cifar10 (files in --data-dir) | libsvm:FILE.",
-    ),
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", help="Folder with the MNIST IDX or CIFAR-10 batch files."),
-    ] = None,
+    batch_size: opts.BatchSize = 128,
+    dtype: opts.DType = "float32",
+    backend: opts.Backend = "numpy",
+    data: opts.Data = "digits",
+    data_dir: opts.DataDir = None,
     width: float = typer.Option(
         0.25,
         "--width",
@@ -91,8 +81,6 @@ def run_command(
     ),
 ) -> None:
     """Train every optimizer on the paper's tasks and rank them (Kingma & Ba section 6)."""
-    from . import training_options as opts
-
     task_list = opts.choose("--tasks", tasks, opts.TASKS)
     opt_list = opts.choose("--optimizers", optimizers, OPTIMIZER_NAMES)
     opts.check_int("--epochs", epochs, 1, 10000)

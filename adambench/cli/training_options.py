@@ -9,6 +9,32 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# The command-line options ``run`` and ``ablate`` share (defaults stay in each signature).
+Seeds = Annotated[int, typer.Option("--seeds", "-s", help="Seeds per grid point, 1..100.")]
+FirstSeed = Annotated[int, typer.Option("--seed", help="First seed (seeds are seed, seed+1, ...).")]
+BatchSize = Annotated[int, typer.Option("--batch-size", "-b", help="Minibatch size, 1..65536.")]
+DType = Annotated[str, typer.Option("--dtype", help="Arithmetic: float32 or float64.")]
+Backend = Annotated[
+    str,
+    typer.Option(
+        "--backend", help="numpy | cupy (train on the CUDA device) | auto (cupy when usable)."
+    ),
+]
+Data = Annotated[
+    str,
+    typer.Option(
+        "--data",
+        help="digits (bundled, offline) | mnist | cifar10 (files in --data-dir) | libsvm:FILE.",
+    ),
+]
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder with the MNIST IDX or CIFAR-10 batch files."),
+]
 
 TASKS = ("logreg", "mlp", "cnn", "vae")
 DTYPES = ("float32", "float64")
