@@ -70,35 +70,9 @@ def get_array_module(*args: Any) -> Any:
     return sys.modules[__name__] if any(isinstance(a, ndarray) for a in args) else np
 
 
-def _creator(name: str) -> Any:
-    fn = getattr(np, name)
-
-    @functools.wraps(fn)
-    def create(*a: Any, **k: Any) -> ndarray:
-        return ndarray._of(fn(*_unwrap(a), **{kk: _unwrap(v) for kk, v in k.items()}))
-
-    return create
-
-
-for _name in (
-    "empty",
-    "zeros",
-    "ones",
-    "full",
-    "arange",
-    "linspace",
-    "empty_like",
-    "zeros_like",
-    "ones_like",
-    "full_like",
-    "eye",
-    "identity",
-):
-    globals()[_name] = _creator(_name)
-
-
 def __getattr__(name: str) -> Any:
-    """Every other NumPy function or ufunc, taking and returning device arrays."""
+    """Every other NumPy function (``zeros``, ``empty_like``, ``sqrt``, ...), taking and
+    returning device arrays; ufuncs dispatch through ``ndarray.__array_ufunc__``."""
     fn = getattr(np, name)
     if isinstance(fn, np.ufunc):
         return fn  # dispatches to ndarray.__array_ufunc__
