@@ -25,6 +25,6 @@ def make_optimizer(name: str, **hyperparameters: Any):
 
 def list_optimizers() -> list[str]:
     """Names of every optimizer rule."""
-    from .core.rules import RULES
+    from .core.registry import RULES
 
     return list(RULES)

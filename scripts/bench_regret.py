@@ -20,8 +20,8 @@ import subprocess
 import sys
 import time
 
-from adambench.problems.online.engine import RunPoint, run
-from adambench.problems.online.reference import run_numpy
+from adambench.engines.regret.engine import RunPoint, run
+from adambench.engines.regret.reference import run_numpy
 from adambench.problems.online.registry import make_problem
 
 OPTIMIZERS = ("adam", "amsgrad", "sgd", "adagrad", "adamax", "rmsprop-momentum", "adam-nobias")

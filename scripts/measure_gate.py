@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from adambench.analysis.bench_config import quick_config
-from adambench.analysis.gate import bench_document, check_overlap, gate
-from adambench.analysis.results import read_json, write_json
-from adambench.analysis.timing import SLOWDOWN_ENV
+from adambench.bench.config import quick_config
+from adambench.bench.gate import bench_document, check_overlap, gate
+from adambench.bench.timing import SLOWDOWN_ENV
+from adambench.results import read_json, write_json
 
 
 def one_gate(baseline: dict, seed: int, threshold: float, alpha: float) -> dict:

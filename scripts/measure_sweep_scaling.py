@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from adambench.analysis.sweep import config, plan, runner
-from adambench.analysis.sweep.executors import InlineExecutor, ProcessExecutor
-from adambench.analysis.sweep.store import Store
+from adambench.sweep import config, plan, runner
+from adambench.sweep.executors import InlineExecutor, ProcessExecutor
+from adambench.sweep.store import Store
 
 
 def sweep(problems, T, optimizers, seeds=2, runs_per_unit=4, dim=10):
@@ -40,8 +40,8 @@ def timed(cfg, units, sid, ex) -> float:
 
 def unit_rss(spec) -> int:
     code = (
-        "import json, sys, resource; from adambench.analysis.sweep.work import run_unit; "
-        "import numba, adambench.problems.online.engine; "
+        "import json, sys, resource; from adambench.sweep.work import run_unit; "
+        "import numba, adambench.engines.regret.engine; "
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
         f"run_unit(json.loads({json.dumps(json.dumps(spec))}), 1); "
         "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
@@ -85,7 +85,7 @@ def main() -> None:
     try:
         import distributed
 
-        from adambench.analysis.sweep.executors import DaskExecutor
+        from adambench.sweep.executors import DaskExecutor
     except ImportError:
         distributed = None
     if distributed is not None:

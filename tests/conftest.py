@@ -53,9 +53,9 @@ def _cupy_modules() -> list[str]:
 
 def _clear_device_caches() -> None:
     """Compiled modules and device facts cached by adambench (they name a cupy module)."""
-    from adambench.analysis import results
+    from adambench import results
     from adambench.core import kernels_cuda
-    from adambench.problems.online import engine_cuda
+    from adambench.engines.regret import cuda as engine_cuda
 
     kernels_cuda._module.cache_clear()
     engine_cuda._module.cache_clear()

@@ -72,10 +72,10 @@ def ablate_command(
         cnn_option="--task" if task_name == "cnn" else None,
     )  # fmt: skip
 
-    from ..analysis.ablation import AblationConfig, config_dict, run_ablation
-    from ..analysis.results import make_result
-    from ..analysis.training import thread_limits
+    from ..engines.training import thread_limits
+    from ..experiments.ablation import AblationConfig, config_dict, run_ablation
     from ..problems.data import load_dataset
+    from ..results import make_result
 
     dataset = load_dataset(data, data_dir)
     cfg = AblationConfig(

@@ -179,12 +179,12 @@ def bench_command(
     ] = False,
 ) -> None:
     """Time update kernels against the memory roofline, beside NumPy and torch.optim."""
-    from ..analysis import bench_config as bc
-    from ..analysis.compare import METRICS, check_threshold
-    from ..analysis.gate import check_overlap
-    from ..analysis.machine import available_memory
-    from ..analysis.results import read_json
-    from ..analysis.timing import max_threads
+    from ..bench import config as bc
+    from ..bench.compare import METRICS, check_threshold
+    from ..bench.gate import check_overlap
+    from ..bench.timing import max_threads
+    from ..machine import available_memory
+    from ..results import read_json
 
     try:
         backend = bc.check_backend(backend)  # auto -> numpy | cupy
@@ -193,7 +193,7 @@ def bench_command(
         dtypes = bc.parse_dtypes(dtype)
         thread_list = bc.parse_threads(threads or ("1" if quick else "1,all"), max_threads())
         if backend == "cupy":  # a device has no thread count; its memory is the limit
-            from ..analysis.timing_cuda import device_free_memory as available_memory
+            from ..bench.cuda import device_free_memory as available_memory
 
             thread_list = [1]
         n_repeats = repeats if repeats is not None else (bc.QUICK_REPEATS if quick else 20)
@@ -231,7 +231,7 @@ def bench_command(
         from .compare import report as gate_report
 
         code = gate_report(verdicts, threshold, alpha, markdown, quiet=as_json)
-    from ..analysis.results import write_json
+    from ..results import write_json
 
     for path in (out, save_baseline):
         if path is not None:
@@ -248,8 +248,8 @@ def bench_command(
 def _run(
     config: Any, baseline: Any, threshold: float, alpha: float, metric: str, quiet: bool
 ) -> tuple[dict[str, Any], Any]:
-    from ..analysis.bench import units_of_work
-    from ..analysis.gate import bench_document, gate
+    from ..bench.gate import bench_document, gate
+    from ..bench.run import units_of_work
 
     with progress() as bar:
         task = bar.add_task("bench", total=units_of_work(config))

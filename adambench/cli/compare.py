@@ -44,7 +44,7 @@ def report(
     quiet: bool,
 ) -> int:
     """Print the verdicts, write the Markdown summary; return the exit code (0 or 1)."""
-    from ..analysis.compare import regressed, to_markdown
+    from ..bench.compare import regressed, to_markdown
 
     bad = regressed(verdicts)
     if not quiet:
@@ -106,8 +106,8 @@ def compare_command(
     ] = False,
 ) -> None:
     """Compare two bench results on normalised timings; exit 1 on a regression."""
-    from ..analysis.compare import check_threshold, compare_docs
-    from ..analysis.results import read_json
+    from ..bench.compare import check_threshold, compare_docs
+    from ..results import read_json
 
     try:
         check_threshold(threshold, alpha)

@@ -13,7 +13,7 @@ WHAT = ("optimizers", "problems")
 
 def optimizers_doc() -> list[dict[str, Any]]:
     from ..core import plugins
-    from ..core.rules import RULES
+    from ..core.registry import RULES
 
     origins = {name: "adambench" for name in RULES}
     rules = dict(RULES)

@@ -152,9 +152,9 @@ def regret_command(
         )  # fmt: skip
     except ValueError as e:
         fail(str(e))
-    from ..analysis.regret import rows as make_rows
-    from ..analysis.results import make_result, write_json
-    from ..problems.online.engine import run
+    from ..engines.regret.engine import run
+    from ..experiments.regret import rows as make_rows
+    from ..results import make_result, write_json
 
     all_rows, problems_doc, comparators = [], [], []
     start = time.perf_counter()
@@ -205,9 +205,9 @@ def regret_command(
 def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, dtype,
           feasible, projection, reddi_c, per_decade):  # fmt: skip
     """Validate every option and build [(problem, points)]; ValueError on bad input."""
-    from ..core.rules import RULES, get_rule
+    from ..core.registry import RULES, get_rule
+    from ..engines.regret.engine import RunPoint
     from ..problems.online.base import PROJECTIONS
-    from ..problems.online.engine import RunPoint
     from ..problems.online.registry import make_problem
 
     horizon = parse_T(T)

@@ -65,7 +65,7 @@ def progress() -> Progress:
 
 def print_json(doc: Any) -> None:
     """Machine output: plain JSON on stdout, nothing else."""
-    from ..analysis.results import _clean
+    from ..results import _clean
 
     sys.stdout.write(json.dumps(_clean(doc), indent=1) + "\n")
     sys.stdout.flush()

@@ -45,8 +45,8 @@ def report_command(
     ] = False,
 ) -> None:
     """Turn results files into a report: plots, Markdown and self-contained HTML."""
-    from ..analysis.report.build import build, parse_formats
-    from ..analysis.report.load import load
+    from ..report.build import build, parse_formats
+    from ..report.load import load
 
     try:
         fmts = parse_formats(formats)
@@ -87,7 +87,7 @@ def attach_report(doc: dict, name: str, out: Path | None = None) -> Path:
     ``--json`` output on stdout stays clean.  A failure here is exit 1: the document
     comes from the command itself, not from the user.
     """
-    from ..analysis.report import report_for
+    from ..report import report_for
 
     try:
         with progress() as bar:

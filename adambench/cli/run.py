@@ -95,10 +95,10 @@ def run_command(
     if target is not None:
         opts.check_float("--target", target, float("-inf"), float("inf"), low_open=False)
 
-    from ..analysis.results import make_result
-    from ..analysis.training import thread_limits
-    from ..analysis.training_sweep import RunConfig, config_dict, run_benchmark
+    from ..engines.training import thread_limits
+    from ..experiments.training import RunConfig, config_dict, run_benchmark
     from ..problems.data import load_dataset
+    from ..results import make_result
 
     dataset = load_dataset(data, data_dir)
     cfg = RunConfig(

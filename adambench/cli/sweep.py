@@ -58,8 +58,8 @@ def sweep_command(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
 ) -> None:
     """Run a sweep: problems x optimizers x grids x seeds, cached and resumable."""
-    from ..analysis.sweep.config import load
-    from ..analysis.sweep.plan import plan, sweep_id
+    from ..sweep.config import load
+    from ..sweep.plan import plan, sweep_id
 
     try:
         cfg = load(config)
@@ -88,7 +88,7 @@ def sweep_command(
 
 def _cached_keys(folder: Path, sid: str, units: list) -> set[str]:
     """Keys already finished in ``folder`` (read only; for --dry-run)."""
-    from ..analysis.sweep.store import Store, read_manifest
+    from ..sweep.store import Store, read_manifest
 
     try:
         manifest = read_manifest(folder) if folder.is_dir() else None
@@ -155,7 +155,7 @@ def _bytes(b: float) -> str:
 
 
 def _executor(jobs: int | None, scheduler: str | None):
-    from ..analysis.sweep.executors import DaskExecutor, InlineExecutor, ProcessExecutor, cores
+    from ..sweep.executors import DaskExecutor, InlineExecutor, ProcessExecutor, cores
 
     if scheduler is not None:
         ex = DaskExecutor(scheduler)
@@ -167,9 +167,9 @@ def _executor(jobs: int | None, scheduler: str | None):
 
 
 def _run(cfg, sid, units, folder, jobs, scheduler, resume, as_json) -> None:
-    from ..analysis.results import write_json
-    from ..analysis.sweep.runner import execute, merge
-    from ..analysis.sweep.store import Store
+    from ..results import write_json
+    from ..sweep.runner import execute, merge
+    from ..sweep.store import Store
 
     try:  # the executor first: an unreachable scheduler leaves no folder behind
         executor = _executor(jobs, scheduler)

@@ -84,7 +84,7 @@ def beta_grid(option: str, text: str, optimizers: tuple[str, ...]) -> tuple[floa
     """
     if not text.strip():
         return None
-    from ..core.rules import get_rule
+    from ..core.registry import get_rule
 
     name = option.lstrip("-")
     rules = [get_rule(o) for o in optimizers]
@@ -187,7 +187,7 @@ def check_common(
 
 def save(command: str, doc: dict, out: Path, report: bool) -> Path:
     """Write the results file under ``out`` (atomically) and, if asked, its report."""
-    from ..analysis.results import write_json
+    from ..results import write_json
 
     path = write_json(result_path(out, command), doc)
     if report:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .backend import array_module, kernels_for
-from .rules import get_rule
+from .registry import get_rule
 from .spec import Rule
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))

@@ -121,7 +121,7 @@ _CHECKS = {"optimizers": _check_optimizer, "problems": _check_problem}
 @functools.cache
 def _load(group: str) -> tuple[dict[str, Plugin], tuple[Broken, ...]]:
     """Every plugin of ``group`` (optimizers | problems), loaded once; broken ones apart."""
-    from .rules import RULES
+    from .registry import RULES
 
     good: dict[str, Plugin] = {}
     bad: list[Broken] = []

@@ -13,11 +13,11 @@ import copy
 import numpy as np
 import pytest
 
-from adambench.analysis import bench_config as bc
-from adambench.analysis import compare as cmp
-from adambench.analysis.bench import ADAMBENCH, TEXTBOOK
-from adambench.analysis.gate import bench_document, check_overlap, gate
-from adambench.analysis.results import make_result
+from adambench.bench import compare as cmp
+from adambench.bench import config as bc
+from adambench.bench.gate import bench_document, check_overlap, gate
+from adambench.bench.run import ADAMBENCH, TEXTBOOK
+from adambench.results import make_result
 
 
 def _row(opt: str, samples: np.ndarray, impl: str = ADAMBENCH, size: int = 10**7) -> dict:

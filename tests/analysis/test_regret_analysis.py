@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from adambench.analysis import bounds, fits, regret
-from adambench.core.rules import get_rule
-from adambench.problems.online.engine import RunPoint, checkpoints, run
+from adambench import stats as fits
+from adambench.core.registry import get_rule
+from adambench.engines.regret.engine import RunPoint, checkpoints, run
+from adambench.experiments import bounds, regret
 from adambench.problems.online.registry import make_problem
 
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from adambench import make_optimizer
-from adambench.analysis import bench_config as bc
-from adambench.analysis import peers_numpy, roofline, timing
-from adambench.analysis.bench import ADAMBENCH, ROOFLINE, TEXTBOOK, run_bench
-from adambench.core.rules import RULES
+from adambench.bench import config as bc
+from adambench.bench import peers_numpy, roofline, timing
+from adambench.bench.run import ADAMBENCH, ROOFLINE, TEXTBOOK, run_bench
+from adambench.core.registry import RULES
 
 
 # ---- harness -------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def test_every_rule_has_a_textbook_peer():
 
 def test_torch_peers_follow_the_same_rule():
     torch = pytest.importorskip("torch")
-    from adambench.analysis import peers_torch
+    from adambench.bench import peers_torch
 
     rng = np.random.default_rng(2)
     p = rng.standard_normal(64).astype(np.float32)

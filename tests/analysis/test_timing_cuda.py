@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adambench.analysis import roofline, timing_cuda
+from adambench.bench import cuda as timing_cuda
+from adambench.bench import roofline
 from adambench.core.kernels_cuda import NVRTC_OPTIONS
 
 
@@ -52,7 +53,7 @@ def test_copy_bandwidth_is_positive(device):
 
 
 def _adam_group(config_torch: bool = True):
-    from adambench.analysis.bench_config import BenchConfig, Case
+    from adambench.bench.config import BenchConfig, Case
 
     case = Case("adam", "adam")
     config = BenchConfig([case], [2000], ["float32"], [1], repeats=3, backend="cupy",

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from adambench.analysis.ablation import AblationConfig, run_ablation
-from adambench.analysis.training import TaskData, thread_limits, train_batch
-from adambench.analysis.training_sweep import (
+from adambench.engines.training import TaskData, thread_limits, train_batch
+from adambench.experiments.ablation import AblationConfig, run_ablation
+from adambench.experiments.training import (
     OPTIMIZERS,
     RunConfig,
     default_grid,

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from adambench import make_optimizer
-from adambench.analysis import roofline
-from adambench.analysis.bench_config import DEFAULT_OPTIMIZERS
-from adambench.analysis.timing import threads
+from adambench.bench import roofline
+from adambench.bench.config import DEFAULT_OPTIMIZERS
+from adambench.bench.timing import threads
 
 SIZES = [10**5, 10**6, 10**7]
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import adambench
 from adambench.cli.app import app
-from adambench.core.rules import RULES
+from adambench.core.registry import RULES
 
 MAIN = "import sys; from adambench.cli.app import main; sys.argv[0] = 'adambench'; main()"
 HEAVY = ("numba", "numpy", "scipy", "torch", "cupy", "matplotlib", "sklearn", "llvmlite")

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from adambench.analysis.results import read_json
+from adambench.results import read_json
 
 MAIN = "import sys; from adambench.cli.app import main; sys.argv[0] = 'adambench'; main()"
 
@@ -187,9 +187,9 @@ def test_help_documents_every_option():
 
 
 def test_cli_optimizer_names_match_the_engine():
-    from adambench.analysis.training_sweep import OPTIMIZERS
     from adambench.cli.run import OPTIMIZER_NAMES
-    from adambench.core.rules import RULES
+    from adambench.core.registry import RULES
+    from adambench.experiments.training import OPTIMIZERS
 
     assert OPTIMIZER_NAMES == OPTIMIZERS and set(OPTIMIZERS) == set(RULES)
 

@@ -173,8 +173,8 @@ def test_sweep_on_device_equals_numpy(device, tmp_path):
 
 def test_sweep_backend_default_keeps_unit_keys(tmp_path):
     """An explicit backend = "numpy" is the default: the same sweep, the same cached units."""
-    from adambench.analysis.sweep.config import load
-    from adambench.analysis.sweep.plan import plan, sweep_id
+    from adambench.sweep.config import load
+    from adambench.sweep.plan import plan, sweep_id
 
     plain, explicit = load(_backend_cfg(tmp_path, None)), load(_backend_cfg(tmp_path, "numpy"))
     assert sweep_id(plain) == sweep_id(explicit)

@@ -32,7 +32,7 @@ import pytest
 
 from adambench import make_optimizer
 from adambench.core import kernels_cpu
-from adambench.core.rules import RULES
+from adambench.core.registry import RULES
 from adambench.core.schedules import decay_power
 
 U32 = np.finfo(np.float32).eps / 2  # unit roundoff of float32, 2^-24

@@ -23,7 +23,7 @@ from test_kernels import CASE_IDS, CASES, DTYPES, gradients, per_run, run_both
 
 from adambench import make_optimizer
 from adambench.core import kernels_cpu, kernels_cuda
-from adambench.core.rules import RULES
+from adambench.core.registry import RULES
 
 # (257,): 16-byte vectors and a tail; (3, 64): vectors with per-run rows; (4, 131): per-run
 # rows across vectors, so one element per thread

@@ -95,7 +95,7 @@ def test_broken_plugin_is_reported_and_skipped(with_broken, capsys):
 
 
 def test_plugin_rule_is_refused_by_the_regret_sweep(example):
-    from adambench.analysis.sweep import config, plan
+    from adambench.sweep import config, plan
 
     cfg = config.parse(
         {
@@ -109,9 +109,9 @@ def test_plugin_rule_is_refused_by_the_regret_sweep(example):
 
 
 def test_plugin_optimizer_and_task_in_a_run_sweep(example, tmp_path):
-    from adambench.analysis.sweep import config, plan, runner
-    from adambench.analysis.sweep.executors import InlineExecutor
-    from adambench.analysis.sweep.store import Store
+    from adambench.sweep import config, plan, runner
+    from adambench.sweep.executors import InlineExecutor
+    from adambench.sweep.store import Store
 
     cfg = config.parse(
         {

@@ -13,7 +13,7 @@ import pytest
 
 import adambench
 from adambench import make_optimizer
-from adambench.core.rules import RULES
+from adambench.core.registry import RULES
 
 NAMES = ("adam", "adamax", "adagrad", "rmsprop-momentum", "adam-nobias", "amsgrad", "sgd")
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from adambench.problems.online import comparator, kernels
+from adambench.problems.online import comparator
+from adambench.problems.online import generate as kernels
 from adambench.problems.online.reddi import coefficient_sum
 from adambench.problems.online.registry import make_problem
 from adambench.problems.streams import stream_key

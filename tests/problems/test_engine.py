@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from adambench.engines.regret.engine import RunPoint, checkpoints, run
+from adambench.engines.regret.reference import run_numpy
 from adambench.problems.online.comparator import Comparator
-from adambench.problems.online.engine import RunPoint, checkpoints, run
-from adambench.problems.online.reference import run_numpy
 from adambench.problems.online.registry import make_problem
 
 INV = {"lr_schedule": "inv_sqrt"}
@@ -109,7 +109,7 @@ def reddi_runs(name, T, optimizers, **hp):
 
 
 def test_reddi_synthetic_adam_to_plus_one_amsgrad_to_minus_one():
-    from adambench.analysis.fits import linear_rate
+    from adambench.stats import linear_rate
 
     T = 200_000
     _, res = reddi_runs(

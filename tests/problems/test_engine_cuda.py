@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 
 from adambench.core.kernels_cuda import NVRTC_OPTIONS
-from adambench.core.rules import RULES
-from adambench.problems.online import engine, engine_cuda
-from adambench.problems.online.engine import RunPoint
+from adambench.core.registry import RULES
+from adambench.engines.regret import cuda as engine_cuda
+from adambench.engines.regret import engine
+from adambench.engines.regret.engine import RunPoint
 from adambench.problems.online.registry import make_problem
 
 ALL = [RunPoint(name, {"lr": 0.05, "lr_schedule": "inv_sqrt"}) for name in RULES]

@@ -5,7 +5,7 @@ eq. 5; paper-spec 2.1, 4).  Linear problems have a closed form (``Problem.linear
 the Reddi sequences are counted exactly).  The others are smooth and convex; their
 minimum is found by a projected (proximal) Newton method over the regenerated stream:
 
-* one pass (``kernels.newton_pass``) gives sum_t f_t, its gradient g and Hessian H at
+* one pass (``generate.newton_pass``) gives sum_t f_t, its gradient g and Hessian H at
   the current point of every checkpoint, all checkpoints sharing the generated data;
 * the Newton step solves the quadratic model over F exactly with scipy: a bounded
   least-squares problem (``scipy.optimize.lsq_linear``, BVLS) on a box, and the
@@ -26,7 +26,7 @@ import numpy as np
 from scipy import linalg, optimize
 
 from ..streams import stream_key
-from . import kernels
+from . import generate
 from .base import REDDI, REDDI_SYNTH, Problem
 from .reddi import coefficient_sum
 
@@ -91,7 +91,7 @@ def _linear(problem: Problem, seeds: list[int], ends: np.ndarray, backend: str) 
         method = "closed form (exact count)"
     else:
         if backend == "cupy":
-            from .engine_cuda import stream_sums as device_sums
+            from ...engines.regret.cuda import stream_sums as device_sums
 
             sums = device_sums(problem, seeds, ends)
             method = "closed form (one pass on the CUDA device: S_T = sum c_t)"
@@ -110,7 +110,7 @@ def stream_sums(problem: Problem, seeds: list[int], ends: np.ndarray) -> np.ndar
     keys = np.array([stream_key(s) for s in seeds], dtype=np.uint64)
     prm = np.stack([problem.params(s) for s in seeds])
     out = np.zeros((len(seeds), len(ends), problem.d))
-    kernels.stream_sums(problem.family, keys, prm, np.asarray(ends, np.int64), out, problem.nnz)
+    generate.stream_sums(problem.family, keys, prm, np.asarray(ends, np.int64), out, problem.nnz)
     return out
 
 
@@ -123,7 +123,7 @@ def _pass(problem, seeds, ends, active, xs, need_hess=None):
     if need_hess is None:
         need_hess = np.zeros((S, K), bool) if problem.linear else active
     hess = np.zeros((S, K, d, d)) if need_hess.any() else np.zeros((S, K, 1, 1))
-    kernels.newton_pass(
+    generate.newton_pass(
         problem.family, problem.loss, keys, prm, ends, active, need_hess, xs, fval, grad,
         hess, problem.nnz,
     )  # fmt: skip

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from adambench.analysis.results import make_result, write_json
+from adambench.results import make_result, write_json
 
 CHECKPOINTS = [1, 2, 3, 4, 6, 10, 16, 25, 40, 63, 100, 158, 251, 398, 631, 1000]
 

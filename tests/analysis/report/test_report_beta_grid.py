@@ -9,7 +9,7 @@ pytest.importorskip("matplotlib")
 
 from report_docs import run_doc  # noqa: E402
 
-from adambench.analysis.report import plots_training, tables  # noqa: E402
+from adambench.report import plots_training, tables  # noqa: E402
 
 
 def _with_beta_grid() -> dict:

@@ -13,7 +13,7 @@ pytest.importorskip("matplotlib")
 
 from report_docs import write  # noqa: E402
 
-from adambench.analysis.report import build_report  # noqa: E402
+from adambench.report import build_report  # noqa: E402
 
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None

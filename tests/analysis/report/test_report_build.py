@@ -15,8 +15,8 @@ pytest.importorskip("matplotlib")
 
 from report_docs import DOCS, write  # noqa: E402
 
-from adambench.analysis.report import build_report, report_for  # noqa: E402
-from adambench.analysis.report.build import default_out  # noqa: E402
+from adambench.report import build_report, report_for  # noqa: E402
+from adambench.report.build import default_out  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

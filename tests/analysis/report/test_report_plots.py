@@ -11,7 +11,7 @@ pytest.importorskip("matplotlib")
 
 from report_docs import DOCS  # noqa: E402
 
-from adambench.analysis.report import (  # noqa: E402
+from adambench.report import (  # noqa: E402
     figures,
     plots_ablation,
     plots_bench,

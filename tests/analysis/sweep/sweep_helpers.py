@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adambench.analysis.sweep import config, plan, runner
-from adambench.analysis.sweep.executors import InlineExecutor
-from adambench.analysis.sweep.store import Store
+from adambench.sweep import config, plan, runner
+from adambench.sweep.executors import InlineExecutor
+from adambench.sweep.store import Store
 
 DOC: dict[str, Any] = {
     "sweep": {"kind": "regret", "name": "tiny", "seeds": 2, "runs_per_unit": 4},

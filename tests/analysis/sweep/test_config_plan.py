@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sweep_helpers import DOC, tiny
 
-from adambench.analysis.sweep import config, plan
+from adambench.sweep import config, plan
 
 
 def _doc(**tables):

@@ -9,7 +9,7 @@ import signal
 import pytest
 from sweep_helpers import run_sweep
 
-from adambench.analysis.sweep.executors import DaskExecutor
+from adambench.sweep.executors import DaskExecutor
 
 distributed = pytest.importorskip("distributed")
 

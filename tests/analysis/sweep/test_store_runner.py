@@ -10,9 +10,9 @@ import signal
 import pytest
 from sweep_helpers import Counting, run_sweep, tiny
 
-from adambench.analysis.sweep import work
-from adambench.analysis.sweep.executors import InlineExecutor, ProcessExecutor
-from adambench.analysis.sweep.store import Store
+from adambench.sweep import work
+from adambench.sweep.executors import InlineExecutor, ProcessExecutor
+from adambench.sweep.store import Store
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .bench import ADAMBENCH, row_key
+from .run import ADAMBENCH, row_key
 
 METRICS = {"roofline": "norm_samples", "textbook": "textbook_samples"}
 DEFAULT_THRESHOLD = 0.10

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from ..core.backend import module
+from ..engines.training import BatchResult, TaskData, train_batch
 from ..problems.data import Dataset
 from ..problems.nn import make_task
-from .training import BatchResult, TaskData, train_batch
 
 OPTIMIZERS = ("adam", "adamax", "adagrad", "rmsprop-momentum", "adam-nobias", "amsgrad", "sgd")
 
@@ -105,7 +105,7 @@ def epochs_to(curve: np.ndarray, target: float) -> int | None:
 
 def grid_points(opt: str, lrs: list[float], cfg: RunConfig) -> list[dict[str, float]]:
     """The product lr x beta1 x beta2 for ``opt``; a beta grid only where ``opt`` has it."""
-    from ..core.rules import get_rule
+    from ..core.registry import get_rule
 
     names = {p.name for p in get_rule(opt).params}
     axes: list[tuple[str, tuple[float, ...]]] = [("lr", tuple(lrs))]

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from . import peers_numpy, peers_torch, roofline
-from .bench import textbook_peer
-from .bench_config import BenchConfig, Case
+from .config import BenchConfig, Case
+from .run import textbook_peer
 from .timing import summarize
 
 ADAMBENCH = "adambench"

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ... import __version__
+from .. import __version__
 from .config import SweepConfig
 
 # Measured on the project's 2-core machine while other work ran (docs/scaling.md), one
@@ -121,10 +121,10 @@ def plan(cfg: SweepConfig) -> list[Unit]:
 
 
 def _plan_regret(cfg: SweepConfig) -> list[Unit]:
-    from ...core.rules import get_rule
-    from ...problems.online.base import PROJECTIONS
-    from ...problems.online.engine import checkpoints
-    from ...problems.online.registry import BALL_CAPABLE, make_problem
+    from ..core.registry import get_rule
+    from ..engines.regret.engine import checkpoints
+    from ..problems.online.base import PROJECTIONS
+    from ..problems.online.registry import BALL_CAPABLE, make_problem
 
     e = cfg.engine
     T = float(e["T"])
@@ -194,9 +194,9 @@ def _plan_regret(cfg: SweepConfig) -> list[Unit]:
 
 
 def _plan_run(cfg: SweepConfig) -> list[Unit]:
-    from ...core.plugins import problems as plugin_problems
-    from ...core.rules import get_rule
-    from ...problems.nn import TASKS
+    from ..core.plugins import problems as plugin_problems
+    from ..core.registry import get_rule
+    from ..problems.nn import TASKS
     from .work import dataset, make_train_task
 
     e = cfg.engine

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from ...core.kernels_cpu import KINDS
-from ...core.rules import get_rule
-from ..streams import stream_key
-from . import comparator as comparator_mod
-from .base import Problem
+from ...core.registry import get_rule
+from ...problems.online import comparator as comparator_mod
+from ...problems.online.base import Problem
+from ...problems.streams import stream_key
 
 BLOCK = 65536
 
@@ -103,8 +103,8 @@ def run(
     """
     import time
 
-    from .engine_kernels import run_block
-    from .kernels import gen_block
+    from ...problems.online.generate import gen_block
+    from .cpu import run_block
 
     if isinstance(T, bool) or int(T) != T or T < 1:
         raise ValueError(f"T must be an integer >= 1, got {T!r}")
@@ -171,7 +171,7 @@ def run(
     block = max(256, min(block, (1 << 22) // max(1, P * kmax), (1 << 22) // (S * problem.nnz)))
     device = None
     if backend == "cupy":  # the run's arrays live on the device between checkpoints
-        from .engine_cuda import DeviceBlocks
+        from .cuda import DeviceBlocks
 
         device = DeviceBlocks(problem, keys, prm, dict(
             run_seed=run_seed, run_point=run_point, kinds=kinds, x=x, s0=states[0],

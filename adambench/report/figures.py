@@ -2,7 +2,7 @@
 
 Figures are built with ``matplotlib.figure.Figure`` directly (no pyplot, no global
 figure state), so building a report never opens a window or leaks figures, and
-``import adambench.analysis.report`` costs nothing until a plot is drawn.
+``import adambench.report`` costs nothing until a plot is drawn.
 """
 
 from __future__ import annotations

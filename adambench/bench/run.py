@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.backend import array_module
 from . import peers_numpy, peers_torch, roofline
-from .bench_config import BenchConfig, Case
+from .config import BenchConfig, Case
 from .timing import best_of, injected_slowdown, measure, slowed, summarize, threads
 
 ADAMBENCH = "adambench"
@@ -219,7 +219,7 @@ def run_bench(
     ``on_step(description)`` is called after each unit of work, for a progress bar.
     """
     if config.backend == "cupy":  # CUDA kernels, CUDA-event timing (analysis/timing_cuda.py)
-        from .timing_cuda import run_bench_cuda
+        from .cuda import run_bench_cuda
 
         return run_bench_cuda(config, on_step=on_step, groups=groups)
     arrays = Arrays(np.random.default_rng(config.seed))

@@ -25,8 +25,8 @@ import numpy as np
 from numba import njit, prange
 
 from ...core.kernels_cpu import ADAGRAD, ADAM, ADAMAX, AMSGRAD, RMSPROP, SGD, step_row
-from .base import PROJ_BALL, PROJ_BOX
-from .kernels import phi
+from ...problems.online.base import PROJ_BALL, PROJ_BOX
+from ...problems.online.generate import phi
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 

@@ -4,7 +4,7 @@ The same algorithm as the engine, written the obvious way: per step, the gradien
 NumPy, the rule's float64 ``reference`` update (``core/rules``), the projection in NumPy
 (the sqrt(V)-weighted ball projection through ``scipy.optimize.brentq``).  It is the
 independent check of the compiled engine and the baseline of ``scripts/bench_regret.py``.
-The data come from the same stream (``kernels.gen_block``), so both see the same f_t.
+The data come from the same stream (``generate.gen_block``), so both see the same f_t.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 from scipy import optimize
 
 from ...core.optimizer import make_optimizer
-from ..streams import stream_key
-from . import kernels
-from .base import PHI_LINEAR, PHI_LOGISTIC, PHI_SQUARE, Problem
+from ...problems.online import generate
+from ...problems.online.base import PHI_LINEAR, PHI_LOGISTIC, PHI_SQUARE, Problem
+from ...problems.streams import stream_key
 
 
 def phi_np(loss: int, z: float, y: float) -> tuple[float, float]:
@@ -76,7 +76,7 @@ def run_numpy(
     idx = np.empty((1, T, problem.nnz), np.int64)
     val = np.empty((1, T, problem.nnz))
     yv = np.empty((1, T))
-    kernels.gen_block(problem.family, keys, prm, 1, idx, val, yv)
+    generate.gen_block(problem.family, keys, prm, 1, idx, val, yv)
     total = 0.0
     weighted = projection == "weighted" and problem.set_kind == "ball"
     for k in range(T):

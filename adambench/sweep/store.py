@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ... import __version__
+from .. import __version__
 from ..results import write_json
 from .plan import Unit, canonical
 

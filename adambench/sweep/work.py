@@ -63,9 +63,9 @@ def run_unit(spec: dict[str, Any], threads: int | None = None) -> dict[str, Any]
 
 def _regret_unit(spec: dict[str, Any]) -> dict[str, Any]:
     """A batch of the online protocol (Reddi et al. 2.1) on the regret engine."""
-    from ...problems.online.engine import RunPoint, run
-    from ...problems.online.registry import make_problem
-    from ..regret import rows
+    from ..engines.regret.engine import RunPoint, run
+    from ..experiments.regret import rows
+    from ..problems.online.registry import make_problem
 
     p = spec["problem"]
     prob = make_problem(p["name"], dim=p["dim"], feasible=p["set"], **p["options"])
@@ -94,15 +94,15 @@ def _regret_unit(spec: dict[str, Any]) -> dict[str, Any]:
 @functools.lru_cache(maxsize=4)
 def dataset(name: str, data_dir: str | None) -> Any:
     """A data set, loaded once per process (units of one sweep share it)."""
-    from ...problems.data import load_dataset
+    from ..problems.data import load_dataset
 
     return load_dataset(name, data_dir)
 
 
 def make_train_task(name: str, data: Any, width: float) -> Any:
     """A built-in task (``problems.nn``) or a plugin problem's task, sized for ``data``."""
-    from ...core.plugins import problems
-    from ...problems.nn import TASKS, make_task
+    from ..core.plugins import problems
+    from ..problems.nn import TASKS, make_task
 
     if name in TASKS:
         return make_task(name, data.n_features, data.n_classes, data.image_shape, width)
@@ -114,10 +114,10 @@ def make_train_task(name: str, data: Any, width: float) -> Any:
 
 def _run_unit(spec: dict[str, Any]) -> dict[str, Any]:
     """A batch of minibatch training runs (Kingma & Ba section 6) on ``train_batch``."""
-    from ...core.backend import module
-    from ...core.rules import get_rule
-    from ..training import TaskData, train_batch
-    from ..training_sweep import t_interval
+    from ..core.backend import module
+    from ..core.registry import get_rule
+    from ..engines.training import TaskData, train_batch
+    from ..experiments.training import t_interval
 
     data = dataset(spec["data"], spec["data_dir"])
     task = make_train_task(spec["task"], data, spec["width"])

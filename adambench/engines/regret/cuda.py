@@ -33,13 +33,13 @@ import numpy as np
 
 from ...core import kernels_cuda
 from ...core.kernels_cpu import KINDS
-from ..streams import stream_key
-from . import base, hinge, least_squares, linear, logistic, reddi, sparse_logistic
+from ...problems.online import base, hinge, least_squares, linear, logistic, reddi, sparse_logistic
+from ...problems.streams import stream_key
 
 WARPS_PER_BLOCK = 4
 
-# The device code lives beside this file, in engine_cuda.cu (package data).
-_DEVICE_CODE = (Path(__file__).with_name("engine_cuda.cu")).read_text()
+# The device code lives beside this file, in cuda.cu (package data).
+_DEVICE_CODE = (Path(__file__).with_name("cuda.cu")).read_text()
 
 
 def _defines(family: int, d: int, nnz: int, warp: int) -> str:

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from . import bounds, fits
+from .. import stats as fits
+from . import bounds
 
 LINEAR_EXPONENT = 0.85
 

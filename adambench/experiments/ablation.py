@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from ..core.backend import module
+from ..engines.training import TaskData, train_batch
 from ..problems.data import Dataset
 from ..problems.nn import make_task
-from .training import TaskData, train_batch
 
 VARIANTS = ("adam", "adam-nobias")
 

@@ -22,7 +22,7 @@ SCHEMA_VERSION = 1
 
 def environment() -> dict[str, Any]:
     """Python, library versions, CPU model, cores and memory of this machine."""
-    from .. import __version__
+    from . import __version__
 
     versions = {"adambench": __version__, "python": platform.python_version()}
     for pkg in ("numpy", "scipy", "numba", "cupy", "torch"):

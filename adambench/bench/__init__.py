@@ -1,0 +1,1 @@
+"""Kernel benchmarking: configuration, timing (CPU and CUDA), roofline, peers, the gate."""

@@ -1,0 +1,1 @@
+"""Engines: what runs optimizers over many steps (the online regret protocol, training)."""

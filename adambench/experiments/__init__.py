@@ -1,0 +1,1 @@
+"""Policy shared by the CLI and sweeps: defaults, validation, grids -> runs, result rows."""
