@@ -151,6 +151,21 @@ class Rule:
     coefficients: Callable[[Mapping[str, Any], int], np.ndarray]
     initial: Mapping[str, str] = field(default_factory=dict)
     extra_check: Callable[[Mapping[str, Any]], None] | None = None
+    # What experiments use by default (experiments/ reads these; nothing branches on names):
+    # the schedule of a regret run, whether its default step is divided by the observed
+    # G_inf (a rule that is not invariant to the gradient's scale), the regret theorem
+    # whose bound applies (a key of experiments/bounds.THEOREMS), hyperparameters other
+    # than lr for training, and the centre of the training lr grid per schedule.
+    online_schedule: str = "inv_sqrt"
+    scale_free: bool = True
+    theorem: str | None = None
+    train_hp: Mapping[str, Any] = field(default_factory=dict)
+    train_lr: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def compiled(self) -> bool:
+        """True when the rule has a fused kernel (else its NumPy reference is its step)."""
+        return self.kernel != "numpy"
 
     def param(self, name: str) -> Param:
         for p in self.params:

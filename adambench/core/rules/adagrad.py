@@ -51,4 +51,7 @@ ADAGRAD = Rule(
     reference=reference,
     coefficients=coefficients,
     initial={"s": "initial_accumulator"},
+    online_schedule="constant",
+    theorem="adagrad",
+    train_lr={"constant": 3e-2, "inv_sqrt": 1.0},
 )

@@ -131,6 +131,8 @@ ADAM = Rule(
     reference=_reference(True),
     coefficients=_coefficients(True),
     extra_check=_check_eps_hat,
+    theorem="kingma-ba-4.1",
+    train_lr={"constant": 3e-3, "inv_sqrt": 1e-1},
 )
 
 ADAM_NOBIAS = Rule(
@@ -144,4 +146,5 @@ ADAM_NOBIAS = Rule(
     buffers=lambda hp: ("m", "v"),
     reference=_reference(False),
     coefficients=_coefficients(False),
+    train_lr={"constant": 3e-3, "inv_sqrt": 3e-2},
 )

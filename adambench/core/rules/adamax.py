@@ -67,4 +67,5 @@ ADAMAX = Rule(
     buffers=lambda hp: ("m", "u"),
     reference=reference,
     coefficients=coefficients,
+    train_lr={"constant": 1e-2, "inv_sqrt": 3e-1},
 )

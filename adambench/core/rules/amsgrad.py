@@ -90,4 +90,6 @@ AMSGRAD = Rule(
     buffers=lambda hp: ("m", "v", "v_hat"),
     reference=reference,
     coefficients=coefficients,
+    theorem="reddi-4",
+    train_lr={"constant": 3e-3, "inv_sqrt": 3e-2},
 )

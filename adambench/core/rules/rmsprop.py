@@ -85,4 +85,5 @@ RMSPROP_MOMENTUM = Rule(
     buffers=lambda hp: ("v", "b", "gbar") if hp["centered"] else ("v", "b"),
     reference=reference,
     coefficients=coefficients,
+    train_lr={"constant": 3e-4, "inv_sqrt": 1e-2},
 )

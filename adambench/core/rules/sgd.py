@@ -65,4 +65,8 @@ SGD = Rule(
     reference=reference,
     coefficients=coefficients,
     extra_check=_check,
+    scale_free=False,
+    theorem="ogd",
+    train_lr={"constant": 3e-2, "inv_sqrt": 1.0},
+    train_hp={"momentum": 0.9, "nesterov": True},
 )
