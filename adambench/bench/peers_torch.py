@@ -13,6 +13,8 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from ..core.registry import get_rule
+
 VARIANTS = {"torch": {"foreach": False}, "torch-foreach": {"foreach": True}, "torch-fused": {}}
 
 
@@ -21,30 +23,15 @@ def available() -> bool:
 
 
 def _spec(name: str, hp: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
-    """(torch class name, its arguments, a note) for this rule, or None when torch has none."""
+    """(torch class name, its arguments, a note) for this rule, or None when torch has none.
+
+    The rule says which torch optimizer computes it (``Rule.torch_form``); torch has no
+    scheduled step size or beta1 decay, so those configurations have no peer.
+    """
     if hp.get("lr_schedule", "constant") != "constant" or hp.get("beta1_decay", 1.0) != 1.0:
         return None
-    lr = hp["lr"]
-    if name == "adam" and hp["eps_hat"] < 0:
-        return "Adam", dict(lr=lr, betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"]), ""
-    if name == "amsgrad":
-        note = "" if hp["bias_correction"] else "torch form: bias-corrected"
-        args = dict(lr=lr, betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"], amsgrad=True)
-        return "Adam", args, note
-    if name == "adamax":
-        return "Adamax", dict(lr=lr, betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"]), ""
-    if name == "adagrad":
-        args = dict(lr=lr, eps=hp["eps"], initial_accumulator_value=hp["initial_accumulator"])
-        return "Adagrad", args, ""
-    if name == "rmsprop-momentum" and not hp["eps_inside"]:
-        args = dict(
-            lr=lr, alpha=hp["decay"], eps=hp["eps"], momentum=hp["momentum"],
-            centered=hp["centered"],
-        )  # fmt: skip
-        return "RMSprop", args, ""
-    if name == "sgd":
-        return "SGD", dict(lr=lr, momentum=hp["momentum"], nesterov=hp["nesterov"]), ""
-    return None
+    rule = get_rule(name)
+    return None if rule.torch_form is None else rule.torch_form(hp)
 
 
 def peers(

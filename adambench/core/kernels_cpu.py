@@ -1,11 +1,14 @@
 """Fused CPU update kernels (numba): one pass over memory, in place, parallel over the array.
 
-Each ``_<rule>`` function updates one contiguous 1-D stretch of a run's parameters from
-the per-run coefficients that ``rules/<rule>.py`` computes (the math and its equations
-live there; these loops are transcriptions of the same formulas).  ``apply`` splits the
-(B, d) arrays into chunks and runs them on numba's thread pool.
+Each rule's kernel (``Kernel.row`` in ``rules/<rule>.py``, beside its equations) updates
+one contiguous 1-D stretch of a run's parameters from the run's coefficient row.  This
+module compiles those rows and builds, from the registry, the dispatch by kernel number
+that ``apply`` and the regret engine call: ``step_row`` (the update), ``weight`` and
+``weighted`` (the diagonal of sqrt(V_t) for the weighted projection), and ``tracks``,
+``track_term``, ``track_add`` (a per-step statistic of a theorem).  Nothing here knows
+a rule by name: the dispatch is generated Python source over ``KERNELS``.
 
-Performance notes (measured, see README): the loops run over ``range(x.size)`` of 1-D
+Performance notes (measured, see README): the rows loop over ``range(x.size)`` of 1-D
 slices, since ``range(j0, j1)`` over a bigger array defeats LLVM's vectorizer, and the
 error model is numpy's (no zero-division branch per element).  Every constant is
 precomputed in the array's dtype, so float32 arrays are updated in float32 arithmetic.
@@ -13,144 +16,119 @@ precomputed in the array's dtype, so float32 arrays are updated in float32 arith
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import types
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numba import njit, prange
 
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
+from .registry import KERNELS, KINDS
+from .spec import Kernel
 
-ADAM, AMSGRAD, ADAMAX, ADAGRAD, RMSPROP, SGD = range(6)
-KINDS = {
-    "adam": ADAM,
-    "amsgrad": AMSGRAD,
-    "adamax": ADAMAX,
-    "adagrad": ADAGRAD,
-    "rmsprop": RMSPROP,
-    "sgd": SGD,
-}
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 # Elements per parallel work item: small enough to balance two threads at 1e5,
 # large enough that per-chunk overhead vanishes.
 CHUNK = 16384
 
 
-@njit(**_JIT)
-def _adam(p, g, m, v, c):
-    b1, ob1, b2, ob2, step, isb, eps = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
-    # A positive denominator is >= sqrt(smallest subnormal), far above tiny, so the max
-    # changes nothing there; a zero one (eps = 0, all-zero gradients, so m = 0) gives
-    # 0 / tiny = 0: the coordinate stays put instead of becoming 0/0 = NaN.  A max
-    # vectorises; a branch here cost 1.5x in float32.
-    tiny = np.finfo(c.dtype).tiny
-    for j in range(p.size):
-        gj = g[j]
-        mj = b1 * m[j] + ob1 * gj
-        vj = b2 * v[j] + ob2 * gj * gj
-        m[j] = mj
-        v[j] = vj
-        p[j] -= step * (mj / max(np.sqrt(vj) * isb + eps, tiny))
+def _dispatch_source(tag: str) -> str:
+    """Python source of the dispatch functions over ``KERNELS`` (compiled by numba).
 
-
-@njit(**_JIT)
-def _amsgrad(p, g, m, v, vh, c):
-    b1, ob1, b2, ob2, step, isb, eps = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
-    # 0 in the arrays' dtype: c[0] * 0 is float64 (numba promotes float32 * int), which
-    # turned the select below and the update into float64 work: 10 % slower adagrad
-    # at 1e7 float32; the results are bit-identical (issue 4).
-    zero = c[0] - c[0]
-    for j in range(p.size):
-        gj = g[j]
-        mj = b1 * m[j] + ob1 * gj
-        vj = b2 * v[j] + ob2 * gj * gj
-        hj = max(vh[j], vj)
-        m[j] = mj
-        v[j] = vj
-        vh[j] = hj
-        denom = np.sqrt(hj) * isb + eps
-        p[j] -= step * (mj / denom) if denom > zero else zero
-
-
-@njit(**_JIT)
-def _adamax(p, g, m, u, c):
-    b1, ob1, b2, step, eps = c[0], c[1], c[2], c[3], c[4]
-    zero = c[0] - c[0]  # 0 in the arrays' dtype (_amsgrad)
-    for j in range(p.size):
-        gj = g[j]
-        mj = b1 * m[j] + ob1 * gj
-        uj = max(b2 * u[j], abs(gj) + eps)
-        m[j] = mj
-        u[j] = uj
-        p[j] -= step * (mj / uj) if uj > zero else zero
-
-
-@njit(**_JIT)
-def _adagrad(p, g, s, c):
-    step, eps = c[0], c[1]
-    zero = c[0] - c[0]  # 0 in the arrays' dtype (_amsgrad)
-    for j in range(p.size):
-        gj = g[j]
-        sj = s[j] + gj * gj
-        s[j] = sj
-        denom = np.sqrt(sj) + eps
-        p[j] -= step * (gj / denom) if denom > zero else zero
-
-
-@njit(**_JIT)
-def _rmsprop(p, g, v, b, gbar, c):
-    rho, orho, mu, step, eps, centered, inside = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
-    zero = c[0] * 0
-    tiny = np.finfo(c.dtype).tiny  # a zero denominator leaves the coordinate put (_adam)
-    for j in range(p.size):
-        gj = g[j]
-        vj = rho * v[j] + orho * gj * gj
-        v[j] = vj
-        w = vj
-        if centered != zero:
-            aj = rho * gbar[j] + orho * gj
-            gbar[j] = aj
-            w = vj - aj * aj
-        denom = np.sqrt(w + eps) if inside != zero else np.sqrt(w) + eps
-        bj = mu * b[j] + gj / max(denom, tiny)
-        b[j] = bj
-        p[j] -= step * bj
-
-
-@njit(**_JIT)
-def _sgd(p, g, b, c):
-    mu, step, nesterov, has_momentum = c[0], c[1], c[2], c[3]
-    zero = c[0] * 0
-    if has_momentum == zero:
-        for j in range(p.size):
-            p[j] -= step * g[j]
-        return
-    for j in range(p.size):
-        gj = g[j]
-        bj = mu * b[j] + gj
-        b[j] = bj
-        p[j] -= step * (gj + mu * bj if nesterov != zero else bj)
-
-
-@njit(**_JIT)
-def step_row(kind, p, g, s0, s1, s2, c):
-    """Update one contiguous 1-D stretch with kernel ``kind`` (an entry of KINDS).
-
-    Callable from other numba code (the regret engine fuses it with gradients and
-    projections); unused state slots take any array of the right length.
+    ``tag`` (a hash of the kernels' code) is part of every name, so numba's on-disk cache
+    never serves a dispatch compiled from other rules.
     """
-    if kind == ADAM:
-        _adam(p, g, s0, s1, c)
-    elif kind == AMSGRAD:
-        _amsgrad(p, g, s0, s1, s2, c)
-    elif kind == ADAMAX:
-        _adamax(p, g, s0, s1, c)
-    elif kind == ADAGRAD:
-        _adagrad(p, g, s0, c)
-    elif kind == RMSPROP:
-        _rmsprop(p, g, s0, s1, s2, c)
-    else:
-        _sgd(p, g, s0, c)
+    n = len(KERNELS)
+    args = "p, g, s0, s1, s2, c"
+
+    def chain(call: str, indent: str = "    ") -> str:
+        lines = []
+        for i in range(n):
+            head = "if" if i == 0 else "elif"
+            lines.append(f"{indent}{head} kind == {i}:" if i < n - 1 else f"{indent}else:")
+            lines.append(f"{indent}    {call.format(i=i)}")
+        return "\n".join(lines)
+
+    weighted = [i for i, k in enumerate(KERNELS) if k.weight is not None]
+    tracked = [i for i, k in enumerate(KERNELS) if k.track is not None]
+    out = [f"def step_row_{tag}(kind, {args}):", chain(f"_row{{i}}({args})"), ""]
+    out += [f"def weight_{tag}(kind, a0, a1, a2, c):"]
+    out += [f"    if kind == {i}:\n        return _weight{i}(a0, a1, a2, c)" for i in weighted]
+    out += ["    return 1.0", ""]
+    out += [
+        f"def weighted_{tag}(kind):",
+        f"    return {' or '.join(f'kind == {i}' for i in weighted) or 'False'}",
+        "",
+    ]  # noqa: E501
+    out += [f"def tracks_{tag}(kind, c):"]
+    out += [f"    if kind == {i}:\n        return _track_on{i}(c)" for i in tracked]
+    out += ["    return False", ""]
+    out += [f"def track_term_{tag}(kind, a0, a1, a2):"]
+    out += [f"    if kind == {i}:\n        return _track_term{i}(a0, a1, a2)" for i in tracked]
+    out += ["    return 0.0", ""]
+    out += [f"def track_add_{tag}(kind, total, c):"]
+    out += [f"    if kind == {i}:\n        return _track_add{i}(total, c)" for i in tracked]
+    out += ["    return 0.0", ""]
+    return "\n".join(out)
 
 
-@njit(parallel=True, **_JIT)
+def _build() -> dict[str, object]:
+    """Compile every kernel's pieces and the dispatch over them (lazily, at first call)."""
+    code = "".join(
+        inspect.getsource(f)
+        for k in KERNELS
+        for f in (k.row, k.weight, *((k.track.on, k.track.term, k.track.add) if k.track else ()))
+        if f is not None
+    )
+    tag = hashlib.sha256(code.encode()).hexdigest()[:12]
+    space: dict[str, object] = {"__name__": __name__, "np": np}
+    for i, k in enumerate(KERNELS):
+        space[f"_row{i}"] = njit(**_JIT)(k.row)
+        if k.weight is not None:
+            space[f"_weight{i}"] = njit(**_JIT)(k.weight)
+        if k.track is not None:
+            space[f"_track_on{i}"] = njit(**_JIT)(k.track.on)
+            space[f"_track_term{i}"] = njit(**_JIT)(k.track.term)
+            space[f"_track_add{i}"] = njit(**_JIT)(k.track.add)
+    # Compiled under this file's name, so that numba caches the dispatch beside it.
+    exec(compile(_dispatch_source(tag), __file__, "exec"), space)  # noqa: S102
+    names = ("step_row", "weight", "weighted", "tracks", "track_term", "track_add")
+    return {"tag": tag, **{name: njit(**_JIT)(space[f"{name}_{tag}"]) for name in names}}
+
+
+_D = _build()
+TAG: str = _D["tag"]  # a hash of every kernel's code
+
+
+def kernel_jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit(**options)`` for code that calls the dispatch (``step_row``, ...).
+
+    numba's disk cache does not see a callee change, so a cached caller would keep an old
+    rule's arithmetic; the kernels' ``TAG`` in the function's cache name prevents that.
+    """
+
+    def wrap(f: Callable[..., Any]) -> Any:
+        g = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__,
+                               f.__closure__)  # fmt: skip
+        g.__qualname__ = f"{f.__qualname__}_{TAG}"
+        g.__module__, g.__doc__ = f.__module__, f.__doc__
+        return njit(**options)(g)
+
+    return wrap
+
+
+step_row = _D["step_row"]  # step_row(kind, p, g, s0, s1, s2, c): update one stretch
+weight = _D["weight"]  # weight(kind, a0, a1, a2, c): sqrt(V_t)'s diagonal at a coordinate
+weighted = _D["weighted"]  # weighted(kind): False where V_t = I
+tracks = _D["tracks"]  # tracks(kind, c): does this step add to the kernel's statistic
+track_term = _D["track_term"]  # track_term(kind, a0, a1, a2): one coordinate's term
+track_add = _D["track_add"]  # track_add(kind, total, c): the step's increment
+
+
+@kernel_jit(parallel=True, **_JIT)
 def _apply(kind, p, g, s0, s1, s2, coef, chunk):
     rows, d = p.shape
     per_row = (d + chunk - 1) // chunk
@@ -163,7 +141,7 @@ def _apply(kind, p, g, s0, s1, s2, coef, chunk):
 
 
 def apply(
-    kernel: str, p: np.ndarray, g: np.ndarray, buffers: list[np.ndarray], coef: np.ndarray
+    kernel: Kernel, p: np.ndarray, g: np.ndarray, buffers: list[np.ndarray], coef: np.ndarray
 ) -> None:
     """Run ``kernel`` in place on C-contiguous (B, d) arrays of one dtype.
 
@@ -173,4 +151,4 @@ def apply(
     dtype, R = 1 or B.
     """
     s = list(buffers) + [p] * (3 - len(buffers))
-    _apply(KINDS[kernel], p, g, s[0], s[1], s[2], coef, CHUNK)
+    _apply(KINDS[kernel.name], p, g, s[0], s[1], s[2], coef, CHUNK)

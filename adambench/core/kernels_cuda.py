@@ -1,18 +1,17 @@
 """Fused CuPy update kernels: one pass over memory, in place, one thread per element.
 
-The GPU twin of ``kernels_cpu``: the same kernels (``KINDS``), the same per-run
-coefficient rows from ``rules/<rule>.py`` (the math and its equations live there,
-paper-spec 1.1-3.4), and the same ``apply(kernel, p, g, buffers, coef)`` interface, on
-C-contiguous CuPy arrays of shape (B, d).
+The GPU twin of ``kernels_cpu``: the same kernels (``registry.KERNELS``), the same per-run
+coefficient rows from ``rules/<rule>.py``, and the same ``apply(kernel, p, g, buffers,
+coef)`` interface, on C-contiguous CuPy arrays of shape (B, d).
 
-Each rule's update is written ONCE, in ``STEP_BODIES``, as CUDA C++ over one element
-(``p``, ``g`` and the state values ``s0..s2``, coefficients ``c[k]``): a line-by-line
-transcription of the numba loop body in ``kernels_cpu``, with its conventions (a zero
-denominator gives ``0 / tiny = 0`` via Python's ``max``; ``if denom > 0 else 0``).
-``cuda_source`` wraps those bodies into ``__device__`` step functions, shared by
+Each kernel's per-element update is its ``Kernel.cuda`` body, written in the rule's file
+beside the numba row it mirrors operation for operation (a zero denominator gives
+``0 / tiny = 0`` via Python's ``max``; ``if denom > 0 else 0``); its coefficients are
+``const T`` locals by name.  ``cuda_source`` wraps those bodies into ``__device__`` step
+functions (and the kernels' weight and track functions), shared by
 
 * the elementwise kernels here (a grid-stride loop: load, step, store), and
-* the regret engine's fused kernel (``problems/online/engine_cuda.py``).
+* the regret engine's fused kernel (``engines/regret/cuda.py``).
 
 The source is compiled by NVRTC with ``--fmad=false`` (no contraction of a*b + c into
 an FMA, as numba's LLVM does not contract either), so CPU and GPU do the same IEEE
@@ -25,114 +24,18 @@ Nothing here imports CuPy at module level: ``cuda_source`` is a pure string buil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-from .kernels_cpu import KINDS
+from .registry import KERNELS, KINDS
+from .spec import Kernel
 
 THREADS = 256
 # NVRTC options: IEEE-exact arithmetic (no FMA contraction; correctly rounded sqrt and /).
 NVRTC_OPTIONS = ("--fmad=false", "--prec-sqrt=true", "--prec-div=true")
 
-
-@dataclass(frozen=True)
-class StepBody:
-    """One rule's per-element update: coefficient names (c[0], c[1], ...) and its C++ body.
-
-    ``states`` is the largest number of state arrays the kernel takes; the body may read
-    and write ``p``, ``s0``..``s2`` (references) and read ``g``; ``TINY`` and ``ZERO`` are
-    the dtype's smallest normal number and zero; ``py_max(a, b)`` is Python's (and
-    numba's) ``max``: ``b if b > a else a``.
-    """
-
-    states: int
-    coefs: tuple[str, ...]
-    code: str
-
-
-# Transcriptions of kernels_cpu._<rule> loop bodies (same names, same operation order).
-STEP_BODIES: dict[str, StepBody] = {
-    "adam": StepBody(  # Kingma & Ba Algorithm 1 / section 2 efficient form (rules/adam.py)
-        2,
-        ("b1", "ob1", "b2", "ob2", "step", "isb", "eps"),
-        """
-        const T mj = b1 * s0 + ob1 * g;
-        const T vj = b2 * s1 + ob2 * g * g;
-        s0 = mj;
-        s1 = vj;
-        p -= step * (mj / py_max(sqrt(vj) * isb + eps, TINY));
-        """,
-    ),
-    "amsgrad": StepBody(  # Reddi et al. Algorithm 2 (rules/amsgrad.py)
-        3,
-        ("b1", "ob1", "b2", "ob2", "step", "isb", "eps"),
-        """
-        const T mj = b1 * s0 + ob1 * g;
-        const T vj = b2 * s1 + ob2 * g * g;
-        const T hj = py_max(s2, vj);
-        s0 = mj;
-        s1 = vj;
-        s2 = hj;
-        const T denom = sqrt(hj) * isb + eps;
-        p -= (denom > ZERO) ? step * (mj / denom) : ZERO;
-        """,
-    ),
-    "adamax": StepBody(  # Kingma & Ba Algorithm 2, eq. 12 (rules/adamax.py)
-        2,
-        ("b1", "ob1", "b2", "step", "eps"),
-        """
-        const T mj = b1 * s0 + ob1 * g;
-        const T uj = py_max(b2 * s1, fabs(g) + eps);
-        s0 = mj;
-        s1 = uj;
-        p -= (uj > ZERO) ? step * (mj / uj) : ZERO;
-        """,
-    ),
-    "adagrad": StepBody(  # Duchi et al. 2011, diagonal (rules/adagrad.py)
-        1,
-        ("step", "eps"),
-        """
-        const T sj = s0 + g * g;
-        s0 = sj;
-        const T denom = sqrt(sj) + eps;
-        p -= (denom > ZERO) ? step * (g / denom) : ZERO;
-        """,
-    ),
-    "rmsprop": StepBody(  # torch.optim.RMSprop with momentum (rules/rmsprop.py)
-        3,
-        ("rho", "orho", "mu", "step", "eps", "centered", "inside"),
-        """
-        const T vj = rho * s0 + orho * g * g;
-        s0 = vj;
-        T w = vj;
-        if (centered != ZERO) {
-            const T aj = rho * s2 + orho * g;
-            s2 = aj;
-            w = vj - aj * aj;
-        }
-        const T denom = (inside != ZERO) ? sqrt(w + eps) : sqrt(w) + eps;
-        const T bj = mu * s1 + g / py_max(denom, TINY);
-        s1 = bj;
-        p -= step * bj;
-        """,
-    ),
-    "sgd": StepBody(  # torch.optim.SGD form (rules/sgd.py)
-        1,
-        ("mu", "step", "nesterov", "has_momentum"),
-        """
-        if (has_momentum == ZERO) {
-            p -= step * g;
-        } else {
-            const T bj = mu * s0 + g;
-            s0 = bj;
-            p -= step * ((nesterov != ZERO) ? g + mu * bj : bj);
-        }
-        """,
-    ),
-}
 
 _CTYPES = {
     np.dtype(np.float32): ("float", "1.17549435082228750797e-38f"),
@@ -153,15 +56,36 @@ def _dtype_header(dtype: Any) -> str:
     )
 
 
+def _locals(kernel: Kernel) -> str:
+    """The coefficient row as ``const T`` locals named as ``kernel.coefs``."""
+    return "\n".join(f"    const T {c} = c[{k}];" for k, c in enumerate(kernel.coefs))
+
+
 def _step_functions() -> str:
-    """``__device__`` ``<kernel>_step(p, g, s0, s1, s2, c)`` for every kernel."""
+    """``__device__`` ``<kernel>_step(p, g, s0, s1, s2, c)`` for every kernel, and where a
+    kernel has them its ``<kernel>_weight(a0, a1, a2, c)`` and track functions."""
     out = []
-    for name, body in STEP_BODIES.items():
-        coefs = "\n".join(f"    const T {c} = c[{k}];" for k, c in enumerate(body.coefs))
+    for k in KERNELS:
         out.append(
-            f"__device__ __forceinline__ void {name}_step(T& p, const T g, T& s0, T& s1, "
-            f"T& s2, const T* __restrict__ c) {{\n{coefs}\n{body.code}\n}}\n"
+            f"__device__ __forceinline__ void {k.name}_step(T& p, const T g, T& s0, T& s1, "
+            f"T& s2, const T* __restrict__ c) {{\n{_locals(k)}\n{k.cuda}\n}}\n"
         )
+        if k.weight is not None:
+            out.append(
+                f"__device__ __forceinline__ double {k.name}_weight(const T a0, const T a1, "
+                f"const T a2, const T* __restrict__ c) {{\n{_locals(k)}\n"
+                f"    return {k.weight_cuda};\n}}\n"
+            )
+        if k.track is not None:
+            tr = k.track
+            out.append(
+                f"__device__ __forceinline__ bool {k.name}_track_on(const T* __restrict__ c) "
+                f"{{\n{_locals(k)}\n    return {tr.on_cuda};\n}}\n"
+                f"__device__ __forceinline__ double {k.name}_track_term(const T a0, const T a1, "
+                f"const T a2) {{\n    return {tr.term_cuda};\n}}\n"
+                f"__device__ __forceinline__ double {k.name}_track_add(const double sum, "
+                f"const T* __restrict__ c) {{\n{_locals(k)}\n    return {tr.add_cuda};\n}}\n"
+            )
     return "\n".join(out)
 
 
@@ -199,12 +123,8 @@ def kernel_name(name: str, nstates: int, vector: bool = False) -> str:
 
 
 def _variants() -> list[tuple[str, int]]:
-    """Every (kernel, number of state arrays) a rule can use (SGD without momentum: 0)."""
-    out = []
-    for name, body in STEP_BODIES.items():
-        low = {"sgd": 0, "rmsprop": 2}.get(name, body.states)
-        out += [(name, n) for n in range(low, body.states + 1)]
-    return out
+    """Every (kernel, number of state arrays) a rule can use (``Kernel.states``)."""
+    return [(k.name, n) for k in KERNELS for n in k.states]
 
 
 _ARGS = (
@@ -247,11 +167,11 @@ def cuda_source(dtype: Any) -> str:
     return "\n".join(parts)
 
 
-def nstates_used(kernel: str, buffers: list[Any]) -> int:
+def nstates_used(kernel: Kernel, buffers: list[Any]) -> int:
     """How many state arrays a call uses: its buffers, checked against the kernel's range."""
     n = len(buffers)
-    if (kernel, n) not in _variants():
-        raise ValueError(f"kernel {kernel!r} takes no {n} state arrays")
+    if n not in kernel.states:
+        raise ValueError(f"kernel {kernel.name!r} takes no {n} state arrays")
     return n
 
 
@@ -280,14 +200,14 @@ def vector_width(arrays: list[Any], d: int, per_run: bool) -> int:
     return vec if aligned and (not per_run or d % vec == 0) else 1
 
 
-def apply(kernel: str, p: Any, g: Any, buffers: list[Any], coef: Any) -> None:
+def apply(kernel: Kernel, p: Any, g: Any, buffers: list[Any], coef: Any) -> None:
     """Run ``kernel`` in place on C-contiguous (B, d) CuPy arrays of one dtype.
 
     Same contract as ``kernels_cpu.apply``: ``buffers`` are the rule's state arrays in
     its kernel's order, ``coef`` is (R, K) in the arrays' dtype with R = 1 or B.
     """
-    if kernel not in KINDS:
-        raise ValueError(f"unknown kernel {kernel!r}; choose from: {', '.join(KINDS)}")
+    if kernel.name not in KINDS:
+        raise ValueError(f"unknown kernel {kernel.name!r}; choose from: {', '.join(KINDS)}")
     nstates = nstates_used(kernel, buffers)
     import cupy
 
@@ -300,4 +220,4 @@ def apply(kernel: str, p: Any, g: Any, buffers: list[Any], coef: Any) -> None:
     blocks, threads = launch_shape(-(-n // vec))
     args = (p, g, s[0], s[1], s[2], coef, np.int64(n), np.int64(d))
     args += (np.int32(per_run), np.int32(coef.shape[1]))
-    get_kernel(kernel, nstates, p.dtype, vec > 1)((blocks,), (threads,), args)
+    get_kernel(kernel.name, nstates, p.dtype, vec > 1)((blocks,), (threads,), args)

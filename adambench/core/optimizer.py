@@ -101,7 +101,7 @@ class Optimizer:
         p2 = params.reshape(-1, params.shape[-1])
         g2 = grads.reshape(p2.shape)
         bufs = [state.buffers[n].reshape(p2.shape) for n in self._buffer_names]
-        if self.rule.kernel == "numpy":  # a plugin rule: its NumPy step (core/plugins.py)
+        if not self.rule.compiled:  # a plugin rule: its NumPy step (core/plugins.py)
             named = dict(zip(self._buffer_names, bufs, strict=True))
             self.rule.reference(p2, g2, named, self.hp, state.t)
             return

@@ -6,6 +6,8 @@ by every run of a batch, and return float64 vectors.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # Below this, 1 - beta^t == 1 exactly in float64, so beta^t is flushed to 0: a running
@@ -34,3 +36,13 @@ def step_size(lr: np.ndarray, schedule: str, t: int) -> np.ndarray:
 def beta1_at(beta1: np.ndarray, lam: np.ndarray, t: int) -> np.ndarray:
     """beta1_t = beta1 * lambda^(t-1) (Kingma & Ba Thm 4.1); lambda = 1 keeps beta1 constant."""
     return np.asarray(beta1, dtype=np.float64) * decay_power(lam, t - 1)
+
+
+def alpha_scalar(hp: dict, t: int) -> float:
+    """alpha_t for one run with scalar hyperparameters (the textbook peers' form)."""
+    return hp["lr"] / math.sqrt(t) if hp["lr_schedule"] == "inv_sqrt" else hp["lr"]
+
+
+def beta1_scalar(hp: dict, t: int) -> float:
+    """beta1_t = beta1 * lambda^(t-1) for one run with scalar hyperparameters."""
+    return hp["beta1"] * hp["beta1_decay"] ** (t - 1)

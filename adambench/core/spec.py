@@ -129,6 +129,69 @@ def eps_param(default: float, doc: str = "added to the denominator") -> Param:
 
 
 @dataclass(frozen=True)
+class Track:
+    """A per-step statistic of a run that the regret engine accumulates for a theorem.
+
+    At each step where ``on(c)`` holds, the engine adds ``add(sum_i term(a0_i, a1_i,
+    a2_i), c)`` to the run's total ``stat``; each function has its CUDA C++ twin (an
+    expression in ``c`` by coefficient name, the state values ``a0..a2``, and ``sum``).
+    """
+
+    stat: str
+    on: Callable[..., bool]
+    term: Callable[..., float]
+    add: Callable[..., float]
+    on_cuda: str
+    term_cuda: str
+    add_cuda: str
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A fused update kernel: what ``kernels_cpu`` and ``kernels_cuda`` compile for a rule.
+
+    ``coefs`` names the per-run coefficients of a row, in order; code outside the rule's
+    file reads them by name (``index``), never by position.  ``states`` lists the numbers
+    of state arrays the kernel accepts.  The update is written twice, side by side in the
+    rule's file, with the same operations in the same order:
+
+    * ``row(p, g, s0, s1, s2, c)``: plain Python over one contiguous 1-D stretch, which
+      numba compiles (state slots past the rule's buffers alias ``p`` and are never
+      touched; arithmetic stays in the arrays' dtype);
+    * ``cuda``: the CUDA C++ body over one element (``T& p``, ``const T g``, ``T& s0..s2``,
+      the coefficients as ``const T`` locals by name; ``TINY``, ``ZERO`` and ``py_max``).
+
+    ``weight(a0, a1, a2, c)`` is the diagonal of sqrt(V_t) at one coordinate in float64
+    (docs/theory.md §2.1), the metric of the weighted projection; it compiles under numba
+    per element and evaluates on whole NumPy arrays.  ``weight_cuda`` is the same C++
+    expression.  None: V_t = I (the projection is Euclidean).  ``checkpoint(state, coef,
+    T)`` gives the bound statistics ``stats`` at a checkpoint from (runs, d) float64
+    state arrays and ``coef(name)``, a (runs, 1) column.
+    """
+
+    name: str
+    coefs: tuple[str, ...]
+    states: tuple[int, ...]
+    row: Callable[..., None]
+    cuda: str
+    weight: Callable[..., Any] | None = None
+    weight_cuda: str = ""
+    track: Track | None = None
+    checkpoint: Callable[..., dict[str, np.ndarray]] | None = None
+    stats: tuple[str, ...] = ()  # the names ``checkpoint`` returns
+
+    def index(self, name: str) -> int:
+        """The position of coefficient ``name`` in a row."""
+        return self.coefs.index(name)
+
+    def stack(self, t: int | np.ndarray, **named: Any) -> np.ndarray:
+        """Per-run coefficient columns, given by name, as (R, K) or (n, R, K) rows."""
+        if set(named) != set(self.coefs):
+            raise ValueError(f"{self.name} coefficients are {self.coefs}, got {tuple(named)}")
+        return stack_columns(t, *(named[c] for c in self.coefs))
+
+
+@dataclass(frozen=True)
 class Rule:
     """An optimizer rule: its description, its float64 reference and its kernel recipe.
 
@@ -136,7 +199,9 @@ class Rule:
     (hyperparameters as (R, 1) columns).  ``coefficients(hp, t)`` returns the per-run
     scalars, shape (R, K), that the fused kernel ``kernel`` applies in one pass; with
     ``t`` an integer array of shape (n, 1) it returns a (n, R, K) table for n steps.
-    ``buffers(hp)`` names the state arrays the rule keeps for these hyperparameters.
+    ``buffers(hp)`` names the state arrays the rule keeps for these hyperparameters, in
+    the order of its kernel's state slots.  ``kernel`` is None for a rule without a fused
+    kernel (a plugin's NumPy rule): its ``reference`` is then its step.
     """
 
     name: str
@@ -145,7 +210,7 @@ class Rule:
     equation: str
     params: tuple[Param, ...]
     bytes_per_param: int
-    kernel: str
+    kernel: Kernel | None
     buffers: Callable[[Mapping[str, Any]], tuple[str, ...]]
     reference: Callable[..., None]
     coefficients: Callable[[Mapping[str, Any], int], np.ndarray]
@@ -161,11 +226,17 @@ class Rule:
     theorem: str | None = None
     train_hp: Mapping[str, Any] = field(default_factory=dict)
     train_lr: Mapping[str, float] = field(default_factory=dict)
+    # Peers for the benchmark: the update as a user would write it from the paper in plain
+    # NumPy, ``textbook(p, g, state, hp, t)`` (hp as Python scalars; state rebound), and
+    # ``torch_form(hp)`` -> (torch.optim class name, its arguments, a note) or None where
+    # torch has no form of this configuration.
+    textbook: Callable[..., None] | None = None
+    torch_form: Callable[[Mapping[str, Any]], tuple[str, dict[str, Any], str] | None] | None = None
 
     @property
     def compiled(self) -> bool:
         """True when the rule has a fused kernel (else its NumPy reference is its step)."""
-        return self.kernel != "numpy"
+        return self.kernel is not None
 
     def param(self, name: str) -> Param:
         for p in self.params:

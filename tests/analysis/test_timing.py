@@ -189,7 +189,9 @@ def test_textbook_peer_stays_in_float32():
     opt = make_optimizer("adam")
     p = np.ones(10, np.float32)
     state = {"m": np.zeros_like(p), "v": np.zeros_like(p)}
-    peers_numpy.adam(p, np.full(10, 0.5, np.float32), state, peers_numpy.scalar_hp(opt.hp), 1)
+    peers_numpy.STEPS["adam"](
+        p, np.full(10, 0.5, np.float32), state, peers_numpy.scalar_hp(opt.hp), 1
+    )
     assert p.dtype == state["m"].dtype == state["v"].dtype == np.float32
 
 

@@ -64,17 +64,19 @@ def _adam_steps(cp, steps=3):
     p = cp.asarray(np.linspace(-1, 1, 64).reshape(1, -1))
     m, v = cp.full((1, 64), 0.1), cp.full((1, 64), 0.01)
     for t in range(1, steps + 1):
-        kernels_cuda.apply("adam", p, p * 0.5, [m, v], cp.asarray(opt.rule.coefficients(opt.hp, t)))
+        coef = cp.asarray(opt.rule.coefficients(opt.hp, t))
+        kernels_cuda.apply(opt.rule.kernel, p, p * 0.5, [m, v], coef)
     return p.get()
 
 
 def test_emulator_check_sees_a_changed_body(emulated_cupy, monkeypatch):
     """The comparison is sharp: Adam's CUDA body with the bias factor dropped differs."""
-    body = kernels_cuda.STEP_BODIES["adam"]
-    assert "sqrt(vj) * isb" in body.code  # the factor the mutation below removes
+    kernel = RULES["adam"].kernel
+    assert "sqrt(vj) * isb" in kernel.cuda  # the factor the mutation below removes
     right = _adam_steps(emulated_cupy)
-    mutated = dataclasses.replace(body, code=body.code.replace("sqrt(vj) * isb", "sqrt(vj)"))
-    monkeypatch.setitem(kernels_cuda.STEP_BODIES, "adam", mutated)
+    mutated = dataclasses.replace(kernel, cuda=kernel.cuda.replace("sqrt(vj) * isb", "sqrt(vj)"))
+    kernels = tuple(mutated if k is kernel else k for k in kernels_cuda.KERNELS)
+    monkeypatch.setattr(kernels_cuda, "KERNELS", kernels)
     kernels_cuda._module.cache_clear()
     wrong = _adam_steps(emulated_cupy)
     kernels_cuda._module.cache_clear()
@@ -112,9 +114,9 @@ def test_apply_checks_its_arguments(emulated_cupy):
     cp = emulated_cupy
     p, g = cp.zeros((2, 8)), cp.ones((2, 8))
     with pytest.raises(ValueError, match="takes no 1 state arrays"):
-        kernels_cuda.apply("adam", p, g, [cp.zeros((2, 8))], cp.zeros((1, 7)))
+        kernels_cuda.apply(RULES["adam"].kernel, p, g, [cp.zeros((2, 8))], cp.zeros((1, 7)))
     with pytest.raises(ValueError, match=r"coef must be \(1, K\) or \(2, K\)"):
-        kernels_cuda.apply("sgd", p, g, [], cp.zeros((3, 4)))
+        kernels_cuda.apply(RULES["sgd"].kernel, p, g, [], cp.zeros((3, 4)))
 
 
 def test_every_kernel_and_state_count_has_a_variant():
@@ -125,11 +127,11 @@ def test_every_kernel_and_state_count_has_a_variant():
             except ValueError:
                 continue
             n = len(rule.buffers(full))
-            assert (rule.kernel, n) in kernels_cuda._variants()
-            name = kernels_cuda.kernel_name(rule.kernel, n)
+            assert (rule.kernel.name, n) in kernels_cuda._variants()
+            name = kernels_cuda.kernel_name(rule.kernel.name, n)
             assert f'extern "C" __global__ void {name}(' in kernels_cuda.cuda_source("float32")
     with pytest.raises(ValueError, match="no 2 state arrays"):
-        kernels_cuda.nstates_used("adagrad", [1, 2])
+        kernels_cuda.nstates_used(RULES["adagrad"].kernel, [1, 2])
 
 
 def test_cuda_source_compiles_with_nvrtc():

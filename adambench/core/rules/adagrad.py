@@ -15,8 +15,16 @@ import math
 
 import numpy as np
 
-from ..schedules import step_size
-from ..spec import LR_SCHEDULE, Param, Rule, column, eps_param, lr_param, stack_columns
+from ..schedules import alpha_scalar, step_size
+from ..spec import (
+    LR_SCHEDULE,
+    Kernel,
+    Param,
+    Rule,
+    column,
+    eps_param,
+    lr_param,
+)
 
 
 def reference(p, g, state, hp, t):
@@ -29,9 +37,63 @@ def reference(p, g, state, hp, t):
     p -= np.where(denom > 0, alpha * g / safe, 0.0)
 
 
+# The fused kernel: per run step = alpha_t and eps: p -= step * g / (sqrt(s) + eps).
+COEFS = ("step", "eps")
+EPS = COEFS.index("eps")
+
+
+def _row(p, g, s, _s1, _s2, c):
+    """One stretch of the adagrad kernel (numba): the same operations as ``_CUDA``."""
+    step, eps = c[0], c[1]
+    zero = c[0] - c[0]  # 0 in the arrays' dtype (rules/amsgrad.py)
+    for j in range(p.size):
+        gj = g[j]
+        sj = s[j] + gj * gj
+        s[j] = sj
+        denom = np.sqrt(sj) + eps
+        p[j] -= step * (gj / denom) if denom > zero else zero
+
+
+_CUDA = """
+    const T sj = s0 + g * g;
+    s0 = sj;
+    const T denom = sqrt(sj) + eps;
+    p -= (denom > ZERO) ? step * (g / denom) : ZERO;
+"""
+
+
+def _weight(a0, a1, a2, c):
+    """sqrt(s_t) + eps: the rule's own denominator (docs/theory.md §2.1)."""
+    return np.sqrt(np.float64(a0)) + c[EPS]
+
+
+KERNEL = Kernel(
+    name="adagrad",
+    coefs=COEFS,
+    states=(1,),
+    row=_row,
+    cuda=_CUDA,
+    weight=_weight,
+    weight_cuda="sqrt((double)a0) + eps",
+)
+
+
 def coefficients(hp, t):
-    """Per-run scalars for the ``adagrad`` kernel: step, eps."""
-    return stack_columns(t, step_size(hp["lr"], hp["lr_schedule"], t), hp["eps"])
+    """This step's kernel coefficients (``COEFS``) per run, for steps ``t``."""
+    return KERNEL.stack(t, step=step_size(hp["lr"], hp["lr_schedule"], t), eps=hp["eps"])
+
+
+def textbook(p, g, state, hp, t):
+    """Diagonal AdaGrad as a user writes it in NumPy."""
+    s = state["s"] = state["s"] + g * g
+    denom = np.sqrt(s) + hp["eps"]
+    p -= alpha_scalar(hp, t) * g / denom
+
+
+def torch_form(hp):
+    """torch.optim.Adagrad with lr_decay = 0."""
+    args = dict(lr=hp["lr"], eps=hp["eps"], initial_accumulator_value=hp["initial_accumulator"])
+    return "Adagrad", args, ""
 
 
 ADAGRAD = Rule(
@@ -46,10 +108,12 @@ ADAGRAD = Rule(
         LR_SCHEDULE,
     ),
     bytes_per_param=20,
-    kernel="adagrad",
+    kernel=KERNEL,
     buffers=lambda hp: ("s",),
     reference=reference,
     coefficients=coefficients,
+    textbook=textbook,
+    torch_form=torch_form,
     initial={"s": "initial_accumulator"},
     online_schedule="constant",
     theorem="adagrad",

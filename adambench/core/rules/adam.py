@@ -33,10 +33,11 @@ import math
 
 import numpy as np
 
-from ..schedules import beta1_at, decay_power, step_size
+from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, step_size
 from ..spec import (
     BETA1_DECAY,
     LR_SCHEDULE,
+    Kernel,
     Param,
     Rule,
     beta_param,
@@ -44,7 +45,6 @@ from ..spec import (
     eps_param,
     lr_param,
     nonzero,
-    stack_columns,
 )
 
 _COMMON = (
@@ -87,13 +87,69 @@ def _reference(bias_correction: bool):
     return reference
 
 
+# The fused kernel (kernels_cpu compiles ``_row``, kernels_cuda ``_CUDA``): per run
+# b1 = beta1_t, ob1 = 1 - beta1_t, b2, ob2 = 1 - beta2, step = alpha_t / (1 - beta1^t),
+# isb = 1 / sqrt(1 - beta2^t) and eps, so that
+#     p -= step * m / (sqrt(v) * isb + eps)
+# is Algorithm 1 (step = alpha_t, isb = 1 without bias correction; the efficient form puts
+# sqrt(1 - beta2^t) into step, isb = 1 and eps_hat in place of eps).
+COEFS = ("b1", "ob1", "b2", "ob2", "step", "isb", "eps")
+ISB, EPS = COEFS.index("isb"), COEFS.index("eps")
+
+
+def _row(p, g, m, v, _s2, c):
+    """One stretch of the adam kernel (numba): the same operations as ``_CUDA``."""
+    b1, ob1, b2, ob2, step, isb, eps = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+    # A positive denominator is >= sqrt(smallest subnormal), far above tiny, so the max
+    # changes nothing there; a zero one (eps = 0, all-zero gradients, so m = 0) gives
+    # 0 / tiny = 0: the coordinate stays put instead of becoming 0/0 = NaN.  A max
+    # vectorises; a branch here cost 1.5x in float32.
+    tiny = np.finfo(c.dtype).tiny
+    for j in range(p.size):
+        gj = g[j]
+        mj = b1 * m[j] + ob1 * gj
+        vj = b2 * v[j] + ob2 * gj * gj
+        m[j] = mj
+        v[j] = vj
+        p[j] -= step * (mj / max(np.sqrt(vj) * isb + eps, tiny))
+
+
+_CUDA = """
+    const T mj = b1 * s0 + ob1 * g;
+    const T vj = b2 * s1 + ob2 * g * g;
+    s0 = mj;
+    s1 = vj;
+    p -= step * (mj / py_max(sqrt(vj) * isb + eps, TINY));
+"""
+
+
+def _weight(a0, a1, a2, c):
+    """sqrt(v_hat_t) + eps: the rule's own denominator (docs/theory.md §2.1)."""
+    return np.sqrt(np.float64(a1)) * c[ISB] + c[EPS]
+
+
+def _checkpoint(state, coef, T):
+    """sum_i sqrt(T v_hat_{T,i}) of Theorem 4.1, with v_hat_T = v_T / (1 - beta2^T)."""
+    vhat = state[1] * coef("isb") ** 2
+    return {"sum_sqrt_T_vhat": np.sqrt(T * vhat).sum(axis=1)}
+
+
+KERNEL = Kernel(
+    name="adam",
+    coefs=COEFS,
+    states=(2,),
+    row=_row,
+    cuda=_CUDA,
+    weight=_weight,
+    weight_cuda="sqrt((double)a1) * isb + eps",
+    checkpoint=_checkpoint,
+    stats=("sum_sqrt_T_vhat",),
+)
+
+
 def _coefficients(bias_correction: bool):
     def coefficients(hp, t):
-        """Per-run scalars for the ``adam`` kernel: b1t, 1-b1t, b2, 1-b2, step, 1/sqrt(bc2), eps.
-
-        The kernel computes p -= step * m / (sqrt(v) * inv_sqrt_bc2 + eps), which is
-        Algorithm 1 with step = alpha_t / (1 - beta1^t) and inv_sqrt_bc2 = 1/sqrt(1-beta2^t).
-        """
+        """This step's kernel coefficients (``COEFS``) per run, for steps ``t``."""
         b1, b2 = hp["beta1"], hp["beta2"]
         b1t = beta1_at(b1, hp["beta1_decay"], t)
         alpha = step_size(hp["lr"], hp["lr_schedule"], t)
@@ -108,9 +164,39 @@ def _coefficients(bias_correction: bool):
             eps = np.where(efficient, eps_hat, eps)
         else:
             step, inv_sqrt_bc2 = alpha, 1.0
-        return stack_columns(t, b1t, 1.0 - b1t, b2, 1.0 - b2, step, inv_sqrt_bc2, eps)
+        return KERNEL.stack(
+            t, b1=b1t, ob1=1.0 - b1t, b2=b2, ob2=1.0 - b2, step=step, isb=inv_sqrt_bc2, eps=eps
+        )
 
     return coefficients
+
+
+def _textbook(bias_correction: bool):
+    def textbook(p, g, state, hp, t):
+        """Algorithm 1 as a user writes it in NumPy (or the efficient form of section 2);
+        without correction, section 6.4's variant."""
+        b1, b2, b1t = hp["beta1"], hp["beta2"], beta1_scalar(hp, t)
+        m = state["m"] = b1t * state["m"] + (1 - b1t) * g
+        v = state["v"] = b2 * state["v"] + (1 - b2) * g * g
+        if not bias_correction:
+            p -= alpha_scalar(hp, t) * m / (np.sqrt(v) + hp["eps"])
+            return
+        if hp.get("eps_hat", -1.0) >= 0:
+            alpha_t = alpha_scalar(hp, t) * math.sqrt(1 - b2**t) / (1 - b1**t)
+            p -= alpha_t * m / (np.sqrt(v) + hp["eps_hat"])
+            return
+        m_hat = m / (1 - b1**t)
+        v_hat = v / (1 - b2**t)
+        p -= alpha_scalar(hp, t) * m_hat / (np.sqrt(v_hat) + hp["eps"])
+
+    return textbook
+
+
+def _torch_form(hp):
+    """torch.optim.Adam computes Algorithm 1 (not the efficient form)."""
+    if hp["eps_hat"] >= 0:
+        return None
+    return "Adam", dict(lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"]), ""
 
 
 def _check_eps_hat(hp):
@@ -126,10 +212,12 @@ ADAM = Rule(
     equation="theta -= alpha_t * m_hat / (sqrt(v_hat) + eps)",
     params=(*_COMMON, _EPS_HAT),
     bytes_per_param=28,
-    kernel="adam",
+    kernel=KERNEL,
     buffers=lambda hp: ("m", "v"),
     reference=_reference(True),
     coefficients=_coefficients(True),
+    textbook=_textbook(True),
+    torch_form=_torch_form,
     extra_check=_check_eps_hat,
     theorem="kingma-ba-4.1",
     train_lr={"constant": 3e-3, "inv_sqrt": 1e-1},
@@ -142,9 +230,10 @@ ADAM_NOBIAS = Rule(
     equation="theta -= alpha_t * m / (sqrt(v) + eps)",
     params=_COMMON,
     bytes_per_param=28,
-    kernel="adam",
+    kernel=KERNEL,
     buffers=lambda hp: ("m", "v"),
     reference=_reference(False),
     coefficients=_coefficients(False),
+    textbook=_textbook(False),
     train_lr={"constant": 3e-3, "inv_sqrt": 3e-2},
 )

@@ -17,16 +17,16 @@ import math
 
 import numpy as np
 
-from ..schedules import beta1_at, decay_power, step_size
+from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, step_size
 from ..spec import (
     BETA1_DECAY,
     LR_SCHEDULE,
+    Kernel,
     Rule,
     beta_param,
     column,
     eps_param,
     lr_param,
-    stack_columns,
 )
 
 
@@ -42,11 +42,67 @@ def reference(p, g, state, hp, t):
     p -= np.where(u > 0, (alpha / (1.0 - b1**t)) * m / safe, 0.0)
 
 
+# The fused kernel: per run b1 = beta1_t, ob1 = 1 - beta1_t, b2, step = alpha_t /
+# (1 - beta1^t) and eps, so that p -= step * m / u (0 where u = 0) is Algorithm 2.
+COEFS = ("b1", "ob1", "b2", "step", "eps")
+
+
+def _row(p, g, m, u, _s2, c):
+    """One stretch of the adamax kernel (numba): the same operations as ``_CUDA``."""
+    b1, ob1, b2, step, eps = c[0], c[1], c[2], c[3], c[4]
+    zero = c[0] - c[0]  # 0 in the arrays' dtype (rules/amsgrad.py)
+    for j in range(p.size):
+        gj = g[j]
+        mj = b1 * m[j] + ob1 * gj
+        uj = max(b2 * u[j], abs(gj) + eps)
+        m[j] = mj
+        u[j] = uj
+        p[j] -= step * (mj / uj) if uj > zero else zero
+
+
+_CUDA = """
+    const T mj = b1 * s0 + ob1 * g;
+    const T uj = py_max(b2 * s1, fabs(g) + eps);
+    s0 = mj;
+    s1 = uj;
+    p -= (uj > ZERO) ? step * (mj / uj) : ZERO;
+"""
+
+
+def _weight(a0, a1, a2, c):
+    """u_t: the rule's own denominator (docs/theory.md §2.1)."""
+    return np.float64(a1)
+
+
+KERNEL = Kernel(
+    name="adamax",
+    coefs=COEFS,
+    states=(2,),
+    row=_row,
+    cuda=_CUDA,
+    weight=_weight,
+    weight_cuda="(double)a1",
+)
+
+
 def coefficients(hp, t):
-    """Per-run scalars for the ``adamax`` kernel: b1t, 1-b1t, b2, step, eps."""
+    """This step's kernel coefficients (``COEFS``) per run, for steps ``t``."""
     b1t = beta1_at(hp["beta1"], hp["beta1_decay"], t)
     step = step_size(hp["lr"], hp["lr_schedule"], t) / (1.0 - decay_power(hp["beta1"], t))
-    return stack_columns(t, b1t, 1.0 - b1t, hp["beta2"], step, hp["eps"])
+    return KERNEL.stack(t, b1=b1t, ob1=1.0 - b1t, b2=hp["beta2"], step=step, eps=hp["eps"])
+
+
+def textbook(p, g, state, hp, t):
+    """Algorithm 2 as a user writes it in NumPy, eps inside the max."""
+    b1t = beta1_scalar(hp, t)
+    m = state["m"] = b1t * state["m"] + (1 - b1t) * g
+    u = state["u"] = np.maximum(hp["beta2"] * state["u"], np.abs(g) + hp["eps"])
+    p -= (alpha_scalar(hp, t) / (1 - hp["beta1"] ** t)) * m / u
+
+
+def torch_form(hp):
+    """torch.optim.Adamax (eps inside the max, as here)."""
+    return "Adamax", dict(lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"]), ""
 
 
 ADAMAX = Rule(
@@ -63,9 +119,11 @@ ADAMAX = Rule(
         BETA1_DECAY,
     ),
     bytes_per_param=28,
-    kernel="adamax",
+    kernel=KERNEL,
     buffers=lambda hp: ("m", "u"),
     reference=reference,
     coefficients=coefficients,
+    textbook=textbook,
+    torch_form=torch_form,
     train_lr={"constant": 1e-2, "inv_sqrt": 3e-1},
 )

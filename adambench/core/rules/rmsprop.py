@@ -22,9 +22,10 @@ import math
 
 import numpy as np
 
-from ..schedules import step_size
+from ..schedules import alpha_scalar, step_size
 from ..spec import (
     LR_SCHEDULE,
+    Kernel,
     Param,
     Rule,
     beta_param,
@@ -32,7 +33,6 @@ from ..spec import (
     eps_param,
     lr_param,
     nonzero,
-    stack_columns,
 )
 
 
@@ -52,18 +52,102 @@ def reference(p, g, state, hp, t):
     p -= alpha * b
 
 
+# The fused kernel: per run rho, orho = 1 - rho, mu, step = alpha_t, eps and the switches
+# centered and inside (eps inside the square root, Graves' form).
+COEFS = ("rho", "orho", "mu", "step", "eps", "centered", "inside")
+EPS, INSIDE = COEFS.index("eps"), COEFS.index("inside")
+
+
+def _row(p, g, v, b, gbar, c):
+    """One stretch of the rmsprop kernel (numba): the same operations as ``_CUDA``."""
+    rho, orho, mu, step, eps, centered, inside = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+    zero = c[0] * 0
+    tiny = np.finfo(c.dtype).tiny  # a zero denominator leaves the coordinate put (adam.py)
+    for j in range(p.size):
+        gj = g[j]
+        vj = rho * v[j] + orho * gj * gj
+        v[j] = vj
+        w = vj
+        if centered != zero:
+            aj = rho * gbar[j] + orho * gj
+            gbar[j] = aj
+            w = vj - aj * aj
+        denom = np.sqrt(w + eps) if inside != zero else np.sqrt(w) + eps
+        bj = mu * b[j] + gj / max(denom, tiny)
+        b[j] = bj
+        p[j] -= step * bj
+
+
+_CUDA = """
+    const T vj = rho * s0 + orho * g * g;
+    s0 = vj;
+    T w = vj;
+    if (centered != ZERO) {
+        const T aj = rho * s2 + orho * g;
+        s2 = aj;
+        w = vj - aj * aj;
+    }
+    const T denom = (inside != ZERO) ? sqrt(w + eps) : sqrt(w) + eps;
+    const T bj = mu * s1 + g / py_max(denom, TINY);
+    s1 = bj;
+    p -= step * bj;
+"""
+
+
+def _weight(a0, a1, a2, c):
+    """sqrt(v_t) + eps (or sqrt(v_t + eps)): the rule's denominator (docs/theory.md §2.1)."""
+    if c[INSIDE] != 0:
+        return np.sqrt(np.float64(a0) + c[EPS])
+    return np.sqrt(np.float64(a0)) + c[EPS]
+
+
+KERNEL = Kernel(
+    name="rmsprop",
+    coefs=COEFS,
+    states=(2, 3),
+    row=_row,
+    cuda=_CUDA,
+    weight=_weight,
+    weight_cuda="(inside != 0) ? sqrt((double)a0 + eps) : sqrt((double)a0) + eps",
+)
+
+
 def coefficients(hp, t):
-    """Per-run scalars for the ``rmsprop`` kernel: rho, 1-rho, mu, step, eps, centered, inside."""
-    return stack_columns(
+    """This step's kernel coefficients (``COEFS``) per run, for steps ``t``."""
+    return KERNEL.stack(
         t,
-        hp["decay"],
-        1.0 - hp["decay"],
-        hp["momentum"],
-        step_size(hp["lr"], hp["lr_schedule"], t),
-        hp["eps"],
-        float(hp["centered"]),
-        float(hp["eps_inside"]),
+        rho=hp["decay"],
+        orho=1.0 - hp["decay"],
+        mu=hp["momentum"],
+        step=step_size(hp["lr"], hp["lr_schedule"], t),
+        eps=hp["eps"],
+        centered=float(hp["centered"]),
+        inside=float(hp["eps_inside"]),
     )
+
+
+def textbook(p, g, state, hp, t):
+    """RMSprop with momentum on the rescaled gradient as a user writes it (torch form)."""
+    rho, mu, eps = hp["decay"], hp["momentum"], hp["eps"]
+    v = state["v"] = rho * state["v"] + (1 - rho) * g * g
+    w = v
+    if hp["centered"]:
+        gbar = state["gbar"] = rho * state["gbar"] + (1 - rho) * g
+        w = v - gbar * gbar
+    denom = np.sqrt(w + eps) if hp["eps_inside"] else np.sqrt(w) + eps
+    b = state["b"] = mu * state["b"] + g / denom
+    p -= alpha_scalar(hp, t) * b
+
+
+def torch_form(hp):
+    """torch.optim.RMSprop (eps outside the square root only)."""
+    if hp["eps_inside"]:
+        return None
+    args = dict(
+        lr=hp["lr"], alpha=hp["decay"], eps=hp["eps"], momentum=hp["momentum"],
+        centered=hp["centered"],
+    )  # fmt: skip
+    return "RMSprop", args, ""
 
 
 RMSPROP_MOMENTUM = Rule(
@@ -81,9 +165,11 @@ RMSPROP_MOMENTUM = Rule(
         LR_SCHEDULE,
     ),
     bytes_per_param=28,
-    kernel="rmsprop",
+    kernel=KERNEL,
     buffers=lambda hp: ("v", "b", "gbar") if hp["centered"] else ("v", "b"),
     reference=reference,
     coefficients=coefficients,
+    textbook=textbook,
+    torch_form=torch_form,
     train_lr={"constant": 3e-4, "inv_sqrt": 1e-2},
 )

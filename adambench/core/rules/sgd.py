@@ -15,8 +15,16 @@ from __future__ import annotations
 
 import math
 
-from ..schedules import step_size
-from ..spec import LR_SCHEDULE, Param, Rule, beta_param, column, lr_param, stack_columns
+from ..schedules import alpha_scalar, step_size
+from ..spec import (
+    LR_SCHEDULE,
+    Kernel,
+    Param,
+    Rule,
+    beta_param,
+    column,
+    lr_param,
+)
 
 
 def reference(p, g, state, hp, t):
@@ -31,16 +39,65 @@ def reference(p, g, state, hp, t):
     p -= alpha * d
 
 
+# The fused kernel: per run mu, step = alpha_t, and the switches nesterov and
+# has_momentum (0: plain SGD, no state array).
+COEFS = ("mu", "step", "nesterov", "has_momentum")
+
+
+def _row(p, g, b, _s1, _s2, c):
+    """One stretch of the sgd kernel (numba): the same operations as ``_CUDA``."""
+    mu, step, nesterov, has_momentum = c[0], c[1], c[2], c[3]
+    zero = c[0] * 0
+    if has_momentum == zero:
+        for j in range(p.size):
+            p[j] -= step * g[j]
+        return
+    for j in range(p.size):
+        gj = g[j]
+        bj = mu * b[j] + gj
+        b[j] = bj
+        p[j] -= step * (gj + mu * bj if nesterov != zero else bj)
+
+
+_CUDA = """
+    if (has_momentum == ZERO) {
+        p -= step * g;
+    } else {
+        const T bj = mu * s0 + g;
+        s0 = bj;
+        p -= step * ((nesterov != ZERO) ? g + mu * bj : bj);
+    }
+"""
+
+# SGD's V_t is the identity (weight None): its weighted projection is the Euclidean one.
+KERNEL = Kernel(name="sgd", coefs=COEFS, states=(0, 1), row=_row, cuda=_CUDA)
+
+
 def coefficients(hp, t):
-    """Per-run scalars for the ``sgd`` kernel: mu, step, nesterov, has_momentum."""
+    """This step's kernel coefficients (``COEFS``) per run, for steps ``t``."""
     has_momentum = float((hp["momentum"] > 0).any())
-    return stack_columns(
+    return KERNEL.stack(
         t,
-        hp["momentum"],
-        step_size(hp["lr"], hp["lr_schedule"], t),
-        float(hp["nesterov"]),
-        has_momentum,
+        mu=hp["momentum"],
+        step=step_size(hp["lr"], hp["lr_schedule"], t),
+        nesterov=float(hp["nesterov"]),
+        has_momentum=has_momentum,
     )
+
+
+def textbook(p, g, state, hp, t):
+    """SGD, classical or Nesterov momentum, as a user writes it in NumPy (torch form)."""
+    if "b" not in state:
+        p -= alpha_scalar(hp, t) * g
+        return
+    b = state["b"] = hp["momentum"] * state["b"] + g
+    d = g + hp["momentum"] * b if hp["nesterov"] else b
+    p -= alpha_scalar(hp, t) * d
+
+
+def torch_form(hp):
+    """torch.optim.SGD (dampening 0)."""
+    return "SGD", dict(lr=hp["lr"], momentum=hp["momentum"], nesterov=hp["nesterov"]), ""
 
 
 def _check(hp):
@@ -60,10 +117,12 @@ SGD = Rule(
         LR_SCHEDULE,
     ),
     bytes_per_param=12,
-    kernel="sgd",
+    kernel=KERNEL,
     buffers=lambda hp: ("b",) if (hp["momentum"] > 0).any() else (),
     reference=reference,
     coefficients=coefficients,
+    textbook=textbook,
+    torch_form=torch_form,
     extra_check=_check,
     scale_free=False,
     theorem="ogd",

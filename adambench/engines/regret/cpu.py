@@ -9,47 +9,39 @@ the rules' own) and projects onto F (Reddi et al. 2.1, paper-spec 2.1):
 * a box: clipping, which is both the Euclidean and every diagonal-weighted projection;
 * a ball, Euclidean: x * min(1, r / ||x||);
 * a ball, sqrt(V)-weighted Pi_{F, sqrt(V_t)}: argmin_{||x|| <= r} sum_i w_i (x_i - y_i)^2
-  with w_i the rule's own denominator (sqrt(v_hat_i) + eps for Adam, ...), solved by
+  with w_i the rule's own denominator (``Kernel.weight``: sqrt(v_hat_i) + eps for Adam,
+  ...), solved by
   x_i = w_i y_i / (w_i + mu) with Newton's method on mu >= 0 (monotone from mu = 0,
   since ||x(mu)||^2 is convex and decreasing).
 
 It accumulates what the regret and the bounds need: sum_t f_t(x_t) (Kahan), per-coordinate
 sum_t g_{t,i}^2 (for ||g_{1:T,i}||_2), max ||g_t||_2^2 and ||g_t||_inf, the bounding box
-of the played iterates (for D and D_inf), and for AMSGrad Thm 4's middle term
-sum_t beta1_t sum_i sqrt(v_hat_{t,i}) / alpha_t.
+of the played iterates (for D and D_inf), and the statistic a kernel tracks step by step
+(``Kernel.track``: AMSGrad's Thm 4 middle term sum_t beta1_t sum_i sqrt(v_hat_{t,i}) /
+alpha_t).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from ...core.kernels_cpu import ADAGRAD, ADAM, ADAMAX, AMSGRAD, RMSPROP, SGD, step_row
+from ...core.kernels_cpu import (
+    kernel_jit,
+    step_row,
+    track_add,
+    track_term,
+    tracks,
+    weight,
+    weighted,
+)
 from ...problems.online.base import PROJ_BALL, PROJ_BOX
 from ...problems.online.generate import phi
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
-@njit(**_JIT)
-def _weight(kind, s0, s1, s2, c, i):
-    """The rule's per-coordinate denominator: the diagonal of sqrt(V_t) (Reddi 2.1)."""
-    if kind == ADAM:
-        return np.sqrt(np.float64(s1[i])) * c[5] + c[6]
-    if kind == AMSGRAD:
-        return np.sqrt(np.float64(s2[i])) * c[5] + c[6]
-    if kind == ADAMAX:
-        return np.float64(s1[i])
-    if kind == ADAGRAD:
-        return np.sqrt(np.float64(s0[i])) + c[1]
-    if kind == RMSPROP:
-        if c[6] != 0:
-            return np.sqrt(np.float64(s0[i]) + c[4])
-        return np.sqrt(np.float64(s0[i])) + c[4]
-    return 1.0
-
-
-@njit(**_JIT)
+@kernel_jit(**_JIT)
 def project(proj, kind, x, s0, s1, s2, c, radius, w):
     """Project x (in place) onto F; ``w`` is float64 scratch of x's length."""
     d = x.size
@@ -69,9 +61,9 @@ def project(proj, kind, x, s0, s1, s2, c, radius, w):
     if n2 <= r2:
         return
     wmax = 0.0
-    if proj != PROJ_BALL and kind != SGD:
+    if proj != PROJ_BALL and weighted(kind):
         for i in range(d):
-            w[i] = _weight(kind, s0, s1, s2, c, i)
+            w[i] = weight(kind, s0[i], s1[i], s2[i], c)
             wmax = max(wmax, w[i])
     if wmax <= 0.0 or not np.isfinite(wmax):
         scale = radius / np.sqrt(n2)
@@ -107,7 +99,7 @@ def project(proj, kind, x, s0, s1, s2, c, radius, w):
             x[i] = x[i] * scale
 
 
-@njit(parallel=True, **_JIT)
+@kernel_jit(parallel=True, **_JIT)
 def run_block(
     loss,
     idx,
@@ -131,7 +123,7 @@ def run_block(
     gmaxinf,
     xmin,
     xmax,
-    ams_acc,
+    tracked,
     diverged,
 ):
     """Advance every run r through the block's n steps (see the module docstring)."""
@@ -191,11 +183,11 @@ def run_block(
                         xr[i] = radius
             else:
                 project(proj, kind, xr, a0, a1, a2, c, radius, w)
-            if kind == AMSGRAD and c[4] > 0:
+            if tracks(kind, c):  # a theorem's per-step statistic (Kernel.track)
                 acc = 0.0
                 for i in range(d):
-                    acc += np.sqrt(np.float64(a2[i]))
-                ams_acc[r] += np.float64(c[0]) * acc / np.float64(c[4])
+                    acc += track_term(kind, a0[i], a1[i], a2[i])
+                tracked[r] += track_add(kind, acc, c)
             for j in range(nnz):
                 gr[ii[j]] = 0.0
         loss_sum[r] = total

@@ -1,5 +1,6 @@
-// The regret engine's CUDA device code (read by engine_cuda.py, which prepends the
-// compile-time #defines and the update-rule step functions of core/kernels_cuda.py).
+// The regret engine's CUDA device code (read by cuda.py, which prepends the compile-time
+// #defines, the update-rule functions of core/kernels_cuda.py and the dispatch over them by
+// kernel number: rule_step, weight, weighted, tracks, track_term, track_add).
 #define FULL 0xffffffffu
 typedef unsigned long long u64;
 
@@ -47,31 +48,6 @@ __device__ __forceinline__ void phi(int loss, double z, double y, double& f, dou
     if (h <= 0.0) { f = 0.0; df = 0.0; } else { f = h * h; df = -2.0 * y * h; }
 }
 
-// The rule's per-coordinate denominator, the diagonal of sqrt(V_t) (engine_kernels._weight).
-__device__ __forceinline__ double weight(int kind, T a0, T a1, T a2, const T* c) {
-    if (kind == K_ADAM) return sqrt((double)a1) * c[5] + c[6];
-    if (kind == K_AMSGRAD) return sqrt((double)a2) * c[5] + c[6];
-    if (kind == K_ADAMAX) return (double)a1;
-    if (kind == K_ADAGRAD) return sqrt((double)a0) + c[1];
-    if (kind == K_RMSPROP) {
-        if (c[6] != 0) return sqrt((double)a0 + c[4]);
-        return sqrt((double)a0) + c[4];
-    }
-    return 1.0;
-}
-
-__device__ __forceinline__ void rule_step(int kind, T& p, T g, T& a0, T& a1, T& a2,
-                                          const T* c) {
-    switch (kind) {
-        case K_ADAM: adam_step(p, g, a0, a1, a2, c); break;
-        case K_AMSGRAD: amsgrad_step(p, g, a0, a1, a2, c); break;
-        case K_ADAMAX: adamax_step(p, g, a0, a1, a2, c); break;
-        case K_ADAGRAD: adagrad_step(p, g, a0, a1, a2, c); break;
-        case K_RMSPROP: rmsprop_step(p, g, a0, a1, a2, c); break;
-        default: sgd_step(p, g, a0, a1, a2, c);
-    }
-}
-
 extern "C" __global__ void run_block(
     const int loss, const u64* __restrict__ keys, const double* __restrict__ prm,
     const int plen, const long long t0, const int n,
@@ -79,7 +55,7 @@ extern "C" __global__ void run_block(
     const long long* __restrict__ kinds, const T* __restrict__ table, const int P,
     const int kmax, T* x, T* s0, T* s1, T* s2, const int proj, const double radius,
     double* loss_sum, double* loss_comp, double* gsq, double* gmax2, double* gmaxinf,
-    double* xmin, double* xmax, double* ams_acc, bool* diverged, const int B)
+    double* xmin, double* xmax, double* tracked, bool* diverged, const int B)
 {
     const int r = (int)((blockIdx.x * blockDim.x + threadIdx.x) / WARP);
     const int lane = (int)(threadIdx.x % WARP);
@@ -107,7 +83,7 @@ extern "C" __global__ void run_block(
         hi[q] = own[q] ? xmax[o] : 0.0;
     }
     double total = loss_sum[r], comp = loss_comp[r];
-    double g2max = gmax2[r], ginf = gmaxinf[r], acc_ams = ams_acc[r];
+    double g2max = gmax2[r], ginf = gmaxinf[r], acc_track = tracked[r];
     bool dead = false;
 
     for (int k = 0; k < n; ++k) {
@@ -214,7 +190,7 @@ extern "C" __global__ void run_block(
         g2max = pymaxd(g2max, df * df * asq);
         ginf = pymaxd(ginf, fabs(df) * amax);
         const T* c = table + ((long long)k * P + pt) * kmax;
-        double amsum = 0.0;
+        double amsum = 0.0;  // the tracked statistic's sum over coordinates
 #pragma unroll
         for (int q = 0; q < PER; ++q) {
             if (!own[q]) continue;
@@ -242,7 +218,7 @@ extern "C" __global__ void run_block(
             n2 = wsum(n2);
             if (n2 > r2) {
                 double wm = 0.0;
-                if (proj != PROJ_BALL && kind != K_SGD) {
+                if (proj != PROJ_BALL && weighted(kind)) {
 #pragma unroll
                     for (int q = 0; q < PER; ++q) {
                         w[q] = own[q] ? weight(kind, a0[q], a1[q], a2[q], c) : 0.0;
@@ -292,10 +268,10 @@ extern "C" __global__ void run_block(
                 }
             }
         }
-        if (kind == K_AMSGRAD && c[4] > 0) {
+        if (tracks(kind, c)) {  // a theorem's per-step statistic (Kernel.track)
 #pragma unroll
-            for (int q = 0; q < PER; ++q) if (own[q]) amsum += sqrt((double)a2[q]);
-            acc_ams += (double)c[0] * wsum(amsum) / (double)c[4];
+            for (int q = 0; q < PER; ++q) if (own[q]) amsum += track_term(kind, a0[q], a1[q], a2[q]);
+            acc_track += track_add(kind, wsum(amsum), c);
         }
     }
 #pragma unroll
@@ -307,7 +283,7 @@ extern "C" __global__ void run_block(
     }
     if (lane == 0) {
         loss_sum[r] = total; loss_comp[r] = comp;
-        gmax2[r] = g2max; gmaxinf[r] = ginf; ams_acc[r] = acc_ams;
+        gmax2[r] = g2max; gmaxinf[r] = ginf; tracked[r] = acc_track;
         if (dead) diverged[r] = true;
     }
 }

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ...core import kernels_cuda
-from ...core.kernels_cpu import KINDS
+from ...core.registry import KERNELS
 from ...problems.online import base, hinge, least_squares, linear, logistic, reddi, sparse_logistic
 from ...problems.streams import stream_key
 
@@ -43,7 +43,7 @@ _DEVICE_CODE = (Path(__file__).with_name("cuda.cu")).read_text()
 
 
 def _defines(family: int, d: int, nnz: int, warp: int) -> str:
-    """Compile-time constants: sizes, family and loss codes (base.py), kernels (KINDS)."""
+    """Compile-time constants: sizes, family and loss codes (problems/online/base.py)."""
     per = (d + warp - 1) // warp
     lanes = 1
     while lanes < min(d, warp):
@@ -60,15 +60,49 @@ def _defines(family: int, d: int, nnz: int, warp: int) -> str:
     for name in ("PHI_LINEAR", "PHI_LOGISTIC", "PHI_SQUARE", "PHI_SQHINGE", "PROJ_BOX",
                  "PROJ_BALL", "PROJ_BALL_WEIGHTED"):  # fmt: skip
         consts[name] = getattr(base, name)
-    for kernel, code in KINDS.items():
-        consts[f"K_{kernel.upper()}"] = code
     return "".join(f"#define {k} {v}\n" for k, v in consts.items())
+
+
+def _dispatch() -> str:
+    """Device functions choosing a kernel's step, weight and track by kernel number (the
+    numbering of ``registry.KERNELS``, as on the CPU)."""
+    fn = "__device__ __forceinline__"
+    steps = "".join(
+        f"        case {i}: {k.name}_step(p, g, a0, a1, a2, c); break;\n"
+        for i, k in enumerate(KERNELS)
+    )
+    out = [
+        f"{fn} void rule_step(int kind, T& p, T g, T& a0, T& a1, T& a2, const T* c) {{\n"
+        f"    switch (kind) {{\n{steps}    }}\n}}",
+        f"{fn} double weight(int kind, T a0, T a1, T a2, const T* c) {{\n"
+        + "".join(
+            f"    if (kind == {i}) return {k.name}_weight(a0, a1, a2, c);\n"
+            for i, k in enumerate(KERNELS)
+            if k.weight is not None
+        )
+        + "    return 1.0;\n}",
+        f"{fn} bool weighted(int kind) {{\n    return "
+        + (" || ".join(f"kind == {i}" for i, k in enumerate(KERNELS) if k.weight) or "false")
+        + ";\n}",
+    ]
+    tracked = [(i, k) for i, k in enumerate(KERNELS) if k.track is not None]
+    for name, args, call, default in (
+        ("tracks", "const T* c", "{k}_track_on(c)", "false"),
+        ("track_term", "T a0, T a1, T a2", "{k}_track_term(a0, a1, a2)", "0.0"),
+        ("track_add", "double sum, const T* c", "{k}_track_add(sum, c)", "0.0"),
+    ):
+        ret = "bool" if name == "tracks" else "double"
+        body = "".join(
+            f"    if (kind == {i}) return {call.format(k=k.name)};\n" for i, k in tracked
+        )
+        out.append(f"{fn} {ret} {name}(int kind, {args}) {{\n{body}    return {default};\n}}")
+    return "\n".join(out) + "\n"
 
 
 def engine_source(dtype: str, family: int, d: int, nnz: int) -> str:
     """The whole CUDA module: the update step functions, then the fused engine kernel."""
     update = kernels_cuda.cuda_source(dtype)
-    return _defines(family, d, nnz, 32) + update + _DEVICE_CODE
+    return _defines(family, d, nnz, 32) + update + _dispatch() + _DEVICE_CODE
 
 
 # The family modules whose samplers this port transcribes (kept imported so a rename fails).
@@ -146,7 +180,7 @@ class DeviceBlocks:
             np.int32(P), np.int32(kmax), dev["x"], dev["s0"], dev["s1"], dev["s2"],
             np.int32(proj), np.float64(self.problem.radius), dev["loss_sum"],
             dev["loss_comp"], dev["gsq"], dev["gmax2"], dev["gmaxinf"], dev["xmin"],
-            dev["xmax"], dev["ams_acc"], dev["diverged"], np.int32(self.B),
+            dev["xmax"], dev["tracked"], dev["diverged"], np.int32(self.B),
         )  # fmt: skip
         self.kernel((blocks,), (threads,), args)
 

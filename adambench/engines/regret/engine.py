@@ -23,13 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from ...core.kernels_cpu import KINDS
-from ...core.registry import get_rule
+from ...core.registry import KERNELS, KINDS, get_rule
 from ...problems.online import comparator as comparator_mod
 from ...problems.online.base import Problem
 from ...problems.streams import stream_key
+from . import cuda
 
 BLOCK = 65536
+# The bound statistics the kernels define: at checkpoints (Kernel.stats), step by step
+# (Kernel.track; one accumulator per run).
+RULE_STATS = tuple(dict.fromkeys(n for k in KERNELS for n in k.stats))
+TRACKED = tuple(dict.fromkeys(k.track.stat for k in KERNELS if k.track is not None))
 
 
 def checkpoints(T: int, per_decade: int = 5) -> np.ndarray:
@@ -124,11 +128,13 @@ def run(
 
     t_start = time.perf_counter()
     if comparator is None:
-        comparator = comparator_mod.compute(problem, seeds, ends, backend=backend)
+        comparator = comparator_mod.compute(
+            problem, seeds, ends, device_sums=cuda.stream_sums if backend == "cupy" else None
+        )
     t_comp = time.perf_counter() - t_start
 
     for p in points:
-        if get_rule(p.optimizer).kernel not in KINDS:
+        if not get_rule(p.optimizer).compiled:
             raise ValueError(
                 f"optimizer {p.optimizer!r} has no compiled kernel (a plugin rule); the regret "
                 f"engine runs: {', '.join(sorted(KINDS))} kernels"
@@ -149,7 +155,7 @@ def run(
     states = [np.zeros((B, d), ft) for _ in range(3)]
     for pts, runs, hp in groups:
         rule = get_rule(points[pts[0]].optimizer)
-        kinds[runs] = KINDS[rule.kernel]
+        kinds[runs] = KINDS[rule.kernel.name]
         for slot, name in enumerate(rule.buffers(hp)):
             start = rule.initial.get(name)
             if start is not None:
@@ -161,14 +167,12 @@ def run(
     gsq = np.zeros((B, d))
     gmax2, gmaxinf = np.zeros(B), np.zeros(B)
     xmin, xmax = np.full((B, d), np.inf), np.full((B, d), -np.inf)
-    ams_acc = np.zeros(B)
+    tracked = np.zeros(B)
     diverged = np.zeros(B, np.bool_)
     keys = np.array([stream_key(s) for s in seeds], dtype=np.uint64)
     prm = np.stack([problem.params(s) for s in seeds])
-    # Few, long blocks: each is one parallel region, and on a busy machine a region can
-    # wait a scheduler time slice for a descheduled thread.  The table is (n, P, kmax).
     asked = block
-    block = max(256, min(block, (1 << 22) // max(1, P * kmax), (1 << 22) // (S * problem.nnz)))
+    block = block_size(P, kmax, S, problem.nnz, asked)
     device = None
     if backend == "cupy":  # the run's arrays live on the device between checkpoints
         from .cuda import DeviceBlocks
@@ -176,15 +180,13 @@ def run(
         device = DeviceBlocks(problem, keys, prm, dict(
             run_seed=run_seed, run_point=run_point, kinds=kinds, x=x, s0=states[0],
             s1=states[1], s2=states[2], loss_sum=loss_sum, loss_comp=loss_comp, gsq=gsq,
-            gmax2=gmax2, gmaxinf=gmaxinf, xmin=xmin, xmax=xmax, ams_acc=ams_acc,
+            gmax2=gmax2, gmaxinf=gmaxinf, xmin=xmin, xmax=xmax, tracked=tracked,
             diverged=diverged,
         ))  # fmt: skip
-        # no data arrays on the device (each run regenerates its stream): only the table
-        # bounds a block there
-        block = max(256, min(asked, (1 << 22) // max(1, P * kmax)))
+        block = block_size(P, kmax, S, 0, asked)
 
-    names = ("G", "G_inf", "sum_g_norms", "D", "D_inf", "sum_sqrt_T_vhat", "sum_sqrt_vhat")
-    stats = {n: np.full((B, K), np.nan) for n in (*names, "ams_mid", "dist", "x0")}
+    names = ("G", "G_inf", "sum_g_norms", "D", "D_inf", *RULE_STATS, *TRACKED, "dist", "x0")
+    stats = {n: np.full((B, K), np.nan) for n in names}
     cum = np.full((B, K), np.nan)
     D_F, Dinf_F = problem.diameters()
     t = 1
@@ -205,7 +207,7 @@ def run(
             run_block(
                 problem.loss, idx, val, yv, run_seed, run_point, kinds, table, x, *states, g, proj,
                 problem.radius, loss_sum, loss_comp, gsq, gmax2, gmaxinf, xmin, xmax,
-                ams_acc, diverged,
+                tracked, diverged,
             )  # fmt: skip
             t += n
             if on_steps is not None:
@@ -220,18 +222,23 @@ def run(
         stats["sum_g_norms"][:, k] = np.sqrt(gsq).sum(axis=1)
         stats["D"][:, k] = np.minimum(np.linalg.norm(hi - lo, axis=1), D_F)
         stats["D_inf"][:, k] = np.minimum((hi - lo).max(axis=1), Dinf_F)
-        stats["ams_mid"][:, k] = ams_acc
+        for name in TRACKED:  # 0 for the runs whose kernel does not track it
+            stats[name][:, k] = tracked
         stats["dist"][:, k] = np.linalg.norm(x.astype(np.float64) - xs, axis=1)
         stats["x0"][:, k] = x[:, 0]
         last = table[-1].astype(np.float64)[run_point]
         for pts, runs, _hp in groups:
             kernel = get_rule(points[pts[0]].optimizer).kernel
-            if kernel == "adam":  # v_hat_T = v_T / (1 - beta2^T) = v_T * isb^2
-                vhat = states[1][runs].astype(np.float64) * last[runs, 5:6] ** 2
-                stats["sum_sqrt_T_vhat"][runs, k] = np.sqrt(end * vhat).sum(axis=1)
-            elif kernel == "amsgrad":  # the paper's v_hat (max of the raw v)
-                vhat = states[2][runs].astype(np.float64)
-                stats["sum_sqrt_vhat"][runs, k] = np.sqrt(vhat).sum(axis=1)
+            if kernel.checkpoint is None:
+                continue
+            state = [a[runs].astype(np.float64) for a in states]
+            rows = last[runs]
+
+            def coef(name: str, rows: np.ndarray = rows, kernel: Any = kernel) -> np.ndarray:
+                return rows[:, kernel.index(name)].reshape(-1, 1)
+
+            for name, value in kernel.checkpoint(state, coef, end).items():
+                stats[name][runs, k] = value
     t_total = time.perf_counter() - t_start
     regret = cum - comparator.value[run_seed]
     return EngineResult(
@@ -250,6 +257,20 @@ def run(
         dtype=dtype,
         seconds={"comparator": t_comp, "engine": t_total - t_comp},
     )
+
+
+def block_size(P: int, kmax: int, S: int, nnz: int, asked: int = BLOCK) -> int:
+    """Steps per compiled block: ``asked``, capped so the coefficient table (n, P, kmax)
+    and, on the CPU, the block's data (S, n, nnz) stay at 4M entries each, and >= 256.
+
+    Few, long blocks: each is one parallel region, and on a busy machine a region can wait
+    a scheduler time slice for a descheduled thread.  ``nnz = 0``: no data arrays (on the
+    CUDA device each run regenerates its stream).
+    """
+    cap = min(asked, (1 << 22) // max(1, P * kmax))
+    if nnz > 0:
+        cap = min(cap, (1 << 22) // (S * nnz))
+    return max(256, cap)
 
 
 def _groups(points, validated, S):

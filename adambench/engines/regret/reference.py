@@ -32,19 +32,16 @@ def phi_np(loss: int, z: float, y: float) -> tuple[float, float]:
     return h * h, -2.0 * y * h
 
 
-def _weights(name: str, state: dict[str, np.ndarray], hp: dict[str, Any], t: int) -> np.ndarray:
-    """Diagonal of sqrt(V_t): the rule's own denominator (Reddi et al. 2.1)."""
-    eps = float(np.asarray(hp.get("eps", 0.0)).reshape(-1)[0])
-    if name == "adam":
-        b2 = float(hp["beta2"].reshape(-1)[0])
-        return np.sqrt(state["v"] / (1.0 - b2**t)) + eps
-    if name == "amsgrad":
-        return np.sqrt(state["v_hat"]) + eps
-    if name == "adagrad":
-        return np.sqrt(state["s"]) + eps
-    if name == "sgd":
-        return np.ones_like(next(iter(state.values()), np.ones(1)))
-    raise ValueError(f"weighted projection not written here for {name}")
+def _weights(opt: Any, state: dict[str, np.ndarray], t: int) -> np.ndarray | None:
+    """Diagonal of sqrt(V_t) (docs/theory.md §2.1): the rule's ``Kernel.weight`` on the
+    reference state with this step's float64 coefficients; None where V_t = I."""
+    kernel = opt.rule.kernel
+    if kernel.weight is None:
+        return None
+    slots = [state[n] for n in opt.rule.buffers(opt.hp)]
+    zero = np.zeros_like(slots[0])
+    slots += [zero] * (3 - len(slots))
+    return kernel.weight(*slots, opt.rule.coefficients(opt.hp, t)[0])
 
 
 def project_np(problem: Problem, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
@@ -86,6 +83,6 @@ def run_numpy(
         g = np.zeros(problem.d)
         np.add.at(g, ii, df * vv)
         opt.reference_step(x, g, state)
-        w = _weights(optimizer, state.buffers, opt.hp, state.t) if weighted else None
+        w = _weights(opt, state.buffers, state.t) if weighted else None
         x[...] = project_np(problem, x, w)
     return total, x
