@@ -1,7 +1,7 @@
 """Results files: versioned JSON with the configuration, seeds and environment.
 
 Written atomically (temporary file in the same folder, then rename), so a crash or a
-bad input never leaves a half-written result (DESIGN.md, "Results are data").
+bad input never leaves a half-written result (docs/design.md, "Results are data").
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ._version import __version__
+
 SCHEMA_VERSION = 1
 
 
 def environment() -> dict[str, Any]:
     """Python, library versions, CPU model, cores and memory of this machine."""
-    from . import __version__
-
     versions = {"adambench": __version__, "python": platform.python_version()}
     for pkg in ("numpy", "scipy", "numba", "cupy", "torch"):
         try:
@@ -112,14 +112,20 @@ def make_result(command: str, config: dict[str, Any], **sections: Any) -> dict[s
     }
 
 
-def _clean(x: Any) -> Any:
-    """JSON-safe copy: NumPy scalars/arrays to Python, NaN/Inf to None."""
+def to_jsonable(x: Any) -> Any:
+    """A JSON-safe copy of ``x``: what a results file holds.
+
+    Dict keys become strings, tuples lists, NumPy (or CuPy) scalars and arrays Python
+    numbers and nested lists (``.tolist()``), and NaN/Inf None (JSON has no such numbers).
+    Anything else is returned as is.  ``write_json`` writes this; ``json.dumps`` of it
+    never needs ``allow_nan``.
+    """
     if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
+        return {str(k): to_jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
+        return [to_jsonable(v) for v in x]
     if hasattr(x, "tolist"):
-        return _clean(x.tolist())
+        return to_jsonable(x.tolist())
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
@@ -132,7 +138,7 @@ def write_json(path: str | os.PathLike[str], doc: dict[str, Any]) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(_clean(doc), f, indent=1)
+            json.dump(to_jsonable(doc), f, indent=1)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:

@@ -1,12 +1,25 @@
-"""Growth of the regret: the exponent of R(T) ~ T^p, and the asymptotic rate R(T)/T.
+"""Statistics of the results, all pure functions of NumPy arrays (numpy and scipy only).
+
+Intervals:
+
+* ``t_interval``: mean over the first axis (the seeds) and its two-sided Student-t
+  interval, mean +/- t_{n-1}(0.5 + level/2) * sem (``scipy.stats.t``, ``scipy.stats.sem``).
+  Edge convention, the one every caller uses: fewer than two samples, or a non-finite
+  sample, give no interval (NaN bounds); zero spread gives the zero-width interval
+  [mean, mean].
+
+Fits of the regret curve R(T):
 
 * ``growth_exponent``: least-squares slope of log R(T) against log T over the last two
   decades of checkpoints, all seeds pooled (``scipy.stats.linregress``), with a
   two-sided t interval (``scipy.stats.t``, n - 2 degrees of freedom).  O(sqrt T) regret
-  gives p ~ 0.5, linear regret p ~ 1 (paper-spec 4: sublinear means R(T)/T -> 0).
+  gives p ~ 0.5, linear regret p ~ 1 (docs/theory.md §4.1: sublinear means R(T)/T -> 0).
 * ``linear_rate``: the coefficient a of R(T) = a T + b sqrt(T) + c fitted over the same
   window: the limit of R(T)/T once the O(sqrt T) transient is separated (e.g. 20/101 for
-  Adam stuck at +1 on reddi-synthetic, paper-spec 2.5), with its t interval.
+  Adam stuck at +1 on reddi-synthetic, docs/theory.md §2.5), with its t interval.
+* ``normalised``: R(T)/sqrt(T) and R(T)/T at every checkpoint.
+
+Nothing here imports another adambench module: it is a leaf that every layer may use.
 """
 
 from __future__ import annotations
@@ -15,6 +28,29 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+
+
+def t_interval(values: Any, level: float = 0.95) -> tuple[Any, Any, Any]:
+    """Mean over axis 0 and the two-sided Student-t interval at ``level``.
+
+    The rule: mean +/- t_{n-1}(0.5 + level/2) * sem over the n samples of axis 0.  No
+    interval (NaN bounds) with fewer than two samples or where a sample or the spread is
+    not finite; zero spread gives [mean, mean].  A 1-D input gives Python floats, an
+    (n, ...) input arrays of shape (...).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    mean = v.mean(axis=0)
+    n = v.shape[0]
+    if n < 2:
+        lo = hi = np.full_like(mean, np.nan)
+    else:
+        with np.errstate(invalid="ignore", over="ignore"):
+            half = stats.t.ppf(0.5 + level / 2, n - 1) * stats.sem(v, axis=0)
+        half = np.where(np.isfinite(v).all(axis=0) & np.isfinite(half), half, np.nan)
+        lo, hi = mean - half, mean + half
+    if np.ndim(mean) == 0:
+        return float(mean), float(lo), float(hi)
+    return mean, lo, hi
 
 
 def window(ends: np.ndarray, decades: float = 2.0) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Speed of the regret engine (issue 3): engine vs a plain NumPy loop, and the default suite.
+"""Speed of the regret engine: engine vs a plain NumPy loop, and the default suite.
 
 1. Time per run-step of the compiled engine (a batch of runs: every optimizer x seeds,
    the comparator excluded) against ``problems.online.reference.run_numpy``, the same

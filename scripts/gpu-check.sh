@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check of issue 5, for a machine with a CUDA device (sized for one H200, 16 cores):
+# The GPU check, for a machine with a CUDA device (sized for one H200, 16 cores):
 #   1. install the project (no network: --no-deps --no-build-isolation; cupy, and torch
 #      with CUDA for the peers, must already be installed),
 #   2. the GPU tests (pytest -m gpu),

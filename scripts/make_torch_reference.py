@@ -1,6 +1,6 @@
 """Make ``tests/data/torch_reference.npz``: torch.optim trajectories in float64.
 
-The independent check of issue 2, item 5 (DESIGN.md, "One math spec per rule"): every
+The independent check (docs/design.md, "One math spec per rule"): every
 rule is compared step by step against torch.optim on the same random gradients.  This
 script runs torch; ``tests/core/test_torch_reference.py`` runs adambench on the committed
 gradients and compares, so the test suite needs no torch.  The test also imports this
@@ -36,7 +36,7 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "torch_re
 
 # One case per torch.optim configuration.  ``kwargs`` are passed to the torch class as
 # they are (plus foreach=False, the plain per-tensor loop); ``schedule`` "inv_sqrt" sets
-# param_group["lr"] = lr / sqrt(t) before step t (Kingma & Ba Thm 4.1, Reddi et al. 2.1).
+# param_group["lr"] = lr / sqrt(t) before step t (docs/theory.md §1.5, §2.1).
 CASES: list[dict[str, Any]] = [
     {"name": "adam", "optimizer": "Adam", "schedule": "constant",
      "kwargs": {"lr": 1e-2, "betas": [0.9, 0.999], "eps": 1e-8}},

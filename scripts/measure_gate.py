@@ -10,7 +10,7 @@
    re-measure a suspicious row once, decide).
 3. Misses: ``--runs`` gate runs with every adambench kernel call slowed by ``--slowdown``
    (25 % by default) through ADAMBENCH_INJECT_SLOWDOWN, the test-only busy-wait wrapper
-   in analysis/timing.py that nothing else reads.
+   in bench/timing.py that nothing else reads.
 
 Prints the rates (targets: at most 1 false alarm in 20, at least 19 of 20 caught) and the
 largest normalised change seen per run; ``--out`` keeps every verdict as JSON.

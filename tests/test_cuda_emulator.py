@@ -10,7 +10,9 @@ real CuPy imports, the emulated interface is checked to exist there too.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,6 +129,20 @@ def test_arrays_follow_cupys_host_boundary(emulated_cupy):
     assert float(x.sum()) == 6.0
 
 
+def test_only_the_allowed_numpy_names_are_forwarded(emulated_cupy):
+    """A NumPy function CuPy lacks (``numpy.asmatrix``: CuPy has no matrix class) is an
+    AttributeError, not a silent NumPy call; the allow-listed ones work on device arrays."""
+    from cupy._forwarded import FORWARDED
+
+    cp = emulated_cupy
+    assert hasattr(np, "asmatrix") and "asmatrix" not in FORWARDED
+    with pytest.raises(AttributeError, match="no attribute 'asmatrix'"):
+        cp.asmatrix  # noqa: B018 - the attribute access is the test
+    assert not hasattr(cp, "asmatrix")
+    z = cp.zeros_like(cp.ones(3))
+    assert type(z) is cp.ndarray and float(z.sum()) == 0.0
+
+
 def test_emulated_names_exist_in_real_cupy():
     """Every CuPy name the emulator offers (and adambench calls) exists in the real CuPy."""
     try:
@@ -140,12 +156,22 @@ def test_emulated_names_exist_in_real_cupy():
                  "get_default_memory_pool", "random.default_rng", "cuda.runtime.getDeviceCount",
                  "cuda.runtime.getDeviceProperties", "cuda.runtime.memGetInfo",
                  "cuda.runtime.driverGetVersion", "cuda.runtime.runtimeGetVersion",
-                 "cuda.MemoryPointer.copy_from_device_async", "ndarray.get"):  # fmt: skip
+                 "cuda.MemoryPointer.copy_from_device_async", "ndarray.get",
+                 *sorted(_forwarded_names())):  # fmt: skip
         obj = real
         for part in path.split("."):
             obj = getattr(obj, part)
     params = inspect.signature(profiler.benchmark).parameters
     assert {"func", "args", "n_repeat", "n_warmup"} <= set(params)
+
+
+def _forwarded_names() -> frozenset[str]:
+    """The emulator's allow-list of NumPy names, read without importing the emulated cupy."""
+    path = Path(__file__).with_name("emulated_cuda") / "cupy" / "_forwarded.py"
+    spec = importlib.util.spec_from_file_location("_emulated_cupy_forwarded", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FORWARDED
 
 
 def test_kernels_behind_a_false_if_do_not_exist(emulated_cupy):

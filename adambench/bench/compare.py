@@ -2,7 +2,7 @@
 
 Absolute times do not travel between machines or even between hours of one shared
 machine; a kernel's time *relative to a loop with its own access pattern timed in the
-same repeat* does (DESIGN.md, "Timing is relative").  For every row present in both
+same repeat* does (docs/design.md, "Timing is relative").  For every row present in both
 results files the gate compares those per-repeat ratios (``norm_samples``; or, with
 ``metric="textbook"``, the ratio to the same-run textbook NumPy step):
 

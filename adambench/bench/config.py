@@ -1,7 +1,7 @@
 """What ``adambench bench`` measures: optimizer cases, sizes, dtypes, threads; checked up front.
 
 Every check here runs before any timing, so bad input costs nothing and writes nothing
-(DESIGN.md, "Bad input").  Memory is checked against MemAvailable: an explicit size that
+(docs/design.md, "Bad input").  Memory is checked against MemAvailable: an explicit size that
 does not fit is refused; a default size that would crowd the machine is skipped with a note.
 """
 
@@ -10,6 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..core.backend import cuda_status, select_backend
+from ..core.optimizer import make_optimizer
+from ..core.registry import RULES
 
 DEFAULT_SIZES = (10**4, 10**5, 10**6, 10**7, 10**8)
 # The CI gate (--quick): one DRAM-sized array, single-threaded, timed by thread CPU time.
@@ -21,9 +25,7 @@ QUICK_SIZES = (10**7,)
 QUICK_REPEATS = 25
 DTYPES = ("float32", "float64")
 BACKENDS = ("numpy", "cupy", "auto")
-DEFAULT_OPTIMIZERS = (
-    "adam", "adamax", "adagrad", "rmsprop-momentum", "adam-nobias", "amsgrad", "sgd",
-)  # fmt: skip
+DEFAULT_OPTIMIZERS = tuple(RULES)  # every built-in rule, in registry order
 # An explicit size may use this share of the memory available now; a default size a
 # smaller one, so that the default run never crowds a shared machine.
 EXPLICIT_MEMORY_SHARE = 0.8
@@ -99,8 +101,6 @@ def parse_cases(values: list[str] | None) -> list[Case]:
     A value with ``:`` is one optimizer with hyperparameters (comma-separated); otherwise
     a comma-separated list of names.  Every case is validated by its rule.
     """
-    from ..core.optimizer import make_optimizer
-
     cases: list[Case] = []
     for value in values or [",".join(DEFAULT_OPTIMIZERS)]:
         if ":" in value:
@@ -176,12 +176,10 @@ def parse_threads(text: str, available: int) -> list[int]:
 
 
 def check_backend(backend: str) -> str:
-    """The backend to time on: numpy (numba), cupy (CUDA device, analysis/timing_cuda.py)
+    """The backend to time on: numpy (numba), cupy (CUDA device, bench/cuda.py)
     or auto (cupy when usable, core.backend.select_backend); one-line ValueError otherwise."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose from: {', '.join(BACKENDS)}")
-    from ..core.backend import cuda_status, select_backend
-
     if backend == "cupy":
         ok, why = cuda_status()
         if not ok:
@@ -191,8 +189,6 @@ def check_backend(backend: str) -> str:
 
 def arrays_needed(case: Case, textbook: bool, torch: bool) -> int:
     """Length-n arrays alive at once while one case is timed (kernel, roofline and peers)."""
-    from ..core.optimizer import make_optimizer
-
     opt = make_optimizer(case.name, **case.hp)
     nb = len(opt.rule.buffers(opt.hp))
     need = (2 + nb) + 3  # adambench arrays (the roofline loop shares them), copy/triad

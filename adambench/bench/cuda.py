@@ -1,7 +1,7 @@
 """``adambench bench --backend cupy``: update kernels timed by CUDA events on the device.
 
-The GPU twin of ``analysis/bench.run_bench`` (same rows, same records, so the tables,
-results files and the regression gate work unchanged).  DESIGN.md, "Timing is relative":
+The GPU twin of ``bench/run.run_bench`` (same rows, same records, so the tables,
+results files and the regression gate work unchanged).  docs/design.md, "Timing is relative":
 
 * every timing is CUDA-event time from ``cupyx.profiler.benchmark`` (the GPU's own
   clock, launch overhead on the host not counted), after warm-up (NVRTC compilation and
@@ -24,9 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core import kernels_cuda
+from ..core.optimizer import make_optimizer
 from . import peers_numpy, peers_torch, roofline
 from .config import BenchConfig, Case
-from .run import textbook_peer
+from .peers import textbook_peer
 from .timing import summarize
 
 ADAMBENCH = "adambench"
@@ -59,10 +61,8 @@ extern "C" __global__ void pattern_KIND(T* __restrict__ p, const T* __restrict__
 
 
 def _pattern_source(dtype: str, writes: int) -> str:
-    from ..core.kernels_cuda import VECTORS
-
     ctype = "float" if dtype == "float32" else "double"
-    vtype, lanes = VECTORS[np.dtype(dtype)]
+    vtype, lanes = kernels_cuda.VECTORS[np.dtype(dtype)]
     arrays = ["p"] + [f"s{k}" for k in range(writes - 1)]
     body = [f"{a}[j] = c0 * {a}[j] + gj;" for a in arrays]
     vbody = []
@@ -89,16 +89,15 @@ def pattern_kernel(pattern: roofline.Pattern, arrays: list[Any]) -> Callable[[],
     """The roofline kernel over the kernel's own arrays (left unchanged: 1 * x + 0 * g)."""
     import cupy
 
-    from ..core.kernels_cuda import NVRTC_OPTIONS, launch_shape, vector_width
-
     if not 1 <= pattern.writes <= 4 or len(arrays) != pattern.reads:
         raise ValueError(f"no roofline kernel for access pattern {pattern.name}")
     p, g, states = arrays[0], arrays[1], list(arrays[2:])
     s = states + [p] * (3 - len(states))
     src = _pattern_source(p.dtype.name, pattern.writes)
-    fn = cupy.RawKernel(src, f"pattern_{pattern.writes}", options=NVRTC_OPTIONS)
-    vec = vector_width(arrays, p.shape[-1], False)  # as the update kernel on these arrays
-    blocks, threads = launch_shape(-(-p.size // vec))
+    fn = cupy.RawKernel(src, f"pattern_{pattern.writes}", options=kernels_cuda.NVRTC_OPTIONS)
+    # the vector width the update kernel would use on these arrays
+    vec = kernels_cuda.vector_width(arrays, p.shape[-1], False)
+    blocks, threads = kernels_cuda.launch_shape(-(-p.size // vec))
     args = (p, g, s[0], s[1], s[2], p.dtype.type(1.0), p.dtype.type(0.0), np.int64(p.size),
             np.int32(vec))  # fmt: skip
 
@@ -173,8 +172,6 @@ def run_group(
     case: Case, n: int, dtype: str, config: BenchConfig, arrays: DeviceArrays, copy_gbps: float
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Time one optimizer at one size and dtype on the device; its rows and roofline record."""
-    from ..core.optimizer import make_optimizer
-
     opt = make_optimizer(case.name, **case.hp)
     p, g = arrays.params_grads(n, dtype)
     pattern = roofline.rule_pattern(opt.rule, opt.hp)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..machine import machine_info
+from ..results import make_result
 from .compare import Verdict, compare_docs, needs_remeasure
 from .config import BenchConfig
 from .run import ADAMBENCH, plan, row_key, run_bench
@@ -20,9 +22,6 @@ NAMES = ("baseline", "this run")
 
 def bench_document(config: BenchConfig, on_step: Callable[[str], None] | None = None) -> dict:
     """Run the benchmark and wrap it in a results document (with machine information)."""
-    from ..machine import machine_info
-    from ..results import make_result
-
     sections = run_bench(config, on_step=on_step)
     cfg = config.to_dict()
     if "injected_slowdown" in sections:  # test-only fault injection: say so in the file

@@ -6,7 +6,7 @@ forms); this module collects them for the benchmark.
 One expression per line, as the papers print the update, in the arrays' own dtype (the
 hyperparameters are Python floats, which NumPy >= 2 keeps from promoting float32 arrays).
 Each line allocates fresh temporaries; that, not arithmetic, is what makes plain NumPy
-slow at large sizes (DESIGN.md, "Facts measured": 46.6 ms for fp32 Adam at 1e7 against
+slow at large sizes (docs/design.md, "Facts measured": 46.6 ms for fp32 Adam at 1e7 against
 3.9 ms fused).  These are timing peers: the float64 ``reference`` of each rule is the
 specification, and tests/analysis/test_timing.py checks these against it.
 

@@ -2,7 +2,7 @@
 
 torch is never a dependency: ``available()`` says whether it imports, and nothing here
 imports it at module level.  Each adambench configuration maps to the torch optimizer that
-computes the same rule (paper-spec 3.x cite the torch forms); configurations torch has no
+computes the same rule (docs/theory.md §3 gives the torch forms); configurations torch has no
 form for (Adam without bias correction, scheduled step sizes, beta1 decay, the efficient
 Adam form, eps inside the RMSprop square root) have no torch peer.
 """

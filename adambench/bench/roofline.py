@@ -3,10 +3,10 @@
 A fused in-place update reads the parameters, the gradient and every state array once and
 writes the parameters and the states once.  Its memory limit is therefore not a copy (a
 copy pays a read for every line it writes, so a fused kernel beats "copy bandwidth" by
-1.3-1.5x, DESIGN.md "Facts measured") but a trivial loop that reads ``k`` arrays and
+1.3-1.5x, docs/design.md, "Facts measured") but a trivial loop that reads ``k`` arrays and
 writes ``k - 1`` of them in place, with one multiply-add per written element: read 4 /
 write 3 for Adam, 5 / 4 for AMSGrad, 3 / 2 for AdaGrad and SGD with momentum, 2 / 1 for
-plain SGD (DESIGN.md, "Bytes each rule must move").  The loops run on the same chunked
+plain SGD (docs/design.md, "Bytes each rule must move").  The loops run on the same chunked
 ``prange`` as ``core.kernels_cpu.apply``, so thread counts mean the same thing for both.
 A plain copy and a STREAM triad are kept beside them for reference.
 """
@@ -48,7 +48,7 @@ def rule_pattern(rule: Rule, hp: Mapping[str, Any]) -> Pattern:
 
 
 def rule_bytes(rule: Rule, hp: Mapping[str, Any], itemsize: int) -> int:
-    """Bytes per parameter one step must move (DESIGN.md table; fp32 figures scaled by itemsize).
+    """Bytes per parameter one step must move (docs/design.md §8; fp32 figures scaled by itemsize).
 
     ``Rule.bytes_per_param`` is the figure for the default hyperparameters in float32; a
     configuration with another number of state arrays (SGD with momentum, centred RMSprop)

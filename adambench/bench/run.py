@@ -1,14 +1,14 @@
 """The benchmark runner: each optimizer x size x dtype x threads group, timed side by side.
 
 A group allocates the adambench arrays, the roofline loop with the rule's own access
-pattern (analysis/roofline.py) and the peers (textbook NumPy, torch.optim variants), then
-times them interleaved (analysis/timing.py).  Each implementation becomes one row:
+pattern (bench/roofline.py) and the peers (textbook NumPy, torch.optim variants), then
+times them interleaved (bench/timing.py).  Each implementation becomes one row:
 median and IQR per step, ns per parameter, effective GB/s from the bytes the rule must
-move (DESIGN.md table), the fraction of the same-run roofline (its best time over the
+move (docs/design.md §8), the fraction of the same-run roofline (its best time over the
 row's median), and the per-repeat samples the regression gate compares:
 ``norm_samples`` = time / roofline time of the same repeat.  Single-thread rows are timed
 by the thread's CPU time (a shared machine's preemptions left out), multi-thread rows by
-wall time (``clock`` in each row; analysis/timing.py).
+wall time (``clock`` in each row; bench/timing.py).
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core.backend import array_module
+from ..core.optimizer import make_optimizer
 from . import peers_numpy, peers_torch, roofline
 from .config import BenchConfig, Case
+from .cuda import run_bench_cuda
+from .peers import textbook_peer
 from .timing import best_of, injected_slowdown, measure, slowed, summarize, threads
 
 ADAMBENCH = "adambench"
@@ -49,28 +51,6 @@ def plan(config: BenchConfig) -> list[Group]:
         for nt in config.threads
         for case in config.cases
     ]
-
-
-def textbook_peer(case_name: str, opt: Any, p: Any, g: Any) -> Callable[[], None]:
-    """The textbook step of ``case_name`` on copies of ``p`` and ``g`` (NumPy or CuPy)."""
-    step = peers_numpy.STEPS[case_name]
-    hp = peers_numpy.scalar_hp(opt.hp)
-    pp, gg = p.copy(), g.copy()
-    xp = array_module(pp)
-    state = {}
-    for name in opt.rule.buffers(opt.hp):
-        start = opt.rule.initial.get(name)
-        state[name] = xp.full_like(pp, hp[start] if start else 0.0)
-    t = [0]
-
-    def run() -> None:
-        t[0] += 1
-        # The papers' formulas give 0/0 on coordinates whose gradients are all zero; a
-        # timing peer computes them as written, without a warning per repeat.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step(pp, gg, state, hp, t[0])
-
-    return run
 
 
 class Arrays:
@@ -106,8 +86,6 @@ def run_group(
     group: Group, config: BenchConfig, arrays: Arrays, slowdown: float = 0.0
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Time one group; return its rows and its roofline record."""
-    from ..core.optimizer import make_optimizer
-
     case, n, dtype, nthreads = group
     opt = make_optimizer(case.name, **case.hp)
     p, g = arrays.params_grads(n, dtype)
@@ -218,9 +196,7 @@ def run_bench(
 
     ``on_step(description)`` is called after each unit of work, for a progress bar.
     """
-    if config.backend == "cupy":  # CUDA kernels, CUDA-event timing (analysis/timing_cuda.py)
-        from .cuda import run_bench_cuda
-
+    if config.backend == "cupy":  # CUDA kernels, CUDA-event timing (bench/cuda.py)
         return run_bench_cuda(config, on_step=on_step, groups=groups)
     arrays = Arrays(np.random.default_rng(config.seed))
     slowdown = injected_slowdown()

@@ -1,12 +1,12 @@
 """The CPU timing harness: warm-up, calibration, interleaved repeats, two clocks, summaries.
 
-DESIGN.md, "Timing is relative": every kernel is timed beside the same-run roofline loop
+docs/design.md, "Timing is relative": every kernel is timed beside the same-run roofline loop
 with its own access pattern, after a warm-up (numba compilation and first-touch page
 faults are never counted), over many repeats, summarised by the median and the IQR.
 The callables of one group are timed *interleaved*: repeat ``r`` runs each of them in
 turn, so the per-repeat ratio kernel / roofline cancels the slow drifts of a shared
 machine (other jobs, clock changes) that an absolute time carries.  Those per-repeat
-samples are kept for the regression gate's Mann-Whitney test (analysis/compare.py).
+samples are kept for the regression gate's Mann-Whitney test (bench/compare.py).
 Single-thread timings use the thread's CPU time, multi-thread ones wall time (Timings).
 """
 
@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..machine import thread_limits
 
 # Test-only fault injection for measuring the gate's miss rate (scripts/measure_gate.py):
 # when set to a fraction f, every adambench kernel call is padded with a busy wait to
@@ -35,23 +36,9 @@ def max_threads() -> int:
     return int(numba.config.NUMBA_NUM_THREADS)
 
 
-@contextmanager
-def threads(n: int) -> Iterator[None]:
+def threads(n: int) -> AbstractContextManager[None]:
     """Run numba's thread pool (and torch's, if torch is loaded) with ``n`` threads."""
-    import numba
-
-    torch = sys.modules.get("torch")
-    old = numba.get_num_threads()
-    old_torch = torch.get_num_threads() if torch is not None else None
-    numba.set_num_threads(n)
-    if torch is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
-        if torch is not None and old_torch is not None:
-            torch.set_num_threads(old_torch)
+    return thread_limits(numba=n, torch=n)
 
 
 def injected_slowdown() -> float:

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from ..results import make_result
 from . import training_options as opts
 from .render import console, err_console, fmt, print_json, progress, table
 
@@ -75,7 +76,6 @@ def ablate_command(
     from ..engines.training import thread_limits
     from ..experiments.ablation import AblationConfig, config_dict, run_ablation
     from ..problems.data import load_dataset
-    from ..results import make_result
 
     dataset = load_dataset(data, data_dir)
     cfg = AblationConfig(
@@ -121,10 +121,8 @@ def _unit_floats(option: str, text: str) -> tuple[float, ...]:
 def _floats(
     option: str, text: str, low: float, high: float, high_open: bool = False
 ) -> tuple[float, ...]:
-    from .training_options import split_list
-
     out = []
-    for it in split_list(option, text):
+    for it in opts.split_list(option, text):
         try:
             v = float(it)
         except ValueError:

@@ -3,7 +3,7 @@
 For each optimizer x size x dtype x thread count: one ``step`` timed after warm-up over
 many repeats (median, IQR), beside the same-run roofline loop with the rule's own access
 pattern, a textbook NumPy step and torch.optim (single-tensor, foreach, fused) when
-installed.  ``--compare BASELINE`` runs the regression gate (analysis/compare.py) and
+installed.  ``--compare BASELINE`` runs the regression gate (bench/compare.py) and
 re-measures a failing row once before failing.
 """
 
@@ -15,7 +15,11 @@ from typing import Annotated, Any
 import typer
 from rich import box
 
+from .. import machine
+from ..results import read_json, write_json
+from .compare import report as gate_report
 from .render import console, err_console, fail, fmt, print_json, progress, table
+from .report import attach_report
 
 
 def _time(s: float) -> str:
@@ -183,9 +187,8 @@ def bench_command(
     from ..bench.compare import METRICS, check_threshold
     from ..bench.gate import check_overlap
     from ..bench.timing import max_threads
-    from ..machine import available_memory
-    from ..results import read_json
 
+    available_memory = machine.available_memory  # or the device's (below)
     try:
         backend = bc.check_backend(backend)  # auto -> numpy | cupy
         cases = bc.parse_cases(optimizers)
@@ -228,17 +231,11 @@ def bench_command(
             err_console.print(f"note: {note}")
     code = 0
     if verdicts is not None:
-        from .compare import report as gate_report
-
         code = gate_report(verdicts, threshold, alpha, markdown, quiet=as_json)
-    from ..results import write_json
-
     for path in (out, save_baseline):
         if path is not None:
             write_json(path, doc)
     if report:
-        from .report import attach_report
-
         attach_report(doc, out.name if out else "bench results")
     if as_json:
         print_json(doc)

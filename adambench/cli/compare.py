@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..results import read_json
 from .render import console, err_console, fail, fmt, print_json, table
 
 _STYLE = {"regressed": "bold red", "unclear": "yellow", "faster": "green", "ok": ""}
@@ -107,7 +108,6 @@ def compare_command(
 ) -> None:
     """Compare two bench results on normalised timings; exit 1 on a regression."""
     from ..bench.compare import check_threshold, compare_docs
-    from ..results import read_json
 
     try:
         check_threshold(threshold, alpha)

@@ -1,6 +1,6 @@
 """``adambench regret``: online regret of every optimizer, held against the theory.
 
-Runs the online protocol (Reddi et al. 2.1) on each selected problem for every optimizer,
+Runs the online protocol (docs/theory.md §2.1) on each selected problem for every optimizer,
 hyperparameter point and seed, and prints R(T), R(T)/T, the growth exponent with its
 95% interval, the bound of the theory on the run's own constants and a verdict.
 """
@@ -14,25 +14,23 @@ from typing import Annotated
 
 import typer
 
+from ..results import make_result, write_json
 from .render import console, fail, fmt, print_json, progress, table
+from .report import attach_report
 
-DEFAULT_PROBLEMS = ("logistic", "sparse-logistic", "reddi")
-# Work bound: T x runs x (d + 10) per problem, summed (about 10 minutes on 2 cores).
-MAX_WORK = 2e11
-MAX_STATE_BYTES = 2 * 2**30
+# The options, defaults, grids and bounds of a regret run are experiments/regret.py's
+# (shared with regret sweeps); this module parses the flags, calls it and prints.
+_FLAGS = {"T": "--T", "seeds": "--seeds", "dim": "--dim"}
 
 
 def parse_T(text: str) -> int:
-    """T from '1e6' or '1000000': a positive integer, else ValueError."""
+    """T from '1e6' or '1000000' (``experiments.regret.horizon``), else ValueError."""
+    from ..experiments.regret import OptionError, horizon
+
     try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(
-            f"T must be a positive integer such as 1e6 or 1000000, got {text!r}"
-        ) from None
-    if not math.isfinite(value) or value < 1 or value != int(value):
-        raise ValueError(f"T must be a positive integer (>= 1) such as 1e6, got {text!r}")
-    return int(value)
+        return horizon(text)
+    except OptionError as e:
+        raise ValueError(e.for_flag()) from None
 
 
 def parse_list(name: str, text: str | None, kind=float) -> list | None:
@@ -116,7 +114,7 @@ def regret_command(
     ] = None,
     projection: Annotated[
         str,
-        typer.Option("--projection", help="On a ball: weighted (sqrt(V), Reddi 2.1) | euclidean."),
+        typer.Option("--projection", help="On a ball: weighted (docs/theory.md §2.1) | euclidean."),
     ] = "weighted",
     reddi_c: Annotated[
         float, typer.Option("--reddi-c", help="C of the reddi problem (> 2).")
@@ -153,8 +151,8 @@ def regret_command(
     except ValueError as e:
         fail(str(e))
     from ..engines.regret.engine import run
+    from ..experiments.regret import comparator_info
     from ..experiments.regret import rows as make_rows
-    from ..results import make_result, write_json
 
     all_rows, problems_doc, comparators = [], [], []
     start = time.perf_counter()
@@ -169,13 +167,7 @@ def regret_command(
             all_rows += make_rows(res)
             problems_doc.append(prob.describe())
             comparators.append(
-                {
-                    "problem": prob.name,
-                    "method": res.comparator.method,
-                    "newton_passes": res.comparator.passes,
-                    "max_certified_gap": float(res.comparator.gap.max()),
-                    "seconds": res.seconds,
-                }
+                {"problem": prob.name, **comparator_info(res), "seconds": res.seconds}
             )
     seconds = time.perf_counter() - start
     config = {k: v for k, v in plan.items() if k not in ("work",)}
@@ -193,8 +185,6 @@ def regret_command(
     if out is not None:
         write_json(Path(out) / "regret.json", doc)
     if report:
-        from .report import attach_report
-
         attach_report(doc, "regret.json")
     if as_json:
         print_json(doc)
@@ -204,77 +194,47 @@ def regret_command(
 
 def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, dtype,
           feasible, projection, reddi_c, per_decade):  # fmt: skip
-    """Validate every option and build [(problem, points)]; ValueError on bad input."""
+    """Parse every option, build [(problem, points)] with experiments/regret.py's policy;
+    ValueError (worded for the command line) on bad input."""
     from ..core.registry import RULES, get_rule
     from ..engines.regret.engine import RunPoint
-    from ..problems.online.base import PROJECTIONS
+    from ..experiments import regret as policy
     from ..problems.online.registry import make_problem
 
-    horizon = parse_T(T)
+    try:
+        horizon = policy.validate_options(T, dtype, projection, per_decade, schedule, dim)
+    except policy.OptionError as e:
+        raise ValueError(e.for_flag()) from None
     if seeds < 1 or seed_start < 0:
         raise ValueError(f"--seeds must be >= 1 and --seed-start >= 0, got {seeds}, {seed_start}")
-    if dim is not None and dim < 1:
-        raise ValueError(f"--dim must be an integer >= 1, got {dim}")
-    if schedule not in ("auto", "inv_sqrt", "constant"):
-        raise ValueError(f"--schedule must be inv_sqrt | constant | auto, got {schedule!r}")
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"--dtype must be float32 | float64, got {dtype!r}")
-    if projection not in PROJECTIONS:
-        raise ValueError(f"--projection must be {' | '.join(PROJECTIONS)}, got {projection!r}")
-    if per_decade < 5:
-        raise ValueError(f"--per-decade must be >= 5, got {per_decade}")
     lrs = parse_list("lr", lr)
     if lrs is not None and any(v <= 0 for v in lrs):
         raise ValueError(f"lr must be > 0, got {lr!r}")
-    grids = {"beta1": parse_list("beta1", beta1), "beta2": parse_list("beta2", beta2)}
-    for name, grid in grids.items():
+    grids = {"lr": lrs, "beta1": parse_list("beta1", beta1), "beta2": parse_list("beta2", beta2)}
+    for name in ("beta1", "beta2"):
+        grid = grids[name]
         if grid is not None and any(not 0 <= v < 1 for v in grid):
             raise ValueError(f"{name} must be in [0, 1), got {','.join(map(str, grid))}")
     opts = _names("--optimizer", optimizer, tuple(RULES))
-    from ..core.kernels_cpu import KINDS
-
-    for o in opts:
-        if get_rule(o).kernel not in KINDS:
-            raise ValueError(f"optimizer {o!r} is a plugin rule without a compiled kernel")
-    seed_list = list(range(seed_start, seed_start + seeds))
-    work, total, state = [], 0.0, 0.0
-    for name in _names("--problem", problem, DEFAULT_PROBLEMS):
-        kw = {"C": reddi_c} if name == "reddi" else {}
-        prob = make_problem(name, dim=dim, feasible=feasible, **kw)
+    rules = {o: get_rule(o) for o in opts}
+    for o, rule in rules.items():
+        try:
+            policy.require_compiled(rule)
+        except ValueError as e:
+            raise ValueError(f"optimizer {o!r}: {e}") from None
+    work = []
+    for name in _names("--problem", problem, policy.DEFAULT_PROBLEMS):
+        prob = make_problem(
+            name, dim=dim, feasible=feasible, **policy.problem_options(name, reddi_c)
+        )
         points = []
-        for o in opts:
-            rule = get_rule(o)
+        for o, rule in rules.items():
             has = {p.name for p in rule.params}
-            sched = (
-                schedule if schedule != "auto" else ("constant" if o == "adagrad" else "inv_sqrt")
-            )
-            base_lr = prob.default_lr / (prob.constants["G_inf"] if o == "sgd" else 1.0)
-            b1s = grids["beta1"] or [prob.overrides.get("beta1")]
-            b2s = grids["beta2"] or [prob.overrides.get("beta2")]
-            for a in lrs or [base_lr]:
-                for b1 in b1s if "beta1" in has else [None]:
-                    for b2 in b2s if "beta2" in has else [None]:
-                        hp = {"lr": a, "lr_schedule": sched}
-                        if b1 is not None:
-                            hp["beta1"] = b1
-                        if b2 is not None:
-                            hp["beta2"] = b2
-                        rule.validate(hp)
-                        points.append(RunPoint(o, hp))
-        runs = len(points) * seeds
-        total += horizon * runs * (prob.d + 10)
-        state += runs * prob.d * 8 * 8
+            axes = {k: v for k, v in grids.items() if v is not None and k in has}
+            points += [RunPoint(o, hp) for hp in policy.points(prob, rule, axes, schedule)]
         work.append((prob, points))
-    if total > MAX_WORK:
-        raise ValueError(
-            f"T x runs x (d + 10) = {total:.3g} exceeds the bound {MAX_WORK:.0e} (about 10 "
-            "minutes on 2 cores); lower --T, the grids, --seeds or --dim"
-        )
-    if state > MAX_STATE_BYTES:
-        raise ValueError(
-            f"state of {state / 2**30:.2f} GiB (runs x d x 8 arrays) exceeds the bound "
-            f"{MAX_STATE_BYTES / 2**30:.0f} GiB; lower the grids, --seeds or --dim"
-        )
+    policy.check_budget(horizon, seeds, work, _FLAGS)
+    seed_list = list(range(seed_start, seed_start + seeds))
     return {"T": horizon, "seeds": seed_list, "optimizers": opts,
             "problems": [p.name for p, _ in work], "work": work}  # fmt: skip
 

@@ -23,6 +23,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ..results import to_jsonable
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -65,9 +67,7 @@ def progress() -> Progress:
 
 def print_json(doc: Any) -> None:
     """Machine output: plain JSON on stdout, nothing else."""
-    from ..results import _clean
-
-    sys.stdout.write(json.dumps(_clean(doc), indent=1) + "\n")
+    sys.stdout.write(json.dumps(to_jsonable(doc), indent=1) + "\n")
     sys.stdout.flush()
 
 

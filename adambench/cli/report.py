@@ -13,6 +13,9 @@ from typing import Annotated
 
 import typer
 
+from ..report import report_for
+from ..report.build import build, parse_formats
+from ..report.load import load
 from .render import console, err_console, fail, print_json, progress, table
 
 
@@ -45,9 +48,6 @@ def report_command(
     ] = False,
 ) -> None:
     """Turn results files into a report: plots, Markdown and self-contained HTML."""
-    from ..report.build import build, parse_formats
-    from ..report.load import load
-
     try:
         fmts = parse_formats(formats)
         if not 20 <= dpi <= 600:
@@ -87,8 +87,6 @@ def attach_report(doc: dict, name: str, out: Path | None = None) -> Path:
     ``--json`` output on stdout stays clean.  A failure here is exit 1: the document
     comes from the command itself, not from the user.
     """
-    from ..report import report_for
-
     try:
         with progress() as bar:
             task = bar.add_task("report", total=None)

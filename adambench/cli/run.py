@@ -1,6 +1,6 @@
 """``adambench run``: every optimizer trains the paper's models; one table per task.
 
-Kingma & Ba section 6 (paper-spec 1.7) as a benchmark: logistic regression (6.1), an
+Kingma & Ba section 6 (docs/theory.md §1.7) as a benchmark: logistic regression (6.1), an
 MLP with dropout (6.2), a CNN (6.3) and a VAE (6.4) on real data, each optimizer at the
 best point of its learning-rate grid, mean and 95% interval over seeds.
 """
@@ -12,12 +12,22 @@ from typing import Annotated
 
 import typer
 
+from ..results import make_result
 from . import training_options as opts
 from .render import console, err_console, fmt, print_json, progress, table
 
 DEFAULT_OUT = Path("results")
 
-OPTIMIZER_NAMES = ("adam", "adamax", "adagrad", "rmsprop-momentum", "adam-nobias", "amsgrad", "sgd")
+
+def optimizer_names() -> tuple[str, ...]:
+    """What ``--optimizers all`` means: every built-in rule, in registry order.
+
+    Read when the command runs: the registry imports NumPy, and importing the CLI must
+    not (docs/design.md, "Start-up is instant").
+    """
+    from ..core.registry import RULES
+
+    return tuple(RULES)
 
 
 def run_command(
@@ -82,7 +92,7 @@ def run_command(
 ) -> None:
     """Train every optimizer on the paper's tasks and rank them (Kingma & Ba section 6)."""
     task_list = opts.choose("--tasks", tasks, opts.TASKS)
-    opt_list = opts.choose("--optimizers", optimizers, OPTIMIZER_NAMES)
+    opt_list = opts.choose("--optimizers", optimizers, optimizer_names())
     opts.check_int("--epochs", epochs, 1, 10000)
     backend = opts.check_common(
         seeds=seeds, first_seed=first_seed, batch_size=batch_size, threads=threads,
@@ -98,7 +108,6 @@ def run_command(
     from ..engines.training import thread_limits
     from ..experiments.training import RunConfig, config_dict, run_benchmark
     from ..problems.data import load_dataset
-    from ..results import make_result
 
     dataset = load_dataset(data, data_dir)
     cfg = RunConfig(

@@ -1,7 +1,7 @@
 """``adambench sweep CONFIG.toml``: a grid of runs cut into work units, run on local
 processes or a Dask cluster, cached per unit in a results folder and merged.
 
-See ``analysis/sweep/config.py`` for the file format and ``docs/scaling.md`` for sizing
+See ``sweep/config.py`` for the file format and ``docs/scaling.md`` for sizing
 a large sweep.
 """
 
@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from ..results import write_json
+from ..sweep.config import load
 from .render import console, err_console, fail, fmt, print_json, progress, table
 
 DEFAULT_ROOT = Path("results") / "sweeps"
@@ -58,7 +60,6 @@ def sweep_command(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
 ) -> None:
     """Run a sweep: problems x optimizers x grids x seeds, cached and resumable."""
-    from ..sweep.config import load
     from ..sweep.plan import plan, sweep_id
 
     try:
@@ -167,7 +168,6 @@ def _executor(jobs: int | None, scheduler: str | None):
 
 
 def _run(cfg, sid, units, folder, jobs, scheduler, resume, as_json) -> None:
-    from ..results import write_json
     from ..sweep.runner import execute, merge
     from ..sweep.store import Store
 

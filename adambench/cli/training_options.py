@@ -13,6 +13,9 @@ from typing import Annotated
 
 import typer
 
+from ..results import write_json
+from .report import attach_report
+
 # The command-line options ``run`` and ``ablate`` share (defaults stay in each signature).
 Seeds = Annotated[int, typer.Option("--seeds", "-s", help="Seeds per grid point, 1..100.")]
 FirstSeed = Annotated[int, typer.Option("--seed", help="First seed (seeds are seed, seed+1, ...).")]
@@ -187,11 +190,7 @@ def check_common(
 
 def save(command: str, doc: dict, out: Path, report: bool) -> Path:
     """Write the results file under ``out`` (atomically) and, if asked, its report."""
-    from ..results import write_json
-
     path = write_json(result_path(out, command), doc)
     if report:
-        from .report import attach_report
-
         attach_report(doc, path.name)
     return path

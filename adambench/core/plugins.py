@@ -9,7 +9,7 @@ Two entry point groups (declared in a plugin package's ``pyproject.toml``)::
     hinge-svm = "my_package.tasks:make_task"   # a callable building a training task
 
 **Optimizer plugins** provide a ``Rule`` (``core/spec.py``) with the same fields as the
-built-in rules.  A plugin without a compiled numba kernel sets ``kernel="numpy"``: its
+built-in rules.  A plugin without a compiled numba kernel sets ``kernel=None``: its
 ``reference(p, g, state, hp, t)`` is then its step, applied by ``Optimizer.step`` on the
 (B, d) arrays in the arrays' own dtype (float params are length-1 or length-B vectors:
 use ``spec.column`` to broadcast them).  ``numpy_rule`` below builds such a rule from
@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from .builtin import RULES
 from .spec import Param, Rule
 
 GROUPS = {"optimizers": "adambench.optimizers", "problems": "adambench.problems"}
-NUMPY_KERNEL = "numpy"
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def numpy_rule(
         equation=equation,
         params=tuple(params),
         bytes_per_param=bytes_per_param,
-        kernel=NUMPY_KERNEL,
+        kernel=None,
         buffers=lambda hp: tuple(buffers),
         reference=step,
         coefficients=coefficients,
@@ -120,9 +120,10 @@ _CHECKS = {"optimizers": _check_optimizer, "problems": _check_problem}
 
 @functools.cache
 def _load(group: str) -> tuple[dict[str, Plugin], tuple[Broken, ...]]:
-    """Every plugin of ``group`` (optimizers | problems), loaded once; broken ones apart."""
-    from .registry import RULES
+    """Every plugin of ``group`` (optimizers | problems), loaded once; broken ones apart.
 
+    An optimizer plugin named like a built-in rule (``builtin.RULES``) is one of the
+    broken ones: the built-in keeps its name."""
     good: dict[str, Plugin] = {}
     bad: list[Broken] = []
     for ep in metadata.entry_points(group=GROUPS[group]):

@@ -1,18 +1,13 @@
-"""The registry of optimizer rules: one module per rule family, math cited there."""
+"""The registry of optimizer rules: the built-in ones (``RULES``, core/builtin.py), then
+the plugin rules (entry points, core/plugins.py: loaded on the first name not built in)."""
 
 from __future__ import annotations
 
-from .rules.adagrad import ADAGRAD
-from .rules.adam import ADAM, ADAM_NOBIAS
-from .rules.adamax import ADAMAX
-from .rules.amsgrad import AMSGRAD
-from .rules.rmsprop import RMSPROP_MOMENTUM
-from .rules.sgd import SGD
-from .spec import Rule
+from . import plugins
+from .builtin import RULES
+from .spec import Kernel, Rule
 
-RULES: dict[str, Rule] = {
-    r.name: r for r in (ADAM, ADAMAX, ADAGRAD, RMSPROP_MOMENTUM, ADAM_NOBIAS, AMSGRAD, SGD)
-}
+__all__ = ["KERNELS", "KINDS", "RULES", "get_rule"]
 
 
 def get_rule(name: str) -> Rule:
@@ -21,10 +16,14 @@ def get_rule(name: str) -> Rule:
         return RULES[name]
     except (KeyError, TypeError):
         pass
-    from .plugins import optimizers, plugin_rule  # entry points, loaded once (plugins.py)
-
-    rule = plugin_rule(name) if isinstance(name, str) else None
+    rule = plugins.plugin_rule(name) if isinstance(name, str) else None
     if rule is None:
-        known = ", ".join([*RULES, *optimizers()])
+        known = ", ".join([*RULES, *plugins.optimizers()])
         raise ValueError(f"unknown optimizer {name!r}; choose from: {known}") from None
     return rule
+
+
+# The distinct fused kernels of the built-in rules, numbered in registry order: the
+# kernel numbers of the CPU and CUDA dispatch (core/kernels_cpu.py, core/kernels_cuda.py).
+KERNELS: tuple[Kernel, ...] = tuple({r.kernel.name: r.kernel for r in RULES.values()}.values())
+KINDS: dict[str, int] = {k.name: i for i, k in enumerate(KERNELS)}

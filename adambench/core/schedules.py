@@ -12,7 +12,7 @@ import numpy as np
 
 # Below this, 1 - beta^t == 1 exactly in float64, so beta^t is flushed to 0: a running
 # beta^t otherwise sinks into subnormal numbers (beta1 = 0.9 after ~7,000 steps), which
-# slows arithmetic and can poison bias corrections (DESIGN.md, measured facts).
+# slows arithmetic and can poison bias corrections (docs/theory.md §6.1).
 _NEGLIGIBLE = 2.0**-60
 
 
@@ -25,7 +25,7 @@ def decay_power(beta: np.ndarray, t: int | float) -> np.ndarray:
 
 
 def step_size(lr: np.ndarray, schedule: str, t: int) -> np.ndarray:
-    """alpha_t: constant alpha, or alpha/sqrt(t) (Kingma & Ba Thm 4.1; Reddi et al. 2.1)."""
+    """alpha_t: constant alpha, or alpha/sqrt(t) (docs/theory.md §1.5, §2.1)."""
     if schedule == "constant":
         return np.asarray(lr, dtype=np.float64)
     if schedule == "inv_sqrt":

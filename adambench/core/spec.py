@@ -1,7 +1,7 @@
 """Hyperparameter and rule descriptions, and the validation done once at the boundary.
 
 Nothing here imports numba: ``adambench list`` reads these descriptions and must start
-instantly (DESIGN.md, "Start-up is instant").
+instantly (docs/design.md, "Start-up is instant").
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def _num(x: float | None) -> str:
 LR_SCHEDULE = Param(
     "lr_schedule",
     "constant",
-    "step-size schedule: alpha_t = alpha (constant) or alpha/sqrt(t) (Thm 4.1, Reddi 2.1)",
+    "step-size schedule: alpha_t = alpha (constant) or alpha/sqrt(t) (docs/theory.md §1.5, §2.1)",
     kind="choice",
     choices=("constant", "inv_sqrt"),
 )
@@ -221,6 +221,8 @@ class Rule:
     # G_inf (a rule that is not invariant to the gradient's scale), the regret theorem
     # whose bound applies (a key of experiments/bounds.THEOREMS), hyperparameters other
     # than lr for training, and the centre of the training lr grid per schedule.
+    # The rule's place in listings and default sets (then by name).
+    rank: int = 100
     online_schedule: str = "inv_sqrt"
     scale_free: bool = True
     theorem: str | None = None

@@ -4,7 +4,7 @@ The runs of a batch share a task, a data set and an optimizer rule, and differ b
 seed and hyperparameters (per-run vectors, e.g. one learning rate per grid point).
 One step draws each run's minibatch, evaluates every run's loss and gradient in one
 batched forward/backward pass, and calls ``opt.step`` once on the (B, d) parameters
-(DESIGN.md, "Batched runs").  Everything random about run r is a function of its seed
+(docs/design.md, "Batched runs").  Everything random about run r is a function of its seed
 alone (initialisation, minibatch order, dropout and VAE noise), so a run gives the same
 numbers whether it is trained alone or batched with others, and every optimizer and
 learning rate with seed s starts from the same parameters and sees the same minibatches
@@ -18,14 +18,16 @@ every epoch (epoch 0 = the start), test loss/accuracy after the last one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .. import machine
 from ..core.backend import array_module, synchronize, to_numpy
+from ..core.optimizer import make_optimizer
 from ..problems.data import Dataset
 from ..problems.nn import Task
 
@@ -78,29 +80,16 @@ class BatchResult:
         return self.diverged_epoch >= 0
 
 
-@contextmanager
-def thread_limits(threads: int | None) -> Iterator[None]:
+def thread_limits(threads: int | None) -> AbstractContextManager[None]:
     """Limit BLAS (matmuls) and numba (optimizer kernel) to ``threads`` threads each;
-    ``None`` leaves both as they are.
+    ``None`` leaves both as they are (``machine.thread_limits``).
 
     On a small or shared machine two thread pools that both want every core stall each
     other: a parallel kernel waits for a worker the OS has not scheduled (measured here:
     median 11 us, mean 2.6 ms per Adam step on 15 x 650 floats with two threads on two
     busy cores; 9 us / 51 us with one).
     """
-    if threads is None:
-        yield
-        return
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        with threadpool_limits(threads, user_api="blas"):
-            yield
-    finally:
-        numba.set_num_threads(before)
+    return machine.thread_limits(numba=threads, blas=threads)
 
 
 def seed_rng(seed: int, stream: int) -> np.random.Generator:
@@ -139,8 +128,6 @@ def train_batch(
     device, parameters, minibatches, noise and the optimizer state there too); the
     curves and results come back as NumPy arrays either way.
     """
-    from ..core.optimizer import make_optimizer
-
     lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     if lrs.shape != seeds.shape:

@@ -1,8 +1,8 @@
-"""The bias-correction ablation of Kingma & Ba section 6.4 (Figure 4; paper-spec 1.7).
+"""The bias-correction ablation of Kingma & Ba section 6.4 (Figure 4; docs/theory.md §1.7).
 
 Grid: beta1 in {0, 0.9}, beta2 in {0.99, 0.999, 0.9999}, log10(alpha) in {-5, ..., -1},
 Adam with (Algorithm 1) and without (``adam-nobias``) the bias corrections
-m_hat = m / (1 - beta1^t), v_hat = v / (1 - beta2^t) (section 3, paper-spec 1.4).  The
+m_hat = m / (1 - beta1^t), v_hat = v / (1 - beta2^t) (section 3, docs/theory.md §1.4).  The
 loss after a short and a long budget of epochs is the number Figure 4 plots (10 and 100
 epochs in the paper).  All 30 grid points of one variant train as one batch, with
 beta1, beta2 and alpha as per-run vectors, so every point sees the same initialisation

@@ -8,27 +8,34 @@ sum_i ||g_{1:T,i}||_2, D and D_inf of the bounding box of the iterates and the
 comparator point, v_hat_T.  eps > 0 in a rule is treated as 0 (every analysis takes
 eps = 0); this is recorded in ``why``.
 
-* OGD / SGD, alpha_t = alpha/sqrt(t) (paper-spec 4, DERIVED from the standard bound):
+Which bound applies to a rule is the rule's own declaration (``Rule.theorem``, a key of
+``THEOREMS``; None: no theorem).  Every entry takes (hp, T, d, constants, euclidean,
+weighted): ``euclidean`` / ``weighted`` say whether the run's projection is the
+Euclidean one / the sqrt(V)-weighted one (both on a box).
+
+* OGD / SGD, alpha_t = alpha/sqrt(t) (docs/theory.md §4.2, derived from the standard bound):
   R(T) <= D^2 sqrt(T) / (2 alpha) + alpha G^2 sqrt(T).
-* AdaGrad, diagonal, constant alpha (Duchi et al.; paper-spec 3.1):
+* AdaGrad, diagonal, constant alpha (Duchi et al.; docs/theory.md §3.1):
   R(T) <= (D_inf^2 / (2 alpha) + alpha) sum_i ||g_{1:T,i}||_2, which is
   sqrt(2) D_inf sum_i ||g_{1:T,i}||_2 at the optimal alpha = D_inf / sqrt(2).
-* Adam, Kingma & Ba Theorem 4.1 (paper-spec 1.5): all three terms; needs alpha/sqrt(t),
+* Adam, Kingma & Ba Theorem 4.1 (docs/theory.md §1.5): all three terms; needs alpha/sqrt(t),
   gamma = beta1^2/sqrt(beta2) < 1 and beta1_t = beta1 lambda^(t-1) with lambda < 1
   (with beta1 = 0 every lambda in (0, 1) gives the same algorithm, so the bound holds
   for the infimum over lambda, the limit lambda -> 0: (1 - lambda)^2 -> 1).  The
-  theorem is known to be wrong (Reddi et al.; paper-spec 1.5): a run may exceed it.
-* AMSGrad, Reddi et al. Theorem 4 (paper-spec 2.4, final form quoted in R-ieee): needs
+  theorem is known to be wrong (Reddi et al.; docs/theory.md §1.5): a run may exceed it.
+* AMSGrad, Reddi et al. Theorem 4 (docs/theory.md §2.4, final form): needs
   alpha/sqrt(t), gamma = beta1/sqrt(beta2) < 1, the paper's form (no bias correction).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-NO_THEOREM = "no regret theorem for this rule in paper-spec"
+from ..core.registry import get_rule
+
+NO_THEOREM = "no regret theorem for this rule (docs/theory.md §4.3)"
 
 
 def _result(theorem: str, why: str = "", terms: dict[str, float] | None = None) -> dict[str, Any]:
@@ -51,14 +58,16 @@ def _scalar(hp: Mapping[str, Any], name: str) -> Any:
         return v
 
 
-def ogd(hp: Mapping[str, Any], T: int, c: Mapping[str, float], euclidean: bool) -> dict[str, Any]:
-    """Projected OGD with alpha_t = alpha/sqrt(t) (paper-spec 4)."""
+def ogd(
+    hp: Mapping[str, Any], T: int, d: int, c: Mapping[str, float], euclidean: bool, weighted: bool
+) -> dict[str, Any]:
+    """Projected OGD with alpha_t = alpha/sqrt(t) (docs/theory.md §4.2)."""
     name = "OGD: D^2 sqrt(T)/(2 alpha) + alpha G^2 sqrt(T)"
     if hp["lr_schedule"] != "inv_sqrt":
         return _result(name, "needs lr_schedule = inv_sqrt (alpha/sqrt(t))")
     if _scalar(hp, "momentum") != 0:
         return _result(name, "needs momentum = 0 (plain projected gradient descent)")
-    if not euclidean:
+    if not (euclidean or weighted):  # SGD's V is the identity: weighted is Euclidean
         return _result(name, "needs the Euclidean projection")
     a, rt = _scalar(hp, "lr"), math.sqrt(T)
     return _result(
@@ -66,8 +75,10 @@ def ogd(hp: Mapping[str, Any], T: int, c: Mapping[str, float], euclidean: bool) 
     )
 
 
-def adagrad(hp: Mapping[str, Any], T: int, c: Mapping[str, float], weighted: bool) -> dict:
-    """Diagonal AdaGrad with a constant alpha (paper-spec 3.1)."""
+def adagrad(
+    hp: Mapping[str, Any], T: int, d: int, c: Mapping[str, float], euclidean: bool, weighted: bool
+) -> dict[str, Any]:
+    """Diagonal AdaGrad with a constant alpha (docs/theory.md §3.1)."""
     name = "AdaGrad: (D_inf^2/(2 alpha) + alpha) sum_i ||g_1:T,i||_2"
     if hp["lr_schedule"] != "constant":
         return _result(name, "needs lr_schedule = constant (AdaGrad's own 1/sqrt(sum g^2))")
@@ -81,8 +92,10 @@ def adagrad(hp: Mapping[str, Any], T: int, c: Mapping[str, float], weighted: boo
     return _result(name, why, {"distance": c["D_inf"] ** 2 / (2 * a) * s, "gradient": a * s})
 
 
-def adam_thm41(hp: Mapping[str, Any], T: int, d: int, c: Mapping[str, float], weighted: bool):
-    """Kingma & Ba Theorem 4.1, all three terms (paper-spec 1.5)."""
+def adam_thm41(
+    hp: Mapping[str, Any], T: int, d: int, c: Mapping[str, float], euclidean: bool, weighted: bool
+) -> dict[str, Any]:
+    """Kingma & Ba Theorem 4.1, all three terms (docs/theory.md §1.5)."""
     name = "Kingma & Ba Thm 4.1"
     b1, b2, lam = _scalar(hp, "beta1"), _scalar(hp, "beta2"), _scalar(hp, "beta1_decay")
     if hp["lr_schedule"] != "inv_sqrt":
@@ -111,8 +124,10 @@ def adam_thm41(hp: Mapping[str, Any], T: int, d: int, c: Mapping[str, float], we
     return _result(name, why, {"v_hat": t1, "gradients": t2, "momentum": t3})
 
 
-def amsgrad_thm4(hp: Mapping[str, Any], T: int, c: Mapping[str, float], weighted: bool):
-    """Reddi et al. Theorem 4 (paper-spec 2.4), middle term summed exactly over t."""
+def amsgrad_thm4(
+    hp: Mapping[str, Any], T: int, d: int, c: Mapping[str, float], euclidean: bool, weighted: bool
+) -> dict[str, Any]:
+    """Reddi et al. Theorem 4 (docs/theory.md §2.4), middle term summed exactly over t."""
     name = "Reddi et al. Thm 4 (AMSGrad)"
     b1, b2 = _scalar(hp, "beta1"), _scalar(hp, "beta2")
     if hp["lr_schedule"] != "inv_sqrt":
@@ -134,6 +149,17 @@ def amsgrad_thm4(hp: Mapping[str, Any], T: int, c: Mapping[str, float], weighted
     return _result(name, why, {"v_hat": t1, "momentum": t2, "gradients": t3})
 
 
+Theorem = Callable[[Mapping[str, Any], int, int, Mapping[str, float], bool, bool], dict[str, Any]]
+
+# Rule.theorem -> its bound (see the module docstring).
+THEOREMS: dict[str, Theorem] = {
+    "ogd": ogd,
+    "adagrad": adagrad,
+    "kingma-ba-4.1": adam_thm41,
+    "reddi-4": amsgrad_thm4,
+}
+
+
 def bound(
     optimizer: str,
     hp: Mapping[str, Any],
@@ -143,15 +169,16 @@ def bound(
     box: bool,
     projection: str,
 ) -> dict[str, Any]:
-    """The bound that applies to ``optimizer`` with ``hp`` at T, on observed ``constants``."""
+    """The bound that applies to ``optimizer`` with ``hp`` at T, on observed ``constants``.
+
+    The theorem is the rule's ``theorem`` (``THEOREMS``); a rule without one gets
+    ``applies = False`` and ``why = NO_THEOREM``.
+    """
+    key = get_rule(optimizer).theorem
+    if key is None:
+        return _result("-", NO_THEOREM)
+    if key not in THEOREMS:
+        return _result("-", f"unknown theorem {key!r}; known: {', '.join(THEOREMS)}")
     euclidean = box or projection == "euclidean"
     weighted = box or projection == "weighted"
-    if optimizer == "sgd":
-        return ogd(hp, T, constants, euclidean or weighted)  # SGD's V is the identity
-    if optimizer == "adagrad":
-        return adagrad(hp, T, constants, weighted)
-    if optimizer == "adam":
-        return adam_thm41(hp, T, d, constants, weighted)
-    if optimizer == "amsgrad":
-        return amsgrad_thm4(hp, T, constants, weighted)
-    return _result("-", NO_THEOREM)
+    return THEOREMS[key](hp, T, d, constants, euclidean, weighted)

@@ -1,9 +1,25 @@
-"""From an engine result to rows: regret curves across seeds, fits, bounds and a verdict.
+"""The regret experiment: its options, its default points, its grids and its rows.
 
-For each (problem, optimizer, hyperparameter point) row: the mean regret curve R(T_k)
-across seeds with a 95% t interval (``scipy.stats``), R/sqrt(T), R/T, the growth
-exponent and the asymptotic rate (``fits.py``), the bound of the theory on each run's
-own constants (``bounds.py``) and one verdict:
+The one policy that ``adambench regret`` (``cli/regret.py``) and a regret sweep
+(``sweep/plan.py``, ``sweep/work.py``) both call:
+
+* ``validate_options`` / ``horizon``: T >= 1 an integer, dtype, projection, checkpoints
+  per decade >= 5, the schedule, d >= 1; an ``OptionError`` that each front end words
+  its own way (``--per-decade must be ...`` / ``config regret.per_decade: expected ...``);
+* ``default_point``: the point a rule runs at unless a grid says otherwise: the
+  problem's step size (divided by the problem's G_inf for a rule that is not
+  scale-free, ``Rule.scale_free``), the rule's online schedule (``Rule.online_schedule``)
+  and the problem's own hyperparameters (e.g. beta1, beta2 of Reddi et al.'s example);
+* ``points``: a grid of hyperparameters over that default (``grid.expand``);
+* ``run_work`` / ``state_bytes`` / ``check_budget``: the size of a batch of runs, and
+  the bounds a single command may not exceed (``MAX_WORK``, ``MAX_STATE_BYTES``);
+* ``comparator_info``: what a result records about the comparator.
+
+From an engine result to rows (``rows``): for each (problem, optimizer, hyperparameter
+point) row, the mean regret curve R(T_k) across seeds with a 95% t interval
+(``stats.t_interval``), R/sqrt(T), R/T, the growth exponent and the asymptotic rate
+(``stats.py``), the bound of the theory on each run's own constants (``bounds.py``) and
+one verdict:
 
 * "linear: does not converge" - exponent >= 0.85, or the fitted linear part a T carries
   most of R(T) with a > 0 significantly (R(T)/T tends to a > 0) and the exponent's
@@ -12,34 +28,188 @@ own constants (``bounds.py``) and one verdict:
 * "sublinear (exponent p)" - otherwise;
 * "sublinear: R(T) <= 0" - when the regret is not positive at T;
 * "exceeds its theoretical bound" - appended when most seeds' R(T) is above the bound
-  (expected for Adam on ``reddi``: Theorem 4.1's proof is wrong, paper-spec 1.5);
+  (expected for Adam on ``reddi``: Theorem 4.1's proof is wrong, docs/theory.md §1.5);
 * "diverged (NaN/Inf)" - when a run's iterate or loss stopped being finite.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
-from .. import stats as fits
-from . import bounds
+from .. import stats
+from ..core.spec import Rule
+from ..problems.online.base import PROJECTIONS
+from . import bounds, grid
+
+DEFAULT_PROBLEMS = ("logistic", "sparse-logistic", "reddi")
+DTYPES = ("float64", "float32")
+SCHEDULES = ("inv_sqrt", "constant", "auto")  # auto: each rule's online_schedule
+MIN_PER_DECADE = 5
+# Bounds on one command's work: T x runs x (d + 10) per problem, summed (about 10
+# minutes on 2 cores), and the runs' state (runs x d x 8 float64 arrays).
+MAX_WORK = 2e11
+MAX_STATE_BYTES = 2 * 2**30
+
+
+class OptionError(ValueError):
+    """A regret option out of range: which one, what it must be, and the value given.
+
+    ``str()`` is the plain sentence; ``for_flag()`` and ``for_config()`` word it for the
+    command line and for a sweep file.
+    """
+
+    def __init__(self, field: str, expected: str, got: Any) -> None:
+        self.field, self.expected, self.got = field, expected, got
+        super().__init__(f"{field} must be {expected}, got {got!r}")
+
+    def for_flag(self) -> str:
+        """``--per-decade must be an integer >= 5, got 3``: the flag of ``adambench regret``."""
+        return f"--{self.field.replace('_', '-')} must be {self.expected}, got {self.got!r}"
+
+    def for_config(self, table: str = "regret") -> str:
+        """``config regret.per_decade: expected an integer >= 5, got 3``: a sweep file's key."""
+        return f"config {table}.{self.field}: expected {self.expected}, got {self.got!r}"
+
+
+def horizon(value: int | float | str) -> int:
+    """T from ``1000000``, ``1e6`` or ``"1e6"``: an integer >= 1, else OptionError."""
+    expected = "an integer >= 1 such as 1e6 or 1000000"
+    if isinstance(value, bool):
+        raise OptionError("T", expected, value)
+    if isinstance(value, int):
+        if value < 1:
+            raise OptionError("T", expected, value)
+        return value
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise OptionError("T", expected, value) from None
+    if not math.isfinite(f) or f < 1 or f != int(f):
+        raise OptionError("T", expected, value)
+    return int(f)
+
+
+def validate_options(
+    T: int | float | str,
+    dtype: str = "float64",
+    projection: str = "weighted",
+    per_decade: int = 5,
+    schedule: str = "auto",
+    dim: int | None = None,
+) -> int:
+    """Check a regret run's options, in this order; return T as an integer.
+
+    T >= 1 an integer (``horizon``), d >= 1 or None (the problem's own), the schedule one
+    of ``SCHEDULES``, dtype one of ``DTYPES``, projection one of the problems'
+    ``PROJECTIONS``, checkpoints per decade >= ``MIN_PER_DECADE``.  The first option out
+    of range is an ``OptionError``.
+    """
+    T = horizon(T)
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 1):
+        raise OptionError("dim", "an integer >= 1", dim)
+    if schedule not in SCHEDULES:
+        raise OptionError("schedule", " | ".join(SCHEDULES), schedule)
+    if dtype not in DTYPES:
+        raise OptionError("dtype", " | ".join(DTYPES), dtype)
+    if projection not in PROJECTIONS:
+        raise OptionError("projection", " | ".join(PROJECTIONS), projection)
+    if isinstance(per_decade, bool) or not isinstance(per_decade, int) or per_decade < 5:
+        raise OptionError("per_decade", f"an integer >= {MIN_PER_DECADE}", per_decade)
+    return T
+
+
+def problem_options(name: str, reddi_c: float) -> dict[str, float]:
+    """The problem options a regret run passes on: C of ``reddi`` (Reddi et al.'s example)."""
+    return {"C": float(reddi_c)} if name == "reddi" else {}
+
+
+def require_compiled(rule: Rule) -> None:
+    """The regret engine runs fused kernels only: ValueError for a NumPy-only rule."""
+    if not rule.compiled:
+        raise ValueError(
+            "a NumPy plugin rule has no compiled kernel and the regret engine runs "
+            "compiled kernels only"
+        )
+
+
+def default_point(problem: Any, rule: Rule, schedule: str = "auto") -> dict[str, Any]:
+    """The hyperparameters a regret run of ``rule`` on ``problem`` uses by default.
+
+    The rule: lr = the problem's ``default_lr``, divided by the problem's G_inf when the
+    rule is not scale-free (``Rule.scale_free``; e.g. SGD, whose step scales with the
+    gradient); lr_schedule = ``schedule``, or with ``"auto"`` the rule's
+    ``online_schedule`` (alpha/sqrt(t), or constant for AdaGrad whose 1/sqrt(sum g^2)
+    already decays); then the problem's ``overrides`` for the parameters the rule has.
+    """
+    has = {p.name for p in rule.params}
+    scale = 1.0 if rule.scale_free else problem.constants["G_inf"]
+    point: dict[str, Any] = {
+        "lr": problem.default_lr / scale,
+        "lr_schedule": rule.online_schedule if schedule == "auto" else schedule,
+    }
+    point.update({k: v for k, v in problem.overrides.items() if k in has})
+    return point
+
+
+def points(
+    problem: Any, rule: Rule, axes: Mapping[str, Sequence[Any]], schedule: str = "auto"
+) -> list[dict[str, Any]]:
+    """Every grid point of ``rule`` on ``problem``: ``axes`` over ``default_point``."""
+    return grid.expand(rule, default_point(problem, rule, schedule), axes)
+
+
+def run_work(T: int, runs: int, d: int) -> float:
+    """The work of ``runs`` runs of T steps in dimension d: T x runs x (d + 10)."""
+    return float(T) * runs * (d + 10)
+
+
+def state_bytes(runs: int, d: int) -> int:
+    """The runs' state: x, g, three buffers and statistics, ~8 float64 arrays of runs x d."""
+    return runs * d * 8 * 8
+
+
+def check_budget(
+    T: int,
+    n_seeds: int,
+    work: Sequence[tuple[Any, Sequence[Any]]],
+    names: Mapping[str, str] | None = None,
+) -> None:
+    """ValueError when [(problem, points)] at T with ``n_seeds`` seeds is too large.
+
+    The bounds: the summed ``run_work`` at most ``MAX_WORK`` and the summed
+    ``state_bytes`` at most ``MAX_STATE_BYTES``.  ``names`` words the remedies with the
+    caller's names for T, the seeds and d (default: T, seeds, dim).
+    """
+    n = {"T": "T", "seeds": "seeds", "dim": "dim", **(names or {})}
+    total = sum(run_work(T, len(pts) * n_seeds, prob.d) for prob, pts in work)
+    state = sum(state_bytes(len(pts) * n_seeds, prob.d) for prob, pts in work)
+    if total > MAX_WORK:
+        raise ValueError(
+            f"T x runs x (d + 10) = {total:.3g} exceeds the bound {MAX_WORK:.0e} (about 10 "
+            f"minutes on 2 cores); lower {n['T']}, the grids, {n['seeds']} or {n['dim']}"
+        )
+    if state > MAX_STATE_BYTES:
+        raise ValueError(
+            f"state of {state / 2**30:.2f} GiB (runs x d x 8 arrays) exceeds the bound "
+            f"{MAX_STATE_BYTES / 2**30:.0f} GiB; lower the grids, {n['seeds']} or {n['dim']}"
+        )
+
+
+def comparator_info(result: Any) -> dict[str, Any]:
+    """What a result records about an ``EngineResult``'s comparator: method, passes, gap."""
+    c = result.comparator
+    return {
+        "method": c.method,
+        "newton_passes": c.passes,
+        "max_certified_gap": float(c.gap.max()),
+    }
+
 
 LINEAR_EXPONENT = 0.85
-
-
-def interval(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over axis 0 and a two-sided t interval (NaN bounds with one seed)."""
-    values = np.asarray(values, dtype=np.float64)
-    mean = values.mean(axis=0)
-    n = values.shape[0]
-    if n < 2:
-        nan = np.full_like(mean, np.nan)
-        return mean, nan, nan
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * stats.sem(values, axis=0)
-    half = np.where(np.isfinite(half), half, 0.0)
-    return mean, mean - half, mean + half
 
 
 def verdict(
@@ -80,10 +250,10 @@ def rows(result: Any) -> list[dict[str, Any]]:
         runs = slice(p * S, (p + 1) * S)
         R = result.regret[runs]
         diverged = bool(result.diverged[runs].any())
-        mean, lo, hi = interval(R)
-        norm = fits.normalised(ends, mean)
-        expo = fits.growth_exponent(ends, R) if not diverged else None
-        rate = fits.linear_rate(ends, R) if not diverged else None
+        mean, lo, hi = stats.t_interval(R)
+        norm = stats.normalised(ends, mean)
+        expo = stats.growth_exponent(ends, R) if not diverged else None
+        rate = stats.linear_rate(ends, R) if not diverged else None
         per_seed = []
         for r in range(runs.start, runs.stop):
             consts = {k: float(v[r, -1]) for k, v in result.stats.items()}

@@ -1,6 +1,6 @@
 """The ``adambench run`` engine: every optimizer on every task, a hyperparameter grid each.
 
-Protocol (Kingma & Ba section 6, paper-spec 1.7): the same initialisation and the same
+Protocol (Kingma & Ba section 6, docs/theory.md §1.7): the same initialisation and the same
 minibatches for every optimizer (a function of the seed), each optimizer's learning
 rate (and, where asked, beta1 and beta2) searched over a grid, the best grid point by
 final training loss (mean over seeds) reported.  A grid point where any seed diverged
@@ -10,56 +10,37 @@ seeds) train as one batch, with per-run hyperparameter vectors.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from ..core.backend import module
+from ..core.registry import RULES, get_rule
+from ..core.spec import Rule
 from ..engines.training import BatchResult, TaskData, train_batch
 from ..problems.data import Dataset
 from ..problems.nn import make_task
+from ..stats import t_interval
+from . import grid
 
-OPTIMIZERS = ("adam", "adamax", "adagrad", "rmsprop-momentum", "adam-nobias", "amsgrad", "sgd")
-
-# Hyperparameters other than the learning rate.  The paper names "SGD with Nesterov
-# momentum" without a momentum value (paper-spec 1.7); 0.9 is the common choice.
-OPTIMIZER_HP: dict[str, dict[str, Any]] = {"sgd": {"momentum": 0.9, "nesterov": True}}
-
-# Middle of each optimizer's default 5-point grid (center x 10^{-1, -1/2, 0, 1/2, 1}),
-# per schedule.  Chosen from a sweep over 1e-5..1 in half decades on the digits
-# (20 epochs, one seed) so that the default grid brackets each optimizer's best; the
+# Every built-in rule, in registry order.  What each trains with is declared on its
+# rule (core/rules/): ``Rule.train_hp``, hyperparameters other than the learning rate
+# (e.g. SGD's Nesterov momentum 0.9: the paper names "SGD with Nesterov momentum"
+# without a value, docs/theory.md §1.7), and ``Rule.train_lr``, the centre of its default lr
+# grid per schedule, chosen from a sweep over 1e-5..1 in half decades on the digits (20
+# epochs, one seed) so that the default grid brackets each optimizer's best; the
 # alpha/sqrt(t) schedule (logreg, section 6.1) needs larger alpha.  ``--lr-grid``
-# replaces them; a best value on the edge of its grid is flagged in the table.
-GRID_CENTERS: dict[str, dict[str, float]] = {
-    "constant": {
-        "adam": 3e-3,
-        "adamax": 1e-2,
-        "adagrad": 3e-2,
-        "rmsprop-momentum": 3e-4,
-        "adam-nobias": 3e-3,
-        "amsgrad": 3e-3,
-        "sgd": 3e-2,
-    },
-    "inv_sqrt": {
-        "adam": 1e-1,
-        "adamax": 3e-1,
-        "adagrad": 1.0,
-        "rmsprop-momentum": 1e-2,
-        "adam-nobias": 3e-2,
-        "amsgrad": 3e-2,
-        "sgd": 1.0,
-    },
-}
+# replaces the grids; a best value on the edge of its grid is flagged in the table.
+OPTIMIZERS = tuple(RULES)
 
 
 def default_grid(optimizer: str, schedule: str) -> list[float]:
     """Five points of the half-decade ladder ..., 1e-3, 3e-3, 1e-2, ... centred on the
-    optimizer's usual value for this schedule."""
-    mid = round(2 * math.log10(GRID_CENTERS[schedule][optimizer]))
+    optimizer's usual value for this schedule (``Rule.train_lr[schedule]``)."""
+    mid = round(2 * math.log10(get_rule(optimizer).train_lr[schedule]))
     return [float(f"{10.0 ** (n // 2) * (3 if n % 2 else 1):.1g}") for n in range(mid - 2, mid + 3)]
 
 
@@ -82,21 +63,6 @@ class RunConfig:
     backend: str = "numpy"  # numpy | cupy: where the runs train
 
 
-def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t confidence interval over seeds (NaN bounds for one seed)."""
-    from scipy import stats
-
-    v = np.asarray(values, dtype=np.float64)
-    mean = float(v.mean())
-    if v.size < 2 or not np.isfinite(v).all():
-        return mean, math.nan, math.nan
-    sem = float(stats.sem(v))
-    if sem == 0.0:
-        return mean, mean, mean
-    lo, hi = stats.t.interval(level, v.size - 1, loc=mean, scale=sem)
-    return mean, float(lo), float(hi)
-
-
 def epochs_to(curve: np.ndarray, target: float) -> int | None:
     """First epoch whose (mean) training loss is <= target; None if never."""
     hit = np.flatnonzero(np.asarray(curve) <= target)
@@ -104,18 +70,73 @@ def epochs_to(curve: np.ndarray, target: float) -> int | None:
 
 
 def grid_points(opt: str, lrs: list[float], cfg: RunConfig) -> list[dict[str, float]]:
-    """The product lr x beta1 x beta2 for ``opt``; a beta grid only where ``opt`` has it."""
-    from ..core.registry import get_rule
-
-    names = {p.name for p in get_rule(opt).params}
-    axes: list[tuple[str, tuple[float, ...]]] = [("lr", tuple(lrs))]
+    """The product lr x beta1 x beta2 for ``opt`` (``grid.expand``); a beta grid only
+    where ``opt`` has it."""
+    rule = get_rule(opt)
+    names = {p.name for p in rule.params}
+    axes: dict[str, Any] = {"lr": list(lrs)}
     for name, values in (("beta1", cfg.beta1_grid), ("beta2", cfg.beta2_grid)):
         if values and name in names:
-            axes.append((name, values))
-    keys = [k for k, _ in axes]
-    return [
-        dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))
-    ]
+            axes[name] = list(values)
+    return grid.expand(rule, {}, axes)
+
+
+def batch_hyperparameters(
+    rule: Rule, points: Sequence[Mapping[str, Any]], n_seeds: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The learning rates and other hyperparameters of a batch of points x seeds.
+
+    The rule: run r is point r // n_seeds with seed r % n_seeds; the learning rate and
+    every other float hyperparameter of the points become per-run vectors (each point's
+    value repeated n_seeds times); a non-float setting, the same for every point of a
+    batch, is passed as its one value (the first point's).
+    """
+    lrs = np.repeat([float(hp["lr"]) for hp in points], n_seeds)
+    hp: dict[str, Any] = {}
+    for k in points[0]:
+        if k == "lr":
+            continue
+        if rule.param(k).kind == "float":
+            hp[k] = np.repeat([float(p[k]) for p in points], n_seeds)
+        else:
+            hp[k] = points[0][k]
+    return lrs, hp
+
+
+def point_rows(
+    task: str,
+    optimizer: str,
+    points: Sequence[Mapping[str, Any]],
+    seeds: list[int],
+    res: BatchResult,
+) -> list[dict[str, Any]]:
+    """One row per grid point of a batch (runs point-major, as ``batch_hyperparameters``):
+    final training loss, its mean and t interval over seeds (``stats.t_interval``; None
+    for the mean when a seed diverged), test loss and accuracy per seed, mean curve."""
+    S = len(seeds)
+    out = []
+    for i, point in enumerate(points):
+        r = slice(i * S, (i + 1) * S)
+        finals = res.train_loss[r, -1]
+        diverged = bool(res.diverged[r].any())
+        mean, lo, hi = t_interval(finals)
+        out.append(
+            {
+                "task": task,
+                "optimizer": optimizer,
+                "point": ", ".join(f"{k}={v}" for k, v in point.items()),
+                "hyperparameters": dict(point),
+                "seeds": seeds,
+                "final_train_loss": None if diverged else mean,
+                "final_train_loss_interval": [lo, hi],
+                "final_train_loss_per_seed": finals,
+                "test_loss_per_seed": res.test_loss[r],
+                "test_accuracy_per_seed": res.test_accuracy[r],
+                "diverged_epoch": [int(x) if x >= 0 else None for x in res.diverged_epoch[r]],
+                "train_loss_mean_curve": res.train_loss[r].mean(axis=0),
+            }
+        )
+    return out
 
 
 def summarise(
@@ -146,7 +167,7 @@ def summarise(
     runs = len(grid) * k
     out: dict[str, Any] = {
         "optimizer": opt,
-        "hyperparameters": OPTIMIZER_HP.get(opt, {}),
+        "hyperparameters": dict(get_rule(opt).train_hp),
         "grid": points,
         "diverged_runs": int(res.diverged.sum()),
         "runs": runs,
@@ -209,13 +230,10 @@ def run_benchmark(
         for opt in cfg.optimizers:
             lr_list = list(cfg.lr_grid) if cfg.lr_grid else default_grid(opt, task.lr_schedule)
             grid = grid_points(opt, lr_list, cfg)
-            k = len(cfg.seeds)
-            lrs = np.repeat([hp["lr"] for hp in grid], k).astype(np.float64)
+            rule = get_rule(opt)
+            lrs, batched = batch_hyperparameters(rule, grid, len(cfg.seeds))
             seeds = np.tile(np.asarray(cfg.seeds, dtype=np.int64), len(grid))
-            hps = dict(OPTIMIZER_HP.get(opt, {}))
-            for beta in ("beta1", "beta2"):
-                if beta in grid[0]:
-                    hps[beta] = np.repeat([hp[beta] for hp in grid], k).astype(np.float64)
+            hps = {**rule.train_hp, **batched}
             cb = (lambda e, _o=opt, _t=name: on_epoch(_t, _o, e)) if on_epoch else None
             res = train_batch(
                 task,

@@ -1,6 +1,6 @@
 """Counter-based random streams: every value is a pure function of (seed, t, index).
 
-DESIGN.md, "Streams are functions of (seed, t)": a problem's data at step t is computed
+docs/design.md, "Streams are functions of (seed, t)": a problem's data at step t is computed
 from the seed and t alone, so any block of steps can be regenerated (for the comparator,
 for resuming) in O(block) memory, T = 1e7 needs no O(T) storage, and a GPU port sees the
 same data.  The generator is the SplitMix64 finaliser (Steele, Lea & Flood 2014) applied

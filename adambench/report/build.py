@@ -2,7 +2,7 @@
 
 The report is assembled in a temporary folder beside its destination and moved into
 place only when every file is written, so a bad input or a crash leaves nothing behind
-(DESIGN.md, "Results are data"; reports are rebuilt from results alone).
+(docs/design.md, "Results are data"; reports are rebuilt from results alone).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..results import to_jsonable
 from . import figures, html, markdown, plots_ablation, plots_bench, plots_regret, plots_training
 from .load import Source, check_sources, load
 from .model import Figure, Report, Section
@@ -203,10 +204,8 @@ def report_for(
     """The report of one in-memory results document (for other commands' ``--report``).
 
     The document is first made exactly what its results file holds (NumPy to lists,
-    NaN/Inf to null, ``results._clean``), so the report is the same as one rebuilt from
+    NaN/Inf to null, ``results.to_jsonable``), so the report is the same as one rebuilt from
     the file.
     """
-    from ..results import _clean
-
-    plain = json.loads(json.dumps(_clean(doc)))
+    plain = json.loads(json.dumps(to_jsonable(doc)))
     return build([Source(name, plain)], out, on_step=on_step)

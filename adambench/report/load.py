@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..results import read_json
+from .plots_ablation import check_ablation
 
 COMMANDS = ("regret", "bench", "run", "ablate")
 _NUM = (int, float)
@@ -145,14 +146,8 @@ def _check_run(c: _Checker, doc: dict) -> None:
                     c.numbers({"v": curve}, "v", f"{gp}.train_loss_curves[{m}]")
 
 
-def _check_ablate(c: _Checker, doc: dict) -> None:
-    from .plots_ablation import check_ablation
-
-    check_ablation(c, doc)
-
-
 _CHECKS = {"regret": _check_regret, "bench": _check_bench, "run": _check_run}
-_CHECKS["ablate"] = _check_ablate
+_CHECKS["ablate"] = check_ablation  # the ablation layout is checked beside its plots
 
 
 def check(source: Source) -> None:

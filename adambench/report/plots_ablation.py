@@ -3,7 +3,7 @@
 One panel per (beta1, beta2): rows beta1, columns beta2, the short budget's panels on
 the left and the long budget's on the right (the paper's 10 and 100 epochs); in each,
 the training loss against log10(alpha), red with the bias correction (Algorithm 1,
-paper-spec 1.4) and green without (``adam-nobias``), as in the paper.  A diverged point
+docs/theory.md §1.4) and green without (``adam-nobias``), as in the paper.  A diverged point
 is drawn as a cross at the top of its panel.
 """
 

@@ -1,13 +1,13 @@
-"""Plots of an ``adambench bench`` results document (``analysis/bench.py``).
+"""Plots of an ``adambench bench`` results document (``bench/run.py``).
 
 * achieved GB/s against parameter count, one panel per optimizer: adambench's kernel
   (solid, the optimizer's colour), the same-run roofline loop with the rule's own access
-  pattern (thick grey: the measured limit, DESIGN.md "Timing is relative"), copy and
+  pattern (thick grey: the measured limit, docs/design.md, "Timing is relative"), copy and
   triad for reference (thin dotted), peers (textbook NumPy, torch.optim) dashed with
   open markers;
 * adambench's fraction of its roofline against parameter count, all optimizers.
 One figure of each per (dtype, threads) measured.  GB/s = bytes the rule must move
-(DESIGN.md table) / median time per step.
+(docs/design.md §8) / median time per step.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""Plots of an ``adambench regret`` results document (rows of ``analysis/regret.py``).
+"""Plots of an ``adambench regret`` results document (rows of ``experiments/regret.py``).
 
 * R(T) against T, log-log, one line per optimizer (mean over seeds) with its 95% t band,
-  a sqrt(T) reference and the theory's bound at T where one applies (paper-spec 2.2:
-  R(T) = sum_t f_t(x_t) - min_{x in F} sum_t f_t(x); bounds of sections 1.5, 2.4, 3.1, 4);
-* R(T)/T against T (sublinear regret: R(T)/T -> 0, paper-spec 4);
-* the iterate path x_t[0] for the Reddi et al. counterexamples (paper-spec 2.5), where
+  a sqrt(T) reference and the theory's bound at T where one applies (regret
+  R(T) = sum_t f_t(x_t) - min_{x in F} sum_t f_t(x), docs/theory.md §2.1; the bounds of
+  docs/theory.md §1.5, §2.4, §3.1 and §4.2);
+* R(T)/T against T (sublinear regret: R(T)/T -> 0, docs/theory.md §4.1);
+* the iterate path x_t[0] for the Reddi et al. counterexamples (docs/theory.md §2.5), where
   Adam drifts to +1 and AMSGrad to the comparator -1;
 * the fitted growth exponents with their intervals, one row per optimizer.
 """
@@ -143,7 +144,7 @@ def iterate_plot(problem: str, rows: list[dict[str, Any]], suffix: str = "") -> 
         f"Iterate path on {problem}",
         "The iterate at the checkpoints (mean over seeds); F = [-1, 1] (dotted). On the "
         "Reddi et al. problems the comparator is x = -1: Adam is expected to drift to +1, "
-        "AMSGrad to -1 (paper-spec 2.5).",
+        "AMSGrad to -1 (docs/theory.md §2.5).",
         fig,
     )
 

@@ -1,8 +1,8 @@
-"""Plots of an ``adambench run`` results document (``analysis/training_sweep.py``).
+"""Plots of an ``adambench run`` results document (``experiments/training.py``).
 
 * training loss against epoch per task, one line per optimizer at its chosen learning
   rate: the median over seeds, the band from the lowest to the highest seed (Kingma & Ba
-  section 6 protocol, paper-spec 1.7: best of a learning-rate grid);
+  section 6 protocol, docs/theory.md §1.7: best of a learning-rate grid);
 * final training loss against the learning rate per task, every grid point (the
   sensitivity the chosen rate hides), mean over seeds.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from .figures import Plot, colour, dashes, empty_note, new_figure, numbers
 
-GRID_KEYS = ("lr", "beta1", "beta2")  # the searched hyperparameters (training_sweep.py)
+GRID_KEYS = ("lr", "beta1", "beta2")  # the searched hyperparameters (experiments/training.py)
 
 
 def chosen_point(entry: dict[str, Any]) -> dict[str, Any] | None:

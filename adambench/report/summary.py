@@ -3,7 +3,7 @@
 Regret: per problem, which optimizers show linear regret, which exceed their theorem's
 bound, which are consistent with O(sqrt T) (exponent and interval).  Bench: the share
 of the roofline the kernels reach at the largest size and how peers compare.  Run: the
-ranking per task.  Ablate: the section 6.4 statements (``analysis/ablation.findings``).
+ranking per task.  Ablate: the section 6.4 statements (``experiments/ablation.findings``).
 """
 
 from __future__ import annotations

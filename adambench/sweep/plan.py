@@ -3,7 +3,7 @@
 The product problems/tasks x optimizers x grid points x seeds is grouped per (problem or
 task, optimizer, non-vector settings such as the schedule): within a group every run
 shares one compiled kernel and one data stream per seed, so the engines advance them as
-one (B, d) batch (DESIGN.md, "Batched runs").  A group is cut into units of at most
+one (B, d) batch (docs/design.md, "Batched runs").  A group is cut into units of at most
 ``runs_per_unit`` runs, always keeping every seed of a grid point in the same unit (the
 rows aggregate over seeds).  A unit's key is the SHA-256 of its full configuration and
 the adambench version, so a cached result is reused only for exactly the same work.
@@ -12,15 +12,21 @@ the adambench version, so a cached result is reused only for exactly the same wo
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
+from ..core import plugins
+from ..core.registry import get_rule
+from ..experiments.grid import expand
+from ..problems.nn import TASKS
+from ..problems.online.registry import BALL_CAPABLE, make_problem
+from ..results import to_jsonable
 from .config import SweepConfig
+from .work import dataset, make_train_task
 
 # Measured on the project's 2-core machine while other work ran (docs/scaling.md), one
 # thread: seconds per (step x run x (d + 10)) of the regret engine (6.6-8.6e-9 at
@@ -46,9 +52,7 @@ class Unit:
 
 def canonical(doc: Any) -> str:
     """The canonical JSON text of plain data (sorted keys, no spaces): what is hashed."""
-    from ..results import _clean
-
-    return json.dumps(_clean(doc), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return json.dumps(to_jsonable(doc), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def digest(doc: Any) -> str:
@@ -66,37 +70,24 @@ def sweep_id(cfg: SweepConfig) -> str:
 
 
 def _points(name: str, rule: Any, grid: dict[str, list[Any]], fill: dict[str, Any]) -> list[dict]:
-    """Every grid point of one optimizer, in the rule's parameter order, validated."""
-    names = [p.name for p in rule.params]
-    unknown = sorted(set(grid) - set(names))
-    if unknown:
-        raise ValueError(
-            f"config optimizers.{name}: unknown hyperparameter {unknown[0]!r}; "
-            f"allowed: {', '.join(names)}"
-        )
+    """Every grid point of one optimizer over ``fill`` (``experiments.grid.expand``), with
+    the TOML value types checked first; errors name the file's key."""
+    names = {p.name for p in rule.params}
     expected = {"float": ("a number", (int, float)), "bool": ("true or false", (bool,)),
                 "choice": ("a string", (str,))}  # fmt: skip
     for k, values in grid.items():
+        if k not in names:
+            continue  # expand names it
         what, types = expected[rule.param(k).kind]
         for v in values:
             if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
                 raise ValueError(
                     f"config optimizers.{name}.{k}: expected {what}, got {type(v).__name__} {v!r}"
                 )
-    axes = [(k, grid[k]) for k in names if k in grid]
-    out = []
-    for combo in itertools.product(*(v for _, v in axes)):
-        hp = {k: v for k, v in fill.items() if k in names}
-        hp.update({k: v for (k, _), v in zip(axes, combo, strict=True)})
-        for k, v in hp.items():
-            if rule.param(k).kind == "float" and isinstance(v, int) and not isinstance(v, bool):
-                hp[k] = float(v)
-        try:
-            rule.validate(hp)
-        except ValueError as e:
-            raise ValueError(f"config optimizers.{name}: {e}") from None
-        out.append(hp)
-    return out
+    try:
+        return expand(rule, fill, grid)
+    except ValueError as e:
+        raise ValueError(f"config optimizers.{name}: {e}") from None
 
 
 def _chunks(rule: Any, points: list[dict], n_seeds: int, runs_per_unit: int) -> list[list[dict]]:
@@ -121,31 +112,19 @@ def plan(cfg: SweepConfig) -> list[Unit]:
 
 
 def _plan_regret(cfg: SweepConfig) -> list[Unit]:
-    from ..core.registry import get_rule
-    from ..engines.regret.engine import checkpoints
-    from ..problems.online.base import PROJECTIONS
-    from ..problems.online.registry import BALL_CAPABLE, make_problem
+    from ..engines.regret.engine import block_size  # numba
+    from ..experiments import regret as policy  # scipy (stats)
 
     e = cfg.engine
-    T = float(e["T"])
-    if T < 1:
-        raise ValueError(f"config regret.T: expected an integer >= 1, got {e['T']!r}")
-    T = int(T)
-    if e["dtype"] not in ("float64", "float32"):
-        raise ValueError(f"config regret.dtype: expected float64 | float32, got {e['dtype']!r}")
-    if e["projection"] not in PROJECTIONS:
-        raise ValueError(
-            f"config regret.projection: expected {' | '.join(PROJECTIONS)}, got {e['projection']!r}"
-        )
-    if e["per_decade"] < 5:
-        raise ValueError(
-            f"config regret.per_decade: expected an integer >= 5, got {e['per_decade']}"
-        )
-    checkpoints(T, e["per_decade"])
+    try:
+        T = policy.validate_options(e["T"], e["dtype"], e["projection"], e["per_decade"],
+                                    dim=e["dim"])  # fmt: skip
+    except policy.OptionError as err:
+        raise ValueError(err.for_config("regret")) from None
     S = len(cfg.seeds)
     units = []
     for pname in e["problems"]:
-        kw = {"C": float(e["reddi_c"])} if pname == "reddi" else {}
+        kw = policy.problem_options(pname, e["reddi_c"])
         feasible = e["set"] if pname in BALL_CAPABLE else None
         try:
             prob = make_problem(pname, dim=e["dim"], feasible=feasible, **kw)
@@ -154,18 +133,14 @@ def _plan_regret(cfg: SweepConfig) -> list[Unit]:
         problem_spec = {"name": pname, "dim": prob.d, "set": feasible, "options": kw}
         for oname, grid in cfg.grids.items():
             rule = get_rule(oname)
-            if rule.kernel == "numpy":
-                raise ValueError(
-                    f"config optimizers.{oname}: a NumPy plugin rule has no compiled kernel "
-                    'and the regret engine runs compiled kernels only; use kind = "run"'
-                )
-            has = {p.name for p in rule.params}
-            fill: dict[str, Any] = {
-                "lr": prob.default_lr / (prob.constants["G_inf"] if oname == "sgd" else 1.0),
-                "lr_schedule": "constant" if oname == "adagrad" else "inv_sqrt",
-            }
-            fill.update({k: v for k, v in prob.overrides.items() if k in has})
-            for chunk in _chunks(rule, _points(oname, rule, grid, fill), S, cfg.runs_per_unit):
+            try:
+                policy.require_compiled(rule)
+            except ValueError as err:
+                raise ValueError(f'config optimizers.{oname}: {err}; use kind = "run"') from None
+            fill = policy.default_point(prob, rule)
+            points = _points(oname, rule, grid, fill)
+            kmax = rule.coefficients(rule.validate(points[0]), 1).shape[-1] if points else 0
+            for chunk in _chunks(rule, points, S, cfg.runs_per_unit):
                 spec = {
                     "kind": "regret",
                     "problem": problem_spec,
@@ -179,13 +154,14 @@ def _plan_regret(cfg: SweepConfig) -> list[Unit]:
                     **({"backend": e["backend"]} if "backend" in e else {}),
                 }
                 runs, P = len(chunk) * S, len(chunk)
-                seconds = T * runs * (prob.d + 10) * REGRET_SECONDS_PER_WORK
+                seconds = policy.run_work(T, runs, prob.d) * REGRET_SECONDS_PER_WORK
                 if not prob.linear:
                     seconds += T * S * COMPARATOR_SECONDS_PER_STEP
-                # state (x, g, 3 buffers, statistics: ~8 arrays of runs x d) and one block
-                # of data and coefficients (the engine's own block-size rule)
-                block = max(256, min(65536, (1 << 22) // (P * 8), (1 << 22) // (S * prob.nnz)))
-                mem = runs * prob.d * 8 * 8 + S * block * (16 * prob.nnz + 8) + block * P * 64
+                # the runs' state, one block of data and the block's (n, P, kmax) table
+                # of coefficients, at the engine's own block size
+                block = block_size(P, kmax, S, prob.nnz)
+                mem = (policy.state_bytes(runs, prob.d) + S * block * (16 * prob.nnz + 8)
+                       + block * P * kmax * 8)  # fmt: skip
                 units.append(
                     Unit(unit_key(spec), spec, runs, f"{pname} {oname} x{len(chunk)}",
                          seconds, int(mem))
@@ -194,11 +170,6 @@ def _plan_regret(cfg: SweepConfig) -> list[Unit]:
 
 
 def _plan_run(cfg: SweepConfig) -> list[Unit]:
-    from ..core.plugins import problems as plugin_problems
-    from ..core.registry import get_rule
-    from ..problems.nn import TASKS
-    from .work import dataset, make_train_task
-
     e = cfg.engine
     if e["dtype"] not in ("float32", "float64"):
         raise ValueError(f"config run.dtype: expected float32 | float64, got {e['dtype']!r}")
@@ -208,8 +179,8 @@ def _plan_run(cfg: SweepConfig) -> list[Unit]:
     if not 0 < e["width"] <= 16:
         raise ValueError(f"config run.width: expected a number in (0, 16], got {e['width']}")
     for t in e["tasks"]:
-        if t not in TASKS and t not in plugin_problems():
-            known = ", ".join([*TASKS, *plugin_problems()])
+        if t not in TASKS and t not in plugins.problems():
+            known = ", ".join([*TASKS, *plugins.problems()])
             raise ValueError(f"config run.tasks: unknown task {t!r}; choose from: {known}")
     data = dataset(e["data"], e["data_dir"])
     S = len(cfg.seeds)

@@ -24,8 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..results import write_json
+from .._version import __version__
+from ..results import to_jsonable, write_json
 from .plan import Unit, canonical
 
 MANIFEST = "manifest.json"
@@ -144,9 +144,7 @@ class Store:
 
     def save(self, unit: Unit, payload: dict[str, Any]) -> dict[str, Any]:
         """Write a finished unit atomically; returns the payload as stored (JSON data)."""
-        from ..results import _clean
-
-        clean = _clean(payload)
+        clean = to_jsonable(payload)
         doc = {
             "schema": UNIT_SCHEMA,
             "key": unit.key,

@@ -15,11 +15,18 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+
+from ..core import plugins
+from ..core.backend import module
+from ..core.registry import get_rule
+from ..engines.training import TaskData, train_batch
+from ..machine import thread_limits
+from ..problems.data import load_dataset
+from ..problems.nn import TASKS, make_task
+from ..problems.online.registry import make_problem
 
 _RUNS_COMPLETED = 0  # units run by this process (tests count cache hits with it)
 
@@ -29,27 +36,11 @@ def units_run_here() -> int:
     return _RUNS_COMPLETED
 
 
-@contextmanager
-def thread_limits(threads: int | None) -> Iterator[None]:
-    """numba on ``threads`` threads (None: unchanged), BLAS on one, restored afterwards."""
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    before = numba.get_num_threads()
-    if threads is not None:
-        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        with threadpool_limits(1, user_api="blas"):
-            yield
-    finally:
-        numba.set_num_threads(before)
-
-
 def run_unit(spec: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
     """Compute one unit; returns {"rows": [...], "info": {...}, "timing": {...}}."""
     global _RUNS_COMPLETED
     start = time.perf_counter()
-    with thread_limits(threads):
+    with thread_limits(numba=threads, blas=1):
         if spec["kind"] == "regret":
             out = _regret_unit(spec)
         elif spec["kind"] == "run":
@@ -62,10 +53,9 @@ def run_unit(spec: dict[str, Any], threads: int | None = None) -> dict[str, Any]
 
 
 def _regret_unit(spec: dict[str, Any]) -> dict[str, Any]:
-    """A batch of the online protocol (Reddi et al. 2.1) on the regret engine."""
-    from ..engines.regret.engine import RunPoint, run
-    from ..experiments.regret import rows
-    from ..problems.online.registry import make_problem
+    """A batch of the online protocol (Reddi et al.; docs/theory.md §2.1) on the regret engine."""
+    from ..engines.regret.engine import RunPoint, run  # numba
+    from ..experiments.regret import comparator_info, rows  # scipy
 
     p = spec["problem"]
     prob = make_problem(p["name"], dim=p["dim"], feasible=p["set"], **p["options"])
@@ -80,60 +70,37 @@ def _regret_unit(spec: dict[str, Any]) -> dict[str, Any]:
         per_decade=spec["per_decade"],
         backend=spec.get("backend", "numpy"),
     )
-    info = {
-        "problem": prob.describe(),
-        "comparator": {
-            "method": res.comparator.method,
-            "newton_passes": res.comparator.passes,
-            "max_certified_gap": float(res.comparator.gap.max()),
-        },
-    }
+    info = {"problem": prob.describe(), "comparator": comparator_info(res)}
     return {"rows": rows(res), "info": info, "timing": dict(res.seconds)}
 
 
 @functools.lru_cache(maxsize=4)
 def dataset(name: str, data_dir: str | None) -> Any:
     """A data set, loaded once per process (units of one sweep share it)."""
-    from ..problems.data import load_dataset
-
     return load_dataset(name, data_dir)
 
 
 def make_train_task(name: str, data: Any, width: float) -> Any:
     """A built-in task (``problems.nn``) or a plugin problem's task, sized for ``data``."""
-    from ..core.plugins import problems
-    from ..problems.nn import TASKS, make_task
-
     if name in TASKS:
         return make_task(name, data.n_features, data.n_classes, data.image_shape, width)
-    found = problems().get(name)
+    found = plugins.problems().get(name)
     if found is None:
-        raise ValueError(f"unknown task {name!r}; choose from: {', '.join([*TASKS, *problems()])}")
+        known = ", ".join([*TASKS, *plugins.problems()])
+        raise ValueError(f"unknown task {name!r}; choose from: {known}")
     return found.obj(data.n_features, data.n_classes, data.image_shape, width)
 
 
 def _run_unit(spec: dict[str, Any]) -> dict[str, Any]:
     """A batch of minibatch training runs (Kingma & Ba section 6) on ``train_batch``."""
-    from ..core.backend import module
-    from ..core.registry import get_rule
-    from ..engines.training import TaskData, train_batch
-    from ..experiments.training import t_interval
+    from ..experiments.training import batch_hyperparameters, point_rows  # scipy
 
     data = dataset(spec["data"], spec["data_dir"])
     task = make_train_task(spec["task"], data, spec["width"])
     dtype = np.dtype(spec["dtype"])
-    rule = get_rule(spec["optimizer"])
     points, seeds = spec["points"], list(spec["seeds"])
-    S = len(seeds)
-    lrs = np.repeat([float(hp["lr"]) for hp in points], S)
-    hp: dict[str, Any] = {}
-    for k in points[0]:
-        if k == "lr":
-            continue
-        if rule.param(k).kind == "float":
-            hp[k] = np.repeat([float(p[k]) for p in points], S)
-        else:  # one value per unit (plan.py groups points by their non-float settings)
-            hp[k] = points[0][k]
+    # one value per unit for a non-float setting: plan.py groups points by them
+    lrs, hp = batch_hyperparameters(get_rule(spec["optimizer"]), points, len(seeds))
     res = train_batch(
         task,
         TaskData.prepare(task, data, dtype, module(spec.get("backend", "numpy"))),
@@ -145,28 +112,7 @@ def _run_unit(spec: dict[str, Any]) -> dict[str, Any]:
         dtype,
         hp,
     )
-    out_rows = []
-    for i, point in enumerate(points):
-        r = slice(i * S, (i + 1) * S)
-        finals = res.train_loss[r, -1]
-        diverged = bool(res.diverged[r].any())
-        mean, lo, hi = t_interval(finals)
-        out_rows.append(
-            {
-                "task": spec["task"],
-                "optimizer": spec["optimizer"],
-                "point": ", ".join(f"{k}={v}" for k, v in point.items()),
-                "hyperparameters": dict(point),
-                "seeds": seeds,
-                "final_train_loss": None if diverged else mean,
-                "final_train_loss_interval": [lo, hi],
-                "final_train_loss_per_seed": finals,
-                "test_loss_per_seed": res.test_loss[r],
-                "test_accuracy_per_seed": res.test_accuracy[r],
-                "diverged_epoch": [int(x) if x >= 0 else None for x in res.diverged_epoch[r]],
-                "train_loss_mean_curve": res.train_loss[r].mean(axis=0),
-            }
-        )
+    out_rows = point_rows(spec["task"], spec["optimizer"], points, seeds, res)
     info = {"task": task.describe(), "data": data.describe()}
     timing = {f"{k}_seconds": v for k, v in res.times.items()}
     return {"rows": out_rows, "info": info, "timing": timing}

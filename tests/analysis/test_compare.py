@@ -1,4 +1,4 @@
-"""The regression gate (issue 4): statistics on synthetic samples, bad inputs, re-measure.
+"""The regression gate: statistics on synthetic samples, bad inputs, re-measure.
 
 Synthetic normalised samples with a known effect make the statistics testable without
 trusting any timing: identical distributions must pass, a 25 % slowdown must be flagged,

@@ -33,10 +33,10 @@ def test_linear_rate_separates_the_transient():
 
 def test_interval_uses_t_distribution():
     vals = np.array([[1.0], [2.0], [3.0]])
-    mean, lo, hi = regret.interval(vals)
+    mean, lo, hi = fits.t_interval(vals)
     half = 4.302652729911275 * 1.0 / math.sqrt(3)  # t_{0.975, 2} * sd / sqrt(n)
     assert mean[0] == 2 and hi[0] - 2 == pytest.approx(half)
-    assert np.isnan(regret.interval(vals[:1])[1][0])
+    assert np.isnan(fits.t_interval(vals[:1])[1][0])
 
 
 def test_verdicts():

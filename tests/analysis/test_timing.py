@@ -1,4 +1,4 @@
-"""The timing harness, the roofline loops, the peers and the benchmark runner (issue 4).
+"""The timing harness, the roofline loops, the peers and the benchmark runner.
 
 No test here asserts how long anything takes: timings on a shared machine are data, not
 facts.  What is checked is what the harness computes from them, that every loop does

@@ -1,6 +1,6 @@
-"""The training runner, the run engine and the bias-correction ablation (issue 6).
+"""The training runner, the run engine and the bias-correction ablation.
 
-The "Checks" of issue 6 are here, on the real digits data: every optimizer at its best
+The end-to-end checks are here, on the real digits data: every optimizer at its best
 grid lr reduces the training loss well below its start, and Adam's best final training
 loss on ``mlp`` is within the interval of, or better than, SGD-Nesterov's and
 AdaGrad's (the paper's Figure 2 ordering), at the default ``adambench run`` settings.

@@ -1,4 +1,4 @@
-"""pytest-benchmark timings of the same update kernels ``adambench bench`` times (issue 4).
+"""pytest-benchmark timings of the same update kernels ``adambench bench`` times.
 
 For projects that already gate speed with pytest-benchmark.  Not part of the default
 test run (pyproject's addopts has ``--ignore=tests/benchmarks --benchmark-disable``):
@@ -10,7 +10,7 @@ Each kernel is benchmarked beside the roofline loop with its own access pattern
 (analysis/roofline.py) on the same arrays; ``extra_info`` carries the bytes one step
 must move, so GB/s = bytes / mean time.  Absolute times, as pytest-benchmark compares
 them, swing on shared machines: ``adambench bench --compare`` is the gate that does
-not (it compares time / roofline, DESIGN.md "Timing is relative").
+not (it compares time / roofline, docs/design.md, "Timing is relative").
 """
 
 from __future__ import annotations

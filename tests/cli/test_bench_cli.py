@@ -1,4 +1,4 @@
-"""``adambench bench`` and ``adambench compare`` from the command line (issue 4).
+"""``adambench bench`` and ``adambench compare`` from the command line.
 
 End to end on tiny sizes (so each run takes a second or two), the exit codes 0 / 1 / 2,
 and every bad input of the issue as one line on stderr with exit 2 and no file written.

@@ -1,8 +1,8 @@
-"""The CLI skeleton (issue 2, item 7): --help, --version, list, list --json, bad input.
+"""The CLI skeleton: --help, --version, list, list --json, bad input.
 
 Bad input goes through the real entry point (``adambench.cli.app:main``) in a
 subprocess, so the exit code, stderr and the absence of a traceback are what a user
-sees.  The import test guards "start-up is instant" (DESIGN.md): importing the app must
+sees.  The import test guards docs/design.md §5: importing the app must
 not import numba or the numeric stack, which the commands import when they run.
 """
 

@@ -1,4 +1,4 @@
-"""``--report`` on the commands builds a report beside their results (issue 7 wiring)."""
+"""``--report`` on the commands builds a report beside their results."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Issue 2, item 5 ("fast kernel vs reference"): every rule and every option, float
 float64, shapes (d,) and (B, d) with per-run hyperparameter vectors, sizes from 1 to past
 the kernel's parallel CHUNK.  Also: a batched step equals B separate steps, the
 coefficient table equals per-step coefficients, zero-gradient coordinates stay put, long
-runs keep their coefficients normal, and the eps_hat equivalence of paper-spec 1.2.
+runs keep their coefficients normal, and the eps_hat equivalence of docs/theory.md §1.2.
 
 Tolerances.  float64: kernel and reference do the same arithmetic in a different order
 (e.g. step * m / (sqrt(v) * isb + eps) against alpha * m_hat / (sqrt(v_hat) + eps), and
@@ -342,7 +342,7 @@ def test_steps_near_a_million_match_reference(name, dtype):
 
 
 def test_eps_hat_equals_algorithm_1_with_time_varying_eps():
-    """paper-spec 1.2 (DERIVED): the efficient form with constant eps_hat = c is
+    """docs/theory.md §1.2 (derived): the efficient form with constant eps_hat = c is
     Algorithm 1 with eps_t = c / sqrt(1 - beta2^t).  Algorithm 1 is written out here."""
     c, lr, b1, b2, steps = 1e-3, 1e-2, 0.8, 0.99, 60
     rng = np.random.default_rng(4)

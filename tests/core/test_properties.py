@@ -1,11 +1,11 @@
-"""Property tests (hypothesis) for what the papers say about single steps (issue 2, item 6).
+"""Property tests (hypothesis) for what the papers say about single steps.
 
 Each property is checked on both layers, the fused kernel (``opt.step``) and the float64
 reference (``opt.reference_step``), in float64 with eps = 0, over gradient sequences
 drawn by hypothesis (finite, magnitudes 1e-6..1e6, with zeros, so sparse sequences and
 the first step are included).
 
-What holds exactly, and what does not (DERIVED, paper-spec 1.3 and 1.8):
+What holds exactly, and what does not (derived, docs/theory.md §1.3 and §1.8):
 
 * Adam's step is invariant to rescaling every gradient by c > 0 (Kingma & Ba 2.1).
 * Adam: with weights w_k = (1-b1) b1^k / (1-b1^t) and u_k = (1-b2) b2^k / (1-b2^t) (the
@@ -175,7 +175,7 @@ def test_adamax_step_within_its_exact_bound(grads, b1, b2, lr):
 @PROPS
 @given(grads=sequences, b1=beta1s, b2=beta2s, lr=lrs)
 def test_adamax_step_at_most_lr_while_u_covers_every_gradient(grads, b1, b2, lr):
-    """|Delta_t| <= alpha whenever u_t >= max_{i<=t} |g_i| (paper-spec 1.8), which
+    """|Delta_t| <= alpha whenever u_t >= max_{i<=t} |g_i| (docs/theory.md §1.8), which
     includes the first step and every step whose gradient is the largest so far."""
     assume(np.any(grads != 0))
     out = steps("adamax", grads, lr=lr, beta1=b1, beta2=b2, eps=0.0)

@@ -1,4 +1,4 @@
-"""The independent check (issue 2, item 5): every rule against torch.optim, float64.
+"""The independent check: every rule against torch.optim, float64.
 
 ``tests/data/torch_reference.npz`` holds gradients, initial parameters, torch
 hyperparameters and the parameter trajectory torch.optim produced at every step
@@ -7,10 +7,10 @@ Both our fused kernel (``opt.step``) and our float64 reference (``opt.reference_
 must follow those trajectories to a relative error <= 1e-10 at every step, where the
 definitions coincide.  Where they differ by definition, the difference is pinned:
 
-* AdaMax (paper-spec 1.8): ours defaults to eps = 0 (the paper); torch puts eps = 1e-8
+* AdaMax (docs/theory.md §1.8): ours defaults to eps = 0 (the paper); torch puts eps = 1e-8
   inside the max.  With eps = 0, torch divides 0 by 0 on a coordinate whose first
   gradient is zero (NaN for ever after); ours keeps it put until a gradient arrives.
-* AMSGrad (paper-spec 2.4): ``bias_correction=True`` is torch's Adam(amsgrad=True);
+* AMSGrad (docs/theory.md §2.4): ``bias_correction=True`` is torch's Adam(amsgrad=True);
   the paper form (no bias correction, no eps) is checked against a hand-written loop of
   Reddi et al. Algorithm 2 and its first step is pinned.
 
@@ -255,7 +255,7 @@ def test_adamax_default_eps_is_the_papers_not_torchs():
 def reddi_algorithm2(
     grads: np.ndarray, x1: np.ndarray, lr: float, beta1: float, beta2: float, inv_sqrt: bool
 ) -> np.ndarray:
-    """Reddi, Kale & Kumar, Algorithm 2 (paper-spec 2.4), one coordinate at a time.
+    """Reddi, Kale & Kumar, Algorithm 2 (docs/theory.md §2.4), one coordinate at a time.
 
     m_t = b1 m + (1 - b1) g;  v_t = b2 v + (1 - b2) g^2;  vhat_t = max(vhat, v_t);
     x_{t+1} = x_t - alpha_t m_t / sqrt(vhat_t), alpha_t = alpha or alpha / sqrt(t);

@@ -1,4 +1,4 @@
-"""Data loaders (issue 6): bundled digits, and MNIST IDX, CIFAR-10 pickles and LIBSVM
+"""Data loaders: bundled digits, and MNIST IDX, CIFAR-10 pickles and LIBSVM
 files generated here in their real formats; missing or malformed files give one-line
 errors naming the file."""
 

@@ -1,4 +1,4 @@
-"""AdaGrad, diagonal (Duchi, Hazan & Singer 2011; Kingma & Ba section 5; paper-spec 3.1).
+"""AdaGrad, diagonal (Duchi, Hazan & Singer 2011; Kingma & Ba section 5; docs/theory.md §3.1).
 
 Elementwise::
 
@@ -97,6 +97,7 @@ def torch_form(hp):
 
 
 ADAGRAD = Rule(
+    rank=2,
     name="adagrad",
     title="AdaGrad",
     source="Duchi, Hazan & Singer 2011 (diagonal form, as Kingma & Ba section 5)",
@@ -119,3 +120,5 @@ ADAGRAD = Rule(
     theorem="adagrad",
     train_lr={"constant": 3e-2, "inv_sqrt": 1.0},
 )
+
+RULES = (ADAGRAD,)

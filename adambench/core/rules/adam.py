@@ -1,6 +1,6 @@
 """Adam (Kingma & Ba 2015, Algorithm 1) and Adam without bias correction (section 6.4).
 
-Algorithm 1, elementwise (paper-spec 1.1)::
+Algorithm 1, elementwise (docs/theory.md §1.1)::
 
     m_t = beta1_t m_{t-1} + (1 - beta1_t) g_t
     v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
@@ -12,7 +12,7 @@ with alpha_t = alpha or alpha/sqrt(t) and beta1_t = beta1 lambda^(t-1) (Thm 4.1)
 bias correction keeps the constant beta1 (as in the Thm 4.1 analysis), so with lambda = 1
 this is exactly Algorithm 1.
 
-``eps_hat`` selects the paper's "more efficient" form (end of section 2, paper-spec 1.2)::
+``eps_hat`` selects the paper's "more efficient" form (end of section 2, docs/theory.md §1.2)::
 
     alpha_t' = alpha_t sqrt(1 - beta2^t) / (1 - beta1^t)
     theta_t  = theta_{t-1} - alpha_t' m_t / (sqrt(v_t) + eps_hat)
@@ -206,6 +206,7 @@ def _check_eps_hat(hp):
 
 
 ADAM = Rule(
+    rank=0,
     name="adam",
     title="Adam",
     source="Kingma & Ba 2015, Algorithm 1 (efficient form: section 2)",
@@ -224,6 +225,7 @@ ADAM = Rule(
 )
 
 ADAM_NOBIAS = Rule(
+    rank=4,
     name="adam-nobias",
     title="Adam without bias correction",
     source="Kingma & Ba 2015, section 6.4 ablation",
@@ -236,4 +238,9 @@ ADAM_NOBIAS = Rule(
     coefficients=_coefficients(False),
     textbook=_textbook(False),
     train_lr={"constant": 3e-3, "inv_sqrt": 3e-2},
+)
+
+RULES = (
+    ADAM,
+    ADAM_NOBIAS,
 )

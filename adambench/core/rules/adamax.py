@@ -1,4 +1,4 @@
-"""AdaMax (Kingma & Ba 2015, section 7.1, Algorithm 2; paper-spec 1.8).
+"""AdaMax (Kingma & Ba 2015, section 7.1, Algorithm 2; docs/theory.md §1.8).
 
 Elementwise::
 
@@ -106,6 +106,7 @@ def torch_form(hp):
 
 
 ADAMAX = Rule(
+    rank=1,
     name="adamax",
     title="AdaMax",
     source="Kingma & Ba 2015, section 7.1, Algorithm 2",
@@ -127,3 +128,5 @@ ADAMAX = Rule(
     torch_form=torch_form,
     train_lr={"constant": 1e-2, "inv_sqrt": 3e-1},
 )
+
+RULES = (ADAMAX,)

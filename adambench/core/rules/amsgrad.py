@@ -1,4 +1,4 @@
-"""AMSGrad (Reddi, Kale & Kumar 2018, Algorithm 2; paper-spec 2.4).
+"""AMSGrad (Reddi, Kale & Kumar 2018, Algorithm 2; docs/theory.md §2.4).
 
 Paper form (``bias_correction=False``), elementwise::
 
@@ -177,6 +177,7 @@ def torch_form(hp):
 
 
 AMSGRAD = Rule(
+    rank=5,
     name="amsgrad",
     title="AMSGrad",
     source="Reddi, Kale & Kumar 2018, Algorithm 2 (torch.optim form with bias_correction)",
@@ -205,3 +206,5 @@ AMSGRAD = Rule(
     theorem="reddi-4",
     train_lr={"constant": 3e-3, "inv_sqrt": 3e-2},
 )
+
+RULES = (AMSGRAD,)

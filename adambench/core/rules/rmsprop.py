@@ -1,4 +1,4 @@
-"""RMSprop with momentum (Graves 2013; torch.optim.RMSprop; paper-spec 3.2-3.3).
+"""RMSprop with momentum (Graves 2013; torch.optim.RMSprop; docs/theory.md §3.2-§3.3).
 
 Momentum is applied to the already rescaled gradient (Kingma & Ba section 5, (a))::
 
@@ -151,6 +151,7 @@ def torch_form(hp):
 
 
 RMSPROP_MOMENTUM = Rule(
+    rank=3,
     name="rmsprop-momentum",
     title="RMSprop with momentum",
     source="Graves 2013; torch.optim.RMSprop (Kingma & Ba section 5)",
@@ -173,3 +174,5 @@ RMSPROP_MOMENTUM = Rule(
     torch_form=torch_form,
     train_lr={"constant": 3e-4, "inv_sqrt": 1e-2},
 )
+
+RULES = (RMSPROP_MOMENTUM,)

@@ -1,4 +1,4 @@
-"""SGD, with classical or Nesterov momentum (torch.optim.SGD form; paper-spec 3.4).
+"""SGD, with classical or Nesterov momentum (torch.optim.SGD form; docs/theory.md §3.4).
 
 Elementwise, with b_0 = 0 (so b_1 = g_1, as torch)::
 
@@ -106,6 +106,7 @@ def _check(hp):
 
 
 SGD = Rule(
+    rank=6,
     name="sgd",
     title="SGD (plain, momentum, Nesterov)",
     source="Robbins & Monro 1951; Sutskever et al. 2013 (torch.optim.SGD form)",
@@ -129,3 +130,5 @@ SGD = Rule(
     train_lr={"constant": 3e-2, "inv_sqrt": 1.0},
     train_hp={"momentum": 0.9, "nesterov": True},
 )
+
+RULES = (SGD,)

@@ -4,7 +4,7 @@ One call advances every run of a batch through one block of steps (parallel over
 for each step it plays x_t, reveals f_t (data generated once per seed, ``kernels``),
 computes g_t = phi'(<a_t, x_t>) a_t, applies the rule's fused update
 (``core.kernels_cpu.step_row`` with this step's coefficient row, so the update math is
-the rules' own) and projects onto F (Reddi et al. 2.1, paper-spec 2.1):
+the rules' own) and projects onto F (docs/theory.md §2.1):
 
 * a box: clipping, which is both the Euclidean and every diagonal-weighted projection;
 * a ball, Euclidean: x * min(1, r / ||x||);

@@ -1,6 +1,6 @@
 """The regret engine's inner loop on a CUDA device: one launch advances every run a block.
 
-The GPU twin of ``engine_kernels.run_block`` (read that first): for each step of the
+The GPU twin of ``cpu.run_block`` (read that first): for each step of the
 block every run plays x_t, regenerates f_t from its seed's counter-based stream
 (``streams.py``: SplitMix64 of (key, t, index), the same integer arithmetic, so a CPU and
 a GPU run see the same a_t and y_t), takes g_t = phi'(<a_t, x_t>) a_t, applies its rule's

@@ -1,9 +1,9 @@
-"""The regret engine: the online protocol of Reddi et al. 2.1 for a batch of runs.
+"""The regret engine: the online protocol (docs/theory.md §2.1) for a batch of runs.
 
 For t = 1..T every run plays x_t, the problem reveals f_t, the run takes
-g_t = grad f_t(x_t), updates with its rule and projects onto F (paper-spec 2.1).  A run is
+g_t = grad f_t(x_t), updates with its rule and projects onto F (docs/theory.md §2.1).  A run is
 (optimizer, hyperparameter point, seed); all runs advance together in compiled blocks of
-steps (``engine_kernels.run_block``), the data of each block generated once per seed.
+steps (``cpu.run_block``), the data of each block generated once per seed.
 The update is the rules' own: ``core.kernels_cpu.step_row`` with the coefficient table
 ``rule.coefficients(hp, t_block)`` computed per block.  Memory is O(d * runs + block), so
 T = 1e7 needs no O(T) storage; regret is recorded at log-spaced checkpoints.
@@ -17,6 +17,7 @@ capped by F's own diameters.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +27,10 @@ import numpy as np
 from ...core.registry import KERNELS, KINDS, get_rule
 from ...problems.online import comparator as comparator_mod
 from ...problems.online.base import Problem
+from ...problems.online.generate import gen_block
 from ...problems.streams import stream_key
 from . import cuda
+from .cpu import run_block
 
 BLOCK = 65536
 # The bound statistics the kernels define: at checkpoints (Kernel.stats), step by step
@@ -102,14 +105,9 @@ def run(
     """Run every (point, seed) for T steps on ``problem``; see the module docstring.
 
     ``on_steps(n)`` is called after each block of n steps (for a progress bar).
-    ``backend="cupy"`` runs the blocks on a CUDA device (``engine_cuda.py``: same streams,
+    ``backend="cupy"`` runs the blocks on a CUDA device (``cuda.py``: same streams,
     same update math, same statistics); everything else here stays on the host.
     """
-    import time
-
-    from ...problems.online.generate import gen_block
-    from .cpu import run_block
-
     if isinstance(T, bool) or int(T) != T or T < 1:
         raise ValueError(f"T must be an integer >= 1, got {T!r}")
     T = int(T)
@@ -175,9 +173,7 @@ def run(
     block = block_size(P, kmax, S, problem.nnz, asked)
     device = None
     if backend == "cupy":  # the run's arrays live on the device between checkpoints
-        from .cuda import DeviceBlocks
-
-        device = DeviceBlocks(problem, keys, prm, dict(
+        device = cuda.DeviceBlocks(problem, keys, prm, dict(
             run_seed=run_seed, run_point=run_point, kinds=kinds, x=x, s0=states[0],
             s1=states[1], s2=states[2], loss_sum=loss_sum, loss_comp=loss_comp, gsq=gsq,
             gmax2=gmax2, gmaxinf=gmaxinf, xmin=xmin, xmax=xmax, tracked=tracked,

@@ -1,6 +1,6 @@
 """Convolutional network of Kingma & Ba section 6.3, scaled by a width factor.
 
-The paper's network is c64-c64-c128-1000 (paper-spec 1.7): three stages of a 5x5
+The paper's network is c64-c64-c128-1000 (docs/theory.md §1.7): three stages of a 5x5
 convolution (ReLU) followed by a 3x3 max-pool with stride 2, then a fully connected
 layer of 1000 ReLU units and a softmax output, with dropout on the input and on the
 fully connected layer.  ``width`` multiplies every layer size (width = 1 is the paper's).

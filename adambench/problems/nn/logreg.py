@@ -1,4 +1,4 @@
-"""L2-regularised multiclass logistic regression (Kingma & Ba section 6.1, paper-spec 1.7).
+"""L2-regularised multiclass logistic regression (Kingma & Ba section 6.1, docs/theory.md §1.7).
 
 For one run with weights W (f, k) and bias b (k), on a minibatch of n examples::
 

@@ -1,7 +1,7 @@
 """Multilayer perceptron with two hidden ReLU layers and dropout (Kingma & Ba section 6.2).
 
 The paper's network is 784-1000-1000-10 with dropout noise on the input and hidden
-layers (paper-spec 1.7); ``hidden`` scales it.  For one run, with inverted-dropout masks
+layers (docs/theory.md §1.7); ``hidden`` scales it.  For one run, with inverted-dropout masks
 M0, M1, M2 (entries 0 or 1/(1-rate); all ones when evaluating)::
 
     a0 = x * M0

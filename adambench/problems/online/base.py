@@ -1,5 +1,5 @@
 """What every online convex problem is: a generated sequence f_t(x) = phi(<a_t, x>, y_t)
-on a bounded feasible set F (Reddi et al. section 2.1, paper-spec 2.1 and 4).
+on a bounded feasible set F (Reddi et al. section 2, docs/theory.md §2.1 and §4).
 
 Every problem here is a generalised linear loss: step t draws a (sparse) vector a_t,
 stored as ``nnz`` (index, value) pairs, and a label y_t from the counter-based stream of
@@ -24,7 +24,7 @@ import numpy as np
 LINEAR, LOGISTIC, LEAST_SQUARES, HINGE, SPARSE_LOGISTIC, REDDI, REDDI_SYNTH, REDDI_STOCH = range(8)
 PHI_LINEAR, PHI_LOGISTIC, PHI_SQUARE, PHI_SQHINGE = range(4)
 # Projections onto F: clipping (box: Euclidean and sqrt(V)-weighted coincide), Euclidean
-# onto a ball, sqrt(V)-weighted onto a ball (Reddi et al. 2.1: Pi_{F, sqrt(V_t)}).
+# onto a ball, sqrt(V)-weighted onto a ball (docs/theory.md §2.1: Pi_{F, sqrt(V_t)}).
 PROJ_BOX, PROJ_BALL, PROJ_BALL_WEIGHTED = range(3)
 PROJECTIONS = ("euclidean", "weighted")
 

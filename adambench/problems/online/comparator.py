@@ -1,7 +1,7 @@
 """The exact comparator min_{x in F} sum_{t <= T_k} f_t(x) at every checkpoint T_k.
 
-Regret R(T) = sum_t f_t(x_t) - min_{x in F} sum_t f_t(x) (Reddi et al. 2.1, Kingma & Ba
-eq. 5; paper-spec 2.1, 4).  Linear problems have a closed form (``Problem.linear_min``;
+Regret R(T) = sum_t f_t(x_t) - min_{x in F} sum_t f_t(x) (Reddi et al. section 2, Kingma & Ba
+eq. 5; docs/theory.md §2.1, §4).  Linear problems have a closed form (``Problem.linear_min``;
 the Reddi sequences are counted exactly).  The others are smooth and convex; their
 minimum is found by a projected (proximal) Newton method over the regenerated stream:
 
@@ -20,6 +20,7 @@ Frank-Wolfe gap max_{y in F} <g, x - y> >= f(x) - min_F f (convexity), reported 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,8 @@ from .reddi import coefficient_sum
 
 # Hessian memory per pass (float64 d x d per seed and checkpoint) is kept below this.
 _HESS_BYTES = 256 * 2**20
+# ``stream_sums(problem, seeds, ends)``: the (S, K, d) sums of a_t up to each checkpoint.
+StreamSums = Callable[[Problem, list[int], np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -57,16 +60,17 @@ def compute(
     ends: np.ndarray,
     rtol: float = 1e-12,
     max_iter: int = 60,
-    backend: str = "numpy",
+    device_sums: StreamSums | None = None,
 ) -> Comparator:
     """The comparator of ``problem`` for each seed at every checkpoint in ``ends``.
 
-    ``backend="cupy"``: the one pass of a linear problem's sums runs on the CUDA device
-    (``engine_cuda.stream_sums``); everything else stays on the host.
+    ``device_sums``: the one pass of a linear problem's sums (``stream_sums``) done on a
+    CUDA device instead: the regret engine passes ``engines.regret.cuda.stream_sums`` for
+    ``backend="cupy"``.  Everything else stays on the host.
     """
     ends = np.asarray(ends, dtype=np.int64)
     if problem.linear:
-        return _linear(problem, seeds, ends, backend)
+        return _linear(problem, seeds, ends, device_sums)
     S, K, d = len(seeds), len(ends), problem.d
     value, gap = np.zeros((S, K)), np.zeros((S, K))
     argmin = np.zeros((S, K, d))
@@ -81,7 +85,9 @@ def compute(
     return Comparator(ends, value, argmin, gap, "projected Newton (scipy)", passes, iters)
 
 
-def _linear(problem: Problem, seeds: list[int], ends: np.ndarray, backend: str) -> Comparator:
+def _linear(
+    problem: Problem, seeds: list[int], ends: np.ndarray, device_sums: StreamSums | None
+) -> Comparator:
     """min_F <S_T, x>: S_T counted exactly (Reddi) or summed over the stream in one pass."""
     S, K, d = len(seeds), len(ends), problem.d
     if problem.family in (REDDI, REDDI_SYNTH):
@@ -90,9 +96,7 @@ def _linear(problem: Problem, seeds: list[int], ends: np.ndarray, backend: str) 
         sums = np.broadcast_to(sums, (S, K, 1))
         method = "closed form (exact count)"
     else:
-        if backend == "cupy":
-            from ...engines.regret.cuda import stream_sums as device_sums
-
+        if device_sums is not None:
             sums = device_sums(problem, seeds, ends)
             method = "closed form (one pass on the CUDA device: S_T = sum c_t)"
         else:

@@ -3,7 +3,7 @@
 ``sample`` and ``phi`` pick a family's generator and a loss by their integer codes
 (``base.py``), so the engine and the comparator are each one compiled loop for every
 problem.  ``gen_block`` fills a block of steps for several seeds at once (data are
-generated once per seed and shared by every run with that seed, DESIGN.md).
+generated once per seed and shared by every run with that seed, docs/design.md §9).
 ``newton_pass`` accumulates sum_t f_t, its gradient and Hessian at one point per
 checkpoint, over the regenerated stream, for the comparator; ``stream_sums`` is its
 linear special case (the gradient sum_t a_t does not depend on the point).

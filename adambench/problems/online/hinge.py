@@ -2,7 +2,7 @@
 
 a_t uniform on [-1, 1]^d, y_t = sign(<w*, a_t>) flipped with probability 0.1, w* a
 random direction of norm 3 per seed, so the comparator sits on the sphere ||x|| = 1
-and the Euclidean and sqrt(V)-weighted projections (Reddi et al. 2.1) really differ.
+and the Euclidean and sqrt(V)-weighted projections (docs/theory.md §2.1) really differ.
 f_t(x) = max(0, 1 - y_t <a_t, x>)^2, differentiable with a Lipschitz gradient;
 |phi'| <= 2 (1 + r sqrt(d)) on the ball of radius r.
 """

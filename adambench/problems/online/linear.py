@@ -2,7 +2,7 @@
 
 c_{t,i} = mu_i + u_{t,i}, u uniform on [-1, 1] (cheap, bounded: G_inf <= 1 + |mu|_inf),
 mu_i uniform on [-0.3, 0.3] drawn once per seed.  The comparator is closed form
-(paper-spec 4): min_{x in F} <S_T, x>, S_T = sum_t c_t, i.e. -r ||S_T||_1 on the box
+(docs/theory.md §5.4): min_{x in F} <S_T, x>, S_T = sum_t c_t, i.e. -r ||S_T||_1 on the box
 [-r, r]^d and -r ||S_T||_2 on the ball of radius r.
 """
 

@@ -1,7 +1,7 @@
-"""The Reddi, Kale & Kumar counterexamples on F = [-1, 1] (paper-spec 2.2, 2.5).
+"""The Reddi, Kale & Kumar counterexamples on F = [-1, 1] (docs/theory.md §2.2, §2.5).
 
 * ``reddi``: f_t(x) = C x if t mod 3 == 1 else -x, C > 2 (default 3).  With beta1 = 0,
-  beta2 = 1/(1 + C^2) Adam drifts to x = +1 and R_T/T -> 2(C - 2)/3 (DERIVED, 2.5).
+  beta2 = 1/(1 + C^2) Adam drifts to x = +1 and R_T/T -> 2(C - 2)/3 (derived, docs/theory.md §2.5).
 * ``reddi-synthetic``: f_t(x) = 1010 x if t mod 101 == 1 else -10 x (section 5); stuck at
   +1, R_T/T -> 20/101.
 * ``reddi-stochastic``: 1010 x with probability 0.01, else -10 x; E[R_T/T] -> 0.4 at +1.

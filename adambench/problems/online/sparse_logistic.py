@@ -2,7 +2,7 @@
 
 Each step has k distinct active features (value 1, like words in a bag of words), drawn
 with probabilities p_j proportional to j^(-s) (s = 1.5): a few features are common and
-most are rare, the case where Kingma & Ba (section 4 remarks, paper-spec 1.5) expect
+most are rare, the case where Kingma & Ba (section 4 remarks, docs/theory.md §1.5) expect
 adaptive methods to win (sum_i ||g_{1:T,i}||_2 << d G_inf sqrt(T)).  Labels come from a
 teacher w*_j uniform on [-2, 2]; F the box [-1, 1]^d; f_t = log(1 + exp(-y <a_t, x>)).
 """

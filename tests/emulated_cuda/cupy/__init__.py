@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import _emulator
+from ._forwarded import FORWARDED
 from ._ndarray import MemoryPointer, _unwrap, _wrap, ndarray
 
 __version__ = "0.0+emulated"
@@ -71,8 +72,14 @@ def get_array_module(*args: Any) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    """Every other NumPy function (``zeros``, ``empty_like``, ``sqrt``, ...), taking and
-    returning device arrays; ufuncs dispatch through ``ndarray.__array_ufunc__``."""
+    """The NumPy functions of the allow-list ``_forwarded.FORWARDED`` (``zeros``, ``sqrt``,
+    ...), taking and returning device arrays; ufuncs dispatch through
+    ``ndarray.__array_ufunc__``.  Any other name is an AttributeError, as on CuPy."""
+    if name not in FORWARDED:
+        raise AttributeError(
+            f"module 'cupy' has no attribute {name!r} (the emulated cupy forwards only the "
+            "NumPy names CuPy has that adambench uses: tests/emulated_cuda/cupy/_forwarded.py)"
+        )
     fn = getattr(np, name)
     if isinstance(fn, np.ufunc):
         return fn  # dispatches to ndarray.__array_ufunc__

@@ -1,4 +1,4 @@
-"""Neural-net tasks (issue 6): hand-written backward passes against finite differences,
+"""Neural-net tasks: hand-written backward passes against finite differences,
 batched runs against single runs, the flat parameter layout, and im2col convolution
 against scipy's correlate."""
 
