@@ -8,7 +8,7 @@ hyperparameters are Python floats, which NumPy >= 2 keeps from promoting float32
 Each line allocates fresh temporaries; that, not arithmetic, is what makes plain NumPy
 slow at large sizes (docs/design.md, "Facts measured": 46.6 ms for fp32 Adam at 1e7 against
 3.9 ms fused).  These are timing peers: the float64 ``reference`` of each rule is the
-specification, and tests/analysis/test_timing.py checks these against it.
+specification, and tests/bench/test_timing.py checks these against it.
 
 Unlike the references they do not guard 0/0 for coordinates whose gradients were all zero
 (the papers' formulas do not either).

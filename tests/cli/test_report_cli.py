@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("matplotlib")
 
 _spec = importlib.util.spec_from_file_location(
-    "report_docs", Path(__file__).parents[1] / "analysis" / "report" / "report_docs.py"
+    "report_docs", Path(__file__).parents[1] / "report" / "report_docs.py"
 )
 report_docs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(report_docs)
