@@ -106,6 +106,8 @@ def _check_optimizer(name: str, obj: Any) -> Rule:
         raise TypeError(f"provides {type(obj).__name__}, not an adambench.core.spec.Rule")
     if obj.name != name:
         raise TypeError(f"its rule is called {obj.name!r}, not {name!r}")
+    if obj.kernel is not None:  # the compiled dispatch is built from the built-in rules
+        raise TypeError("a plugin rule steps with its NumPy reference: set kernel=None")
     return obj
 
 

@@ -131,3 +131,14 @@ def test_plugin_optimizer_and_task_in_a_run_sweep(example, tmp_path):
     ]  # fmt: skip
     for r in rows:  # training reduced the loss from its start (about 1 for the hinge)
         assert r["final_train_loss"] < r["train_loss_mean_curve"][0]
+
+
+def test_a_plugin_rule_with_a_kernel_is_refused():
+    """The compiled dispatch is generated from the built-in rules: a plugin steps with its
+    NumPy reference, so a plugin Rule carrying a Kernel is reported, not half-used."""
+    import dataclasses
+
+    from adambench.core.registry import RULES
+
+    with pytest.raises(TypeError, match="set kernel=None"):
+        plugins._check_optimizer("adam2", dataclasses.replace(RULES["adam"], name="adam2"))
