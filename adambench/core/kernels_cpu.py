@@ -52,31 +52,29 @@ def _dispatch_source(tag: str) -> str:
             lines.append(f"{indent}    {call.format(i=i)}")
         return "\n".join(lines)
 
+    def select(fn: str, params: str, callee: str, ids: list[int], default: str) -> list[str]:
+        """``fn(kind, params)``: ``callee<i>(params)`` for the kernels ``ids``, else default."""
+        body = [f"    if kind == {i}:\n        return {callee}{i}({params})" for i in ids]
+        return [f"def {fn}_{tag}(kind, {params}):", *body, f"    return {default}", ""]
+
     weighted = [i for i, k in enumerate(KERNELS) if k.weight is not None]
     tracked = [i for i, k in enumerate(KERNELS) if k.track is not None]
     out = [f"def step_row_{tag}(kind, {args}):", chain(f"_row{{i}}({args})"), ""]
-    out += [f"def weight_{tag}(kind, a0, a1, a2, c):"]
-    out += [f"    if kind == {i}:\n        return _weight{i}(a0, a1, a2, c)" for i in weighted]
-    out += ["    return 1.0", ""]
+    out += select("weight", "a0, a1, a2, c", "_weight", weighted, "1.0")
     out += [
         f"def weighted_{tag}(kind):",
         f"    return {' or '.join(f'kind == {i}' for i in weighted) or 'False'}",
         "",
-    ]  # noqa: E501
-    out += [f"def tracks_{tag}(kind, c):"]
-    out += [f"    if kind == {i}:\n        return _track_on{i}(c)" for i in tracked]
-    out += ["    return False", ""]
-    out += [f"def track_term_{tag}(kind, a0, a1, a2):"]
-    out += [f"    if kind == {i}:\n        return _track_term{i}(a0, a1, a2)" for i in tracked]
-    out += ["    return 0.0", ""]
-    out += [f"def track_add_{tag}(kind, total, c):"]
-    out += [f"    if kind == {i}:\n        return _track_add{i}(total, c)" for i in tracked]
-    out += ["    return 0.0", ""]
+    ]
+    out += select("tracks", "c", "_track_on", tracked, "False")
+    out += select("track_term", "a0, a1, a2", "_track_term", tracked, "0.0")
+    out += select("track_add", "total, c", "_track_add", tracked, "0.0")
     return "\n".join(out)
 
 
 def _build() -> dict[str, object]:
-    """Compile every kernel's pieces and the dispatch over them (lazily, at first call)."""
+    """Wrap every kernel's pieces and the dispatch over them in numba dispatchers (each
+    compiles, or loads from numba's cache, at its first call)."""
     code = "".join(
         inspect.getsource(f)
         for k in KERNELS
