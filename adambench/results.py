@@ -19,7 +19,11 @@ from typing import Any
 
 from ._version import __version__
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What each version changed, and which older versions of a command's files this one
+# still reads (their layout did not change): 2 gave regret rows per-seed fits, across-seed
+# intervals and three-way verdicts, run rankings with ties and ablate per-claim findings.
+READS = {"bench": (1, 2)}
 
 
 def environment() -> dict[str, Any]:
@@ -158,11 +162,20 @@ def read_json(path: str | os.PathLike[str], command: str | None = None) -> dict[
         raise ValueError(f"{path} is not valid JSON") from None
     if not isinstance(doc, dict) or doc.get("schema") != "adambench-results":
         raise ValueError(f"{path} is not an adambench results file")
-    if doc.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(
-            f"{path} has schema version {doc.get('schema_version')}, "
-            f"this adambench reads {SCHEMA_VERSION}"
+    other = doc.get("command")
+    if command is not None and isinstance(other, str) and other != command:
+        raise ValueError(f"{path} holds results of {other!r}, not {command!r}")
+    version = doc.get("schema_version")
+    readable = READS.get(str(doc.get("command")), (SCHEMA_VERSION,))
+    if version not in readable:
+        older = (
+            isinstance(version, int) and not isinstance(version, bool) and version < SCHEMA_VERSION
         )
-    if command is not None and doc.get("command") != command:
-        raise ValueError(f"{path} holds results of {doc.get('command')!r}, not {command!r}")
+        hint = f": re-run `adambench {doc.get('command')}` to regenerate it" if older else ""
+        raise ValueError(
+            f"{path} has schema version {version!r}, this adambench reads "
+            f"{' or '.join(map(str, readable))} for {doc.get('command')!r} results{hint}"
+        )
+    if command is not None and other != command:
+        raise ValueError(f"{path} holds results of {other!r}, not {command!r}")
     return doc

@@ -106,6 +106,14 @@ def regret_command(
     beta2: Annotated[
         str | None, typer.Option("--beta2", help="beta2 grid in [0, 1) for rules that have it.")
     ] = None,
+    beta1_decay: Annotated[
+        str | None,
+        typer.Option(
+            "--beta1-decay",
+            help="lambda grid in (0, 1]: beta1_t = beta1 lambda^(t-1) (Kingma & Ba Thm 4.1, "
+            "Reddi et al. Cor 1), for rules that have it; 1 = no decay.",
+        ),
+    ] = None,
     dtype: Annotated[
         str, typer.Option("--dtype", help="Iterate and state dtype: float64 | float32.")
     ] = "float64",
@@ -145,8 +153,8 @@ def regret_command(
 
         backend = select_backend(backend)
         plan = _plan(
-            problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, dtype,
-            feasible, projection, reddi_c, per_decade,
+            problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, beta1_decay,
+            dtype, feasible, projection, reddi_c, per_decade,
         )  # fmt: skip
     except ValueError as e:
         fail(str(e))
@@ -192,8 +200,8 @@ def regret_command(
     _print_table(all_rows, plan["T"], len(plan["seeds"]), seconds, out)
 
 
-def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, dtype,
-          feasible, projection, reddi_c, per_decade):  # fmt: skip
+def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, beta1_decay,
+          dtype, feasible, projection, reddi_c, per_decade):  # fmt: skip
     """Parse every option, build [(problem, points)] with experiments/regret.py's policy;
     ValueError (worded for the command line) on bad input."""
     from ..core.registry import RULES, get_rule
@@ -210,11 +218,15 @@ def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, be
     lrs = parse_list("lr", lr)
     if lrs is not None and any(v <= 0 for v in lrs):
         raise ValueError(f"lr must be > 0, got {lr!r}")
-    grids = {"lr": lrs, "beta1": parse_list("beta1", beta1), "beta2": parse_list("beta2", beta2)}
+    grids = {"lr": lrs, "beta1": parse_list("beta1", beta1), "beta2": parse_list("beta2", beta2),
+             "beta1_decay": parse_list("beta1-decay", beta1_decay)}  # fmt: skip
     for name in ("beta1", "beta2"):
         grid = grids[name]
         if grid is not None and any(not 0 <= v < 1 for v in grid):
             raise ValueError(f"{name} must be in [0, 1), got {','.join(map(str, grid))}")
+    decay = grids["beta1_decay"]
+    if decay is not None and any(not 0 < v <= 1 for v in decay):
+        raise ValueError(f"beta1-decay must be in (0, 1], got {','.join(map(str, decay))}")
     opts = _names("--optimizer", optimizer, tuple(RULES))
     rules = {o: get_rule(o) for o in opts}
     for o, rule in rules.items():
@@ -239,22 +251,41 @@ def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, be
             "problems": [p.name for p, _ in work], "work": work}  # fmt: skip
 
 
+def _exponent_cell(e: dict | None) -> str:
+    if e is None:
+        return "-"
+    if e["low"] is None:
+        why = "exact" if "exact" in e.get("interval", "") else "1 seed"
+        return f"{e['slope']:.2f} ({why})"
+    return f"{e['slope']:.2f} [{e['low']:.2f}, {e['high']:.2f}]"
+
+
+def _bound_cell(b: dict) -> str:
+    if not b["applies"]:
+        return "n/a"
+    return fmt(b["value"]) + (" (vacuous)" if b.get("vacuous") else "")
+
+
 def _print_table(rows, T, n_seeds, seconds, out) -> None:
     body = []
     grid = len({(r["problem"], r["optimizer"]) for r in rows}) < len(rows)
     for r in rows:
-        e = r["exponent"]
-        expo = "-" if e is None else f"{e['slope']:.2f} [{e['low']:.2f}, {e['high']:.2f}]"
-        b = r["bound"]
-        bound = fmt(b["value"]) if b["applies"] else "n/a"
         cells = [r["problem"], r["optimizer"]]
         if grid:
             cells.append(r["point"])
-        cells += [fmt(r["R_T"]), fmt(r["R_over_T"]), expo, bound, r["verdict"]]
+        v = r["verdict"]
+        text = v["text"] + (f"; needs {v['decide']}" if v.get("decide") else "")
+        cells += [fmt(r["R_T"]), fmt(r["R_over_T"]), _exponent_cell(r["exponent"]),
+                  _bound_cell(r["bound"]), text]  # fmt: skip
         body.append(cells)
     cols = ["problem", "optimizer"] + (["point"] if grid else [])
     cols += ["R(T)", "R(T)/T", "exponent [95%]", "bound", "verdict"]
     title = f"Regret at T = {T:,} (mean of {n_seeds} seed(s), {seconds:.1f} s)"
     console.print(table(title, cols, body, right=("R(T)", "R(T)/T", "bound")))
+    console.print(
+        "[dim]Intervals are across seeds (t, 95%); exact: the seeds' curves are identical "
+        "(a deterministic problem). Verdicts: docs/theory.md §4.4; a bound above the trivial "
+        "T*G*D is vacuous.[/]"
+    )
     if out is not None:
         console.print(f"results: {Path(out) / 'regret.json'}")

@@ -2,7 +2,8 @@
 
 Kingma & Ba section 6 (docs/theory.md §1.7) as a benchmark: logistic regression (6.1), an
 MLP with dropout (6.2), a CNN (6.3) and a VAE (6.4) on real data, each optimizer at the
-best point of its learning-rate grid, mean and 95% interval over seeds.
+best point of its learning-rate grid, mean and 95% interval over seeds, ranked with ties
+decided by a paired t test across seeds.
 """
 
 from __future__ import annotations
@@ -144,13 +145,7 @@ def run_command(
         return
     for t in tasks_out:
         console.print(_task_table(t, dataset.name))
-    console.print(
-        "[dim]lr: best of the grid by final training loss (* = on the grid's edge: widen "
-        "--lr-grid); train loss: mean over seeds ± 95% t interval; epochs: first epoch at "
-        "or below the target loss; ms/ep: one run's share of its batch's epoch time; opt%: "
-        "share of training time in opt.step (the rest: forward/backward, data); div: "
-        "diverged runs of the grid.[/]"
-    )
+    console.print(f"[dim]{_footnote(tasks_out)}[/]")
     err_console.print(f"results: {path}")
 
 
@@ -159,12 +154,40 @@ def _betas(chosen: dict) -> str:
     return "".join(f" {k[0]}{k[-1]}={chosen[k]:g}" for k in ("beta1", "beta2") if k in chosen)
 
 
+def _footnote(tasks_out: list[dict]) -> str:
+    """What the columns of the task tables mean."""
+    ranking = tasks_out[0]["ranking"] if tasks_out else {}
+    level = ranking.get("level", 0.05)
+    text = (
+        f"#: 1 + the number of optimizers whose final training loss is lower by a paired t "
+        f"test across seeds at the {100 * level:g}% level; k= marks a tie"
+    )
+    if ranking.get("seeds", 2) < 2:
+        text += f" (?: {ranking['note']})"
+    return text + (
+        "; lr: best of the grid by final training loss (* = on the grid's edge: widen "
+        "--lr-grid); train loss: mean over seeds ± 95% t interval; epochs: first epoch at "
+        "or below the target loss; ms/ep: one run's share of its batch's epoch time; opt%: "
+        "share of training time in opt.step (the rest: forward/backward, data); div: "
+        "diverged runs of the grid."
+    )
+
+
+def _order(e: dict) -> tuple:
+    """Row order: by rank, then mean final training loss (unranked: by loss); tied rows
+    stay adjacent and all-diverged optimizers come last."""
+    c = e["chosen"]
+    if c is None:
+        return (True, 0, 0.0)
+    return (False, e["rank"] or 0, c["final_train_loss"]["mean"])
+
+
 def _task_table(t: dict, data_name: str):
     """One Rich table per task, best optimizer first."""
     from rich import box
 
     rows = []
-    entries = sorted(t["optimizers"], key=lambda e: (e["rank"] is None, e["rank"] or 0))
+    entries = sorted(t["optimizers"], key=_order)
     for e in entries:
         c, tm = e["chosen"], e["timing"]
         div = f"{e['diverged_runs']}/{e['runs']}"
@@ -177,7 +200,7 @@ def _task_table(t: dict, data_name: str):
         acc = c["test_accuracy"]
         rows.append(
             [
-                e["rank"],
+                e["rank_label"],
                 e["optimizer"],
                 f"{c['lr']:g}" + ("*" if c["on_grid_edge"] else "") + _betas(c),
                 loss,

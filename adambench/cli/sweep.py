@@ -220,7 +220,8 @@ def _print_rows(kind: str, rows: list[dict]) -> None:
         cols = ["problem", "optimizer", "point", "R(T)", "R(T)/T", "exponent", "verdict"]
         body = [
             (r["problem"], r["optimizer"], r["point"], fmt(r["R_T"]), fmt(r["R_over_T"]),
-             "-" if r["exponent"] is None else f"{r['exponent']['slope']:.2f}", r["verdict"])
+             "-" if r["exponent"] is None else f"{r['exponent']['slope']:.2f}",
+             r["verdict"]["text"])
             for r in rows
         ]  # fmt: skip
         title = f"Sweep: regret at T = {rows[0]['T']:,}" if rows else "Sweep"

@@ -1,12 +1,18 @@
 """Regret bounds of the theory, evaluated on a run's own observed constants.
 
-Each function returns ``{"theorem", "applies", "why", "value", "terms"}``: the bound is
-evaluated only where the theorem's conditions hold for the run (otherwise ``applies`` is
-False and ``why`` names the failing condition).  The constants are those the run
-observed up to T (``problems.online.engine``): G = max ||g_t||_2, G_inf = max ||g_t||_inf,
-sum_i ||g_{1:T,i}||_2, D and D_inf of the bounding box of the iterates and the
-comparator point, v_hat_T.  eps > 0 in a rule is treated as 0 (every analysis takes
-eps = 0); this is recorded in ``why``.
+Each function returns ``{"theorem", "applies", "why", "value", "terms", "guarantee",
+"sound"}``: the bound is evaluated only where the theorem's conditions hold for the run
+(otherwise ``applies`` is False and ``why`` names the failing condition).
+``guarantee`` is the growth the bound itself proves for these settings ("O(sqrt T)", or
+None where it grows faster, e.g. Theorem 4 at a constant beta1); ``sound`` is False for
+a theorem whose proof is known to be wrong (Kingma & Ba Theorem 4.1), whose bound
+therefore guarantees nothing.  ``trivial_bound`` is T G D (convexity: f_t(x_t) -
+f_t(x*) <= <g_t, x_t - x*> <= G D); a bound above it is vacuous at this T.
+
+The constants are those the run observed up to T (``engines/regret/engine.py``):
+G = max ||g_t||_2, G_inf = max ||g_t||_inf, sum_i ||g_{1:T,i}||_2, D and D_inf of the
+bounding box of the iterates and the comparator point, v_hat_T.  eps > 0 in a rule is
+treated as 0 (every analysis takes eps = 0); this is recorded in ``why``.
 
 Which bound applies to a rule is the rule's own declaration (``Rule.theorem``, a key of
 ``THEOREMS``; None: no theorem).  Every entry takes (hp, T, d, constants, euclidean,
@@ -25,6 +31,10 @@ Euclidean one / the sqrt(V)-weighted one (both on a box).
   theorem is known to be wrong (Reddi et al.; docs/theory.md §1.5): a run may exceed it.
 * AMSGrad, Reddi et al. Theorem 4 (docs/theory.md §2.4, final form): needs
   alpha/sqrt(t), gamma = beta1/sqrt(beta2) < 1, the paper's form (no bias correction).
+  With beta1_t = beta1 lambda^(t-1), lambda < 1 (Corollary 1) the middle term is at most
+  beta1 D_inf^2 d G_inf / (2 alpha (1 - beta1) (1 - lambda)^2), a constant: O(sqrt T).
+  With a constant beta1 > 0 the middle term, summed exactly over the run, grows like
+  T^(3/2) and the bound guarantees nothing; with beta1 = 0 it is 0.
 """
 
 from __future__ import annotations
@@ -38,16 +48,33 @@ from ..core.registry import get_rule
 NO_THEOREM = "no regret theorem for this rule (docs/theory.md §4.3)"
 
 
-def _result(theorem: str, why: str = "", terms: dict[str, float] | None = None) -> dict[str, Any]:
+SQRT_T = "O(sqrt T)"
+
+
+def _result(
+    theorem: str,
+    why: str = "",
+    terms: dict[str, float] | None = None,
+    guarantee: str | None = SQRT_T,
+    sound: bool = True,
+) -> dict[str, Any]:
     if terms is None:
-        return {"theorem": theorem, "applies": False, "why": why, "value": None, "terms": {}}
+        return {"theorem": theorem, "applies": False, "why": why, "value": None, "terms": {},
+                "guarantee": None, "sound": sound}  # fmt: skip
     return {
         "theorem": theorem,
         "applies": True,
         "why": why,
         "value": float(sum(terms.values())),
         "terms": {k: float(v) for k, v in terms.items()},
+        "guarantee": guarantee,
+        "sound": sound,
     }
+
+
+def trivial_bound(T: int, constants: Mapping[str, float]) -> float:
+    """T G D: what any run's regret is at most (convexity and the observed G, D)."""
+    return float(T) * constants["G"] * constants["D"]
 
 
 def _scalar(hp: Mapping[str, Any], name: str) -> Any:
@@ -97,6 +124,7 @@ def adam_thm41(
 ) -> dict[str, Any]:
     """Kingma & Ba Theorem 4.1, all three terms (docs/theory.md §1.5)."""
     name = "Kingma & Ba Thm 4.1"
+    sound = False  # the proof is wrong (Reddi et al. section 3; docs/theory.md §1.5)
     b1, b2, lam = _scalar(hp, "beta1"), _scalar(hp, "beta2"), _scalar(hp, "beta1_decay")
     if hp["lr_schedule"] != "inv_sqrt":
         return _result(name, "needs lr_schedule = inv_sqrt (alpha_t = alpha/sqrt(t))")
@@ -121,15 +149,16 @@ def adam_thm41(
     t3 = (
         d * c["D_inf"] ** 2 * c["G_inf"] * math.sqrt(1 - b2) / (2 * a * (1 - b1) * one_minus_lam**2)
     )
-    return _result(name, why, {"v_hat": t1, "gradients": t2, "momentum": t3})
+    return _result(name, why, {"v_hat": t1, "gradients": t2, "momentum": t3}, sound=sound)
 
 
 def amsgrad_thm4(
     hp: Mapping[str, Any], T: int, d: int, c: Mapping[str, float], euclidean: bool, weighted: bool
 ) -> dict[str, Any]:
-    """Reddi et al. Theorem 4 (docs/theory.md §2.4), middle term summed exactly over t."""
-    name = "Reddi et al. Thm 4 (AMSGrad)"
-    b1, b2 = _scalar(hp, "beta1"), _scalar(hp, "beta2")
+    """Reddi et al. Theorem 4 (docs/theory.md §2.4); Corollary 1 when beta1 decays."""
+    b1, b2, lam = _scalar(hp, "beta1"), _scalar(hp, "beta2"), _scalar(hp, "beta1_decay")
+    corollary = b1 > 0 and lam < 1
+    name = "Reddi et al. Thm 4 + Cor 1 (AMSGrad)" if corollary else "Reddi et al. Thm 4 (AMSGrad)"
     if hp["lr_schedule"] != "inv_sqrt":
         return _result(name, "needs lr_schedule = inv_sqrt (alpha_t = alpha/sqrt(t))")
     if hp["bias_correction"]:
@@ -140,13 +169,24 @@ def amsgrad_thm4(
     if not weighted:
         return _result(name, "needs the sqrt(V)-weighted projection or a box")
     a = _scalar(hp, "lr")
-    why = "eps treated as 0" if _scalar(hp, "eps") > 0 else ""
+    notes = ["eps treated as 0"] if _scalar(hp, "eps") > 0 else []
     t1 = c["D_inf"] ** 2 * math.sqrt(T) / (a * (1 - b1)) * c["sum_sqrt_vhat"]
-    t2 = c["D_inf"] ** 2 / (2 * (1 - b1)) * c["ams_mid"]
+    if corollary:  # sum_t lambda^(t-1) sqrt(t) <= 1 / (1 - lambda)^2, sqrt(v_hat) <= G_inf
+        t2 = b1 * c["D_inf"] ** 2 * d * c["G_inf"] / (2 * a * (1 - b1) * (1 - lam) ** 2)
+    else:
+        t2 = c["D_inf"] ** 2 / (2 * (1 - b1)) * c["ams_mid"]
     t3 = (a * math.sqrt(1 + math.log(T)) / ((1 - b1) ** 2 * (1 - gamma) * math.sqrt(1 - b2))) * c[
         "sum_g_norms"
     ]
-    return _result(name, why, {"v_hat": t1, "momentum": t2, "gradients": t3})
+    guarantee: str | None = SQRT_T
+    if b1 > 0 and not corollary:
+        guarantee = None
+        notes.append(
+            "constant beta1: the middle term grows like T^(3/2), no O(sqrt T) guarantee "
+            "(Corollary 1 needs beta1_decay < 1)"
+        )
+    terms = {"v_hat": t1, "momentum": t2, "gradients": t3}
+    return _result(name, "; ".join(notes), terms, guarantee=guarantee)
 
 
 Theorem = Callable[[Mapping[str, Any], int, int, Mapping[str, float], bool, bool], dict[str, Any]]

@@ -17,19 +17,21 @@ The one policy that ``adambench regret`` (``cli/regret.py``) and a regret sweep
 
 From an engine result to rows (``rows``): for each (problem, optimizer, hyperparameter
 point) row, the mean regret curve R(T_k) across seeds with a 95% t interval
-(``stats.t_interval``), R/sqrt(T), R/T, the growth exponent and the asymptotic rate
-(``stats.py``), the bound of the theory on each run's own constants (``bounds.py``) and
-one verdict:
+(``stats.t_interval``; none when the seeds' curves are identical), R/sqrt(T), R/T, the
+per-seed growth exponent and rate a of R(T) = a T + b sqrt(T) + c on the last two
+decades and the last decade with their across-seed intervals (``stats.growth_evidence``),
+the bound of the theory on each run's own constants (``bounds.py``; vacuous when above
+the trivial T G D) and one verdict (``verdict``):
 
-* "linear: does not converge" - exponent >= 0.85, or the fitted linear part a T carries
-  most of R(T) with a > 0 significantly (R(T)/T tends to a > 0) and the exponent's
-  interval reaches 0.9 (a T^0.7 curve also fits a T + b sqrt(T) with some a > 0);
-* "sublinear, consistent with O(sqrt T)" - the exponent's interval reaches 0.5 or below;
-* "sublinear (exponent p)" - otherwise;
-* "sublinear: R(T) <= 0" - when the regret is not positive at T;
-* "exceeds its theoretical bound" - appended when most seeds' R(T) is above the bound
+* the data's three-way class (``stats.growth_class``, docs/theory.md §4.4): "linear",
+  "sublinear" ("consistent with O(sqrt T)" when the exponent's upper end is <= 0.6)
+  or "undetermined" with what would decide it;
+* a linear reading where a sound theorem applies, its bound holds for every seed and
+  guarantees O(sqrt T) (``bounds``: ``sound``, ``guarantee``) becomes "not yet
+  asymptotic; <theorem> guarantees O(sqrt T)" (class undetermined: a longer T decides);
+* "; exceeds its theoretical bound" is appended when most seeds' R(T) is above the bound
   (expected for Adam on ``reddi``: Theorem 4.1's proof is wrong, docs/theory.md §1.5);
-* "diverged (NaN/Inf)" - when a run's iterate or loss stopped being finite.
+* "diverged (NaN/Inf)" when a run's iterate or loss stopped being finite.
 """
 
 from __future__ import annotations
@@ -144,6 +146,8 @@ def default_point(problem: Any, rule: Rule, schedule: str = "auto") -> dict[str,
     gradient); lr_schedule = ``schedule``, or with ``"auto"`` the rule's
     ``online_schedule`` (alpha/sqrt(t), or constant for AdaGrad whose 1/sqrt(sum g^2)
     already decays); then the problem's ``overrides`` for the parameters the rule has.
+    The a-priori G_inf holds for every seed, so it is conservative (docs/theory.md §5.1):
+    such a run can be slow to become asymptotic, which its verdict then says.
     """
     has = {p.name for p in rule.params}
     scale = 1.0 if rule.scale_free else problem.constants["G_inf"]
@@ -209,35 +213,46 @@ def comparator_info(result: Any) -> dict[str, Any]:
     }
 
 
-LINEAR_EXPONENT = 0.85
+VERDICT_CLASSES = ("linear", "sublinear", "undetermined", "diverged")
 
 
 def verdict(
-    exponent: dict | None, rate: dict | None, R: float, T: int, exceeds: bool, diverged: bool
-) -> str:
-    """The one-line verdict of a row (see the module docstring)."""
-    if diverged:
-        return "diverged (NaN/Inf)"
-    if not np.isfinite(R):
-        text = "undetermined"
-    elif R <= 0:
-        text = "sublinear: R(T) <= 0"
-    elif (exponent is not None and exponent["slope"] >= LINEAR_EXPONENT) or (
-        rate is not None
-        and rate["low"] > 0
-        and rate["rate"] > 0.5 * R / T
-        and (exponent is None or exponent["high"] >= 0.9)
-    ):
-        text = "linear: does not converge"
-    elif exponent is None:
-        text = "undetermined (too few positive checkpoints)"
-    elif exponent["low"] <= 0.5:
-        text = "sublinear, consistent with O(sqrt T)"
+    evidence: dict[str, Any] | None, bound: dict[str, Any], exceeds: bool, diverged: bool
+) -> dict[str, Any]:
+    """The verdict of a row: ``{"class", "text", "reason", "decide"}`` (the module docstring).
+
+    ``bound`` is the row's bound record (``applies``, ``sound``, ``guarantee``,
+    ``exceeded_by_seeds``); ``evidence`` is ``stats.growth_evidence`` (None if diverged).
+    """
+    if diverged or evidence is None:
+        why = "a run's iterate or loss stopped being finite"
+        return {"class": "diverged", "text": "diverged (NaN/Inf)", "reason": why, "decide": None}
+    g = stats.growth_class(evidence)
+    cls, reason, decide = g["class"], g["reason"], g["decide"]
+    if cls == "linear":
+        text = f"linear: {reason}"
+    elif cls == "sublinear":
+        text = "sublinear, consistent with O(sqrt T)" if g["sqrt_T"] else "sublinear"
+        text += f" ({reason})"
     else:
-        text = f"sublinear (exponent {exponent['slope']:.2f})"
+        text = f"undetermined: {reason}"
+    guaranteed = (
+        bound["applies"]
+        and bound["sound"]
+        and bound["guarantee"]
+        and not bound["exceeded_by_seeds"]
+    )
+    if guaranteed:
+        theorem = f"{bound['theorem'].split(':')[0]} guarantees {bound['guarantee']}"
+        if cls == "linear":
+            cls, decide = "undetermined", "a longer T"
+            reason = f"{reason}; the bound holds and {theorem}"
+            text = f"not yet asymptotic; {theorem}"
+        elif cls == "undetermined":
+            text += f"; {theorem}"
     if exceeds:
         text += "; exceeds its theoretical bound"
-    return text
+    return {"class": cls, "text": text, "reason": reason, "decide": decide}
 
 
 def rows(result: Any) -> list[dict[str, Any]]:
@@ -250,10 +265,12 @@ def rows(result: Any) -> list[dict[str, Any]]:
         runs = slice(p * S, (p + 1) * S)
         R = result.regret[runs]
         diverged = bool(result.diverged[runs].any())
+        identical = stats.identical_rows(R)
         mean, lo, hi = stats.t_interval(R)
+        if identical:  # one exact curve, no interval (a zero-width one would be fake)
+            lo, hi = np.full_like(mean, np.nan), np.full_like(mean, np.nan)
         norm = stats.normalised(ends, mean)
-        expo = stats.growth_exponent(ends, R) if not diverged else None
-        rate = stats.linear_rate(ends, R) if not diverged else None
+        evidence = None if diverged else stats.growth_evidence(ends, R, random=prob.stochastic)
         per_seed = []
         for r in range(runs.start, runs.stop):
             consts = {k: float(v[r, -1]) for k, v in result.stats.items()}
@@ -272,6 +289,17 @@ def rows(result: Any) -> list[dict[str, Any]]:
         bound_mean = float(np.mean(values)) if values else None
         over = [R[i, -1] > per_seed[i][0]["value"] for i in range(S) if per_seed[i][0]["applies"]]
         exceeds = bool(over) and sum(over) > len(over) / 2
+        trivial = [bounds.trivial_bound(T, c) for _, c in per_seed]
+        vacuous = bool(values) and all(
+            b["value"] >= tb for (b, _), tb in zip(per_seed, trivial, strict=True) if b["applies"]
+        )
+        bound_row = {
+            **b0,
+            "value": bound_mean,
+            "exceeded_by_seeds": int(sum(over)),
+            "trivial_bound": float(np.mean(trivial)),
+            "vacuous": vacuous,
+        }
         gap = result.comparator.gap[:, -1]
         rel_gap = float(np.max(gap / np.maximum(np.abs(R[:, -1]), 1e-300))) if S else None
         out.append(
@@ -281,14 +309,17 @@ def rows(result: Any) -> list[dict[str, Any]]:
                 "point": point.label(),
                 "hyperparameters": _plain(result.validated[p]),
                 "T": T,
+                "seeds": S,
+                "identical_curves": identical,
                 "R_T": float(mean[-1]),
                 "R_T_interval": [_f(lo[-1]), _f(hi[-1])],
                 "R_over_T": float(mean[-1] / T),
                 "R_over_sqrtT": float(mean[-1] / np.sqrt(T)),
-                "exponent": expo,
-                "limit_R_over_T": rate,
-                "bound": {**b0, "value": bound_mean, "exceeded_by_seeds": int(sum(over))},
-                "verdict": verdict(expo, rate, float(mean[-1]), T, exceeds, diverged),
+                "exponent": _exponent(evidence),
+                "limit_R_over_T": _limit(evidence),
+                "growth": evidence,
+                "bound": bound_row,
+                "verdict": verdict(evidence, bound_row, exceeds, diverged),
                 "diverged_seeds": int(result.diverged[runs].sum()),
                 "comparator_gap_over_R": rel_gap,
                 "final_iterate_first_coord": [float(v) for v in result.x_final[runs, 0]],
@@ -309,6 +340,26 @@ def rows(result: Any) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _exponent(ev: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The two-decade exponent of ``stats.growth_evidence`` as a row shows it."""
+    if ev is None or ev["windows"][0]["exponent"]["mean"] is None:
+        return None
+    w = ev["windows"][0]
+    e = w["exponent"]
+    return {"slope": e["mean"], "low": e["low"], "high": e["high"], "level": ev["level"],
+            "seeds": e["n"], "interval": e["interval"], "T_from": w["T_from"],
+            "T_to": w["T_to"]}  # fmt: skip
+
+
+def _limit(ev: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The two-decade rate a (the limit of R/T) as a row shows it."""
+    if ev is None or ev["windows"][0]["rate"]["mean"] is None:
+        return None
+    a = ev["windows"][0]["rate"]
+    return {"rate": a["mean"], "low": a["low"], "high": a["high"], "level": ev["level"],
+            "interval": a["interval"]}  # fmt: skip
 
 
 def _f(x: float) -> float | None:

@@ -5,7 +5,8 @@ minibatches for every optimizer (a function of the seed), each optimizer's learn
 rate (and, where asked, beta1 and beta2) searched over a grid, the best grid point by
 final training loss (mean over seeds) reported.  A grid point where any seed diverged
 (NaN/Inf) is not eligible.  For each task the runs of one optimizer (grid points x
-seeds) train as one batch, with per-run hyperparameter vectors.
+seeds) train as one batch, with per-run hyperparameter vectors.  Optimizers are ranked
+with ties decided by a paired t test across seeds (``paired_ranks``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ..core.spec import Rule
 from ..engines.training import BatchResult, TaskData, train_batch
 from ..problems.data import Dataset
 from ..problems.nn import make_task
-from ..stats import t_interval
+from ..stats import RANK_LEVEL, RANK_NEEDS_SEEDS, RANK_TEST, paired_ranks, t_interval
 from . import grid
 
 # Every built-in rule, in registry order.  What each trains with is declared on its
@@ -195,19 +196,35 @@ def summarise(
         "test_loss": float(np.mean(p["test_loss"])),
         "test_accuracy": float(np.mean(p["test_accuracy"])),
         "mean_curve": p["train_loss_curves"].mean(axis=0),
+        "final_train_loss_per_seed": p["final_train_loss"],
     }
     return out
 
 
+def ranking_info(n_seeds: int, level: float = RANK_LEVEL) -> dict[str, Any]:
+    """What a task's ranking rests on (the task's ``ranking`` entry of the results)."""
+    note = (
+        RANK_NEEDS_SEEDS
+        if n_seeds < 2
+        else f"each pair tested at the {100 * level:g}% level, not corrected for multiple "
+        "comparisons; k= marks a tie"
+    )
+    return {"test": RANK_TEST, "level": level, "seeds": n_seeds, "note": note}
+
+
 def rank_and_target(entries: list[dict[str, Any]], target: float | None) -> float | None:
-    """Add ``rank`` (1 = lowest final training loss) and ``epochs_to_target`` in place;
-    return the target used (default: the worst chosen optimizer's final mean loss)."""
+    """Add ``rank``, ``rank_label`` and ``better_than`` (``paired_ranks`` on the per-seed
+    final training losses of each chosen point) and ``epochs_to_target`` in place; return
+    the target used (default: the worst chosen optimizer's final mean loss)."""
+    per_seed = {
+        e["optimizer"]: None if e["chosen"] is None else e["chosen"]["final_train_loss_per_seed"]
+        for e in entries
+    }
+    ranked = paired_ranks(per_seed)
+    for e in entries:
+        e.update(ranked[e["optimizer"]])
     ok = [e for e in entries if e["chosen"] is not None]
     ok.sort(key=lambda e: e["chosen"]["final_train_loss"]["mean"])
-    for r, e in enumerate(ok, start=1):
-        e["rank"] = r
-    for e in entries:
-        e.setdefault("rank", None)
     if target is None and ok:
         target = ok[-1]["chosen"]["final_train_loss"]["mean"]
     for e in ok:
@@ -249,7 +266,14 @@ def run_benchmark(
             )
             entries.append(summarise(opt, grid, list(cfg.seeds), res))
         target = rank_and_target(entries, cfg.target)
-        out.append({"task": task.describe(), "target_loss": target, "optimizers": entries})
+        out.append(
+            {
+                "task": task.describe(),
+                "target_loss": target,
+                "ranking": ranking_info(len(cfg.seeds)),
+                "optimizers": entries,
+            }
+        )
     return out
 
 

@@ -86,8 +86,11 @@ def _check_regret(c: _Checker, doc: dict) -> None:
         c.fail("rows", "is empty")
     for i, r in enumerate(rows):
         p = f"rows[{i}]"
-        for key in ("problem", "optimizer", "verdict"):
+        for key in ("problem", "optimizer"):
             c.get(r, key, str, p)
+        v = c.get(r, "verdict", dict, p)
+        for key in ("class", "text"):
+            c.get(v, key, str, p + ".verdict")
         c.get(r, "T", _NUM, p)
         c.get(r, "R_T", _NUM, p, optional=True)
         c.get(r, "exponent", dict, p, optional=True)

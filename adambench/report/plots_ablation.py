@@ -27,8 +27,15 @@ def section(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+STATUSES = ("holds", "does not hold", "not decided")  # a claim across seeds
+SEED_RESULTS = ("holds", "fails", "tie")  # a claim on one seed
+REPRODUCED = ("yes", "no", "not decided")
+
+
 def check_ablation(c: Any, doc: dict[str, Any]) -> None:
-    """Check the layout (``c`` is load._Checker): rows with the grid and both variants."""
+    """Check the layout (``c`` is load._Checker): rows with the grid and both variants
+    (per-seed lists optional), and, where present, the per-claim findings
+    (``experiments/ablation.findings``).  Older documents without ``claims`` pass."""
     sec = section(doc)
     rows = c.items(sec, "rows", "")
     if not rows:
@@ -40,6 +47,31 @@ def check_ablation(c: Any, doc: dict[str, Any]) -> None:
         for v, _, _ in VARIANTS:
             for b in BUDGETS:
                 c.get(r, f"{v}_{b}", (int, float), p, optional=True)
+                if isinstance(r, dict) and f"{v}_{b}_per_seed" in r:
+                    c.numbers(r, f"{v}_{b}_per_seed", p)
+    f = c.get(sec, "findings", dict, "", optional=True)
+    if f is None:
+        return
+    reproduced = c.get(f, "reproduced", (str, bool), "findings", optional=True)
+    claims = c.get(f, "claims", dict, "findings", optional=True)
+    if claims is None:
+        return
+    if isinstance(reproduced, bool) or reproduced not in REPRODUCED:
+        c.fail("findings.reproduced", f"should be one of: {', '.join(REPRODUCED)}")
+    for name, claim in claims.items():
+        p = f"findings.claims.{name}"
+        if not isinstance(claim, dict):
+            c.fail(p, "should be an object")
+        c.get(claim, "claim", str, p)
+        if c.get(claim, "status", str, p) not in STATUSES:
+            c.fail(f"{p}.status", f"should be one of: {', '.join(STATUSES)}")
+        for j, e in enumerate(c.items(claim, "per_seed", p)):
+            q = f"{p}.per_seed[{j}]"
+            c.get(e, "seed", int, q)
+            if c.get(e, "result", str, q) not in SEED_RESULTS:
+                c.fail(f"{q}.result", f"should be one of: {', '.join(SEED_RESULTS)}")
+            c.get(e, "evidence", str, q)
+            c.get(e, "tolerance", (int, float), q)
 
 
 def budgets(doc: dict[str, Any]) -> dict[str, str]:
@@ -122,8 +154,8 @@ def figure4(doc: dict[str, Any], suffix: str = "") -> Plot:
         "Bias-correction ablation (Kingma & Ba Figure 4 layout)",
         f"Training loss{' of ' + task if task else ''} after the short (left block) and long "
         "(right block) budget against log10(α); rows β1, columns β2; red: Adam with bias "
-        "correction, green: without. Crosses: diverged; triangles: a loss above 1.25x the "
-        "initial loss, drawn at the top of the axis. Mean over seeds.",
+        "correction, green: without. Crosses: diverged (in some seed); triangles: a loss above "
+        "1.25x the initial loss, drawn at the top of the axis. Mean over seeds.",
         fig,
     )
 

@@ -186,8 +186,9 @@ def exponent_plot(rows: list[dict[str, Any]], suffix: str = "") -> Plot:
     return Plot(
         f"exponents{suffix}",
         "Growth exponents",
-        "Slope of log R(T) against log T over the last two decades, all seeds pooled, with "
-        "its 95% t interval; 0.5 is O(sqrt T) regret, 1 is linear (no convergence).",
+        "Slope of log R(T) against log T over the last two decades, fitted per seed, with "
+        "its 95% t interval across seeds (a point alone: one seed or identical curves); "
+        "0.5 is O(sqrt T) regret, 1 is linear (no convergence).",
         fig,
     )
 

@@ -1,7 +1,9 @@
 """A short summary of findings, computed from a results document (one sentence per line).
 
-Regret: per problem, which optimizers show linear regret, which exceed their theorem's
-bound, which are consistent with O(sqrt T) (exponent and interval).  Bench: the share
+Regret: per problem, the rows by verdict class (``experiments/regret.verdict``): which
+optimizers show linear regret (the rate a with its interval across seeds), which exceed
+their theorem's bound, which are sublinear or consistent with O(sqrt T) (exponent and
+interval), and which are undetermined and what would decide them.  Bench: the share
 of the roofline the kernels reach at the largest size and how peers compare.  Run: the
 ranking per task.  Ablate: the section 6.4 statements (``experiments/ablation.findings``).
 """
@@ -27,30 +29,47 @@ def _expo(r: dict[str, Any]) -> str:
 
 
 def regret_summary(doc: dict[str, Any]) -> list[str]:
+    """Per problem, the rows grouped by verdict class (docs/theory.md §4.4)."""
     out = []
     for problem, rows in by_problem(doc["rows"]).items():
         T = max(int(r["T"]) for r in rows)
         parts = []
-        linear = [r for r in rows if r["verdict"].startswith("linear")]
+
+        def of(kind: str, rows: list[dict[str, Any]] = rows) -> list[dict[str, Any]]:
+            return [r for r in rows if r["verdict"]["class"] == kind]
+
+        linear = of("linear")
         if linear:
-            rates = ", ".join(
-                f"{r['optimizer']} {num(r['curve']['R_over_T'][-1], 3)}" for r in linear
-            )
-            parts.append(f"linear regret (R(T)/T at T={T}: {rates})")
-        over = [r for r in rows if "exceeds" in r["verdict"]]
+            rates = ", ".join(f"{r['optimizer']} {_limit(r)}" for r in linear)
+            parts.append(f"linear regret (R(T)/T -> a, at T={T}: {rates})")
+        over = [r for r in rows if "exceeds" in r["verdict"]["text"]]
         if over:
             names = ", ".join(
                 f"{r['optimizer']} ({(r.get('bound') or {}).get('theorem', 'bound')})" for r in over
             )
             parts.append(f"exceed the theoretical bound: {names}")
-        sqrt_t = [r for r in rows if "consistent with O(sqrt T)" in r["verdict"]]
+        sub = of("sublinear")
+        sqrt_t = [r for r in sub if "consistent with O(sqrt T)" in r["verdict"]["text"]]
         if sqrt_t:
             parts.append("consistent with O(√T), exponent [95%]: " + "; ".join(map(_expo, sqrt_t)))
-        rest = [r for r in rows if r not in linear and r not in sqrt_t]
-        for r in rest:
-            parts.append(f"{r['optimizer']}: {r['verdict']}")
+        other = [r for r in sub if r not in sqrt_t]
+        if other:
+            parts.append("sublinear: " + "; ".join(map(_expo, other)))
+        for r in of("undetermined") + of("diverged"):
+            v = r["verdict"]
+            need = f" (needs {v['decide']})" if v.get("decide") else ""
+            parts.append(f"{r['optimizer']}: {v['text']}{need}")
         out.append(f"{problem}: " + "; ".join(parts) + ".")
     return out
+
+
+def _limit(r: dict[str, Any]) -> str:
+    a = r.get("limit_R_over_T") or {}
+    if a.get("rate") is None:
+        return num(r["curve"]["R_over_T"][-1], 3)
+    if a.get("low") is None:
+        return num(a["rate"], 3)
+    return f"{num(a['rate'], 3)} [{num(a['low'], 3)}, {num(a['high'], 3)}]"
 
 
 def bench_summary(doc: dict[str, Any]) -> list[str]:
@@ -98,11 +117,13 @@ def bench_summary(doc: dict[str, Any]) -> list[str]:
 
 
 def run_summary(doc: dict[str, Any]) -> list[str]:
+    """Per task: the optimizers best first, tied ones grouped (the task's ``ranking``: a
+    paired t test across seeds); documents without ``ranking`` list them by mean loss."""
+    from .tables import _run_order, rank_label
+
     out = []
     for t in doc["tasks"]:
-        ranked = sorted(
-            (e for e in t["optimizers"] if e.get("chosen")), key=lambda e: e.get("rank") or 0
-        )
+        ranked = sorted((e for e in t["optimizers"] if e.get("chosen")), key=_run_order)
         name = t["task"]["name"]
         if not ranked:
             out.append(f"{name}: every run diverged.")
@@ -112,7 +133,30 @@ def run_summary(doc: dict[str, Any]) -> list[str]:
             f = e["chosen"].get("final_train_loss") or {}
             return f"{e['optimizer']} {num(f.get('mean'), 3)} (lr {e['chosen']['lr']:g})"
 
-        text = f"{name}: final training loss, best first: " + ", ".join(map(loss, ranked))
+        ranking = t.get("ranking")
+        if not ranking:
+            text = f"{name}: final training loss, best first: " + ", ".join(map(loss, ranked))
+        elif all(e.get("rank") is None for e in ranked):
+            note = ranking.get("note") or "not ranked"
+            text = f"{name}: not ranked ({note}); final training loss: "
+            text += ", ".join(map(loss, ranked))
+        else:
+            groups: list[list[dict[str, Any]]] = []  # runs of a shared rank ("k=")
+            for e in ranked:
+                label = rank_label(e)
+                if groups and label.endswith("=") and rank_label(groups[-1][0]) == label:
+                    groups[-1].append(e)
+                else:
+                    groups.append([e])
+            how = (
+                f"by a paired t test across {ranking.get('seeds', '?')} seeds at "
+                f"{100 * ranking.get('level', 0.05):g}%"
+            )
+            first, rest = groups[0], groups[1:]
+            text = f"{name}: best ({'tied ' if len(first) > 1 else ''}{how}): "
+            text += ", ".join(map(loss, first))
+            for g in rest:
+                text += "; then " + ("tied: " if len(g) > 1 else "") + ", ".join(map(loss, g))
         edge = [e["optimizer"] for e in ranked if e["chosen"].get("on_grid_edge")]
         if edge:
             text += f"; best lr on the grid's edge for {', '.join(edge)}"
@@ -131,24 +175,19 @@ def ablate_summary(doc: dict[str, Any]) -> list[str]:
     sec = section(doc)
     f = sec.get("findings")
     out = []
-    if isinstance(f, dict):
-        unstable = f.get("unstable_without_correction") or {}
-        if unstable:
-            out.append(
-                "Grid points where the uncorrected variant diverged or ended worse, per β2: "
-                + ", ".join(f"β2={k}: {v}" for k, v in unstable.items())
-                + "."
-            )
-        share = f.get("corrected_at_least_as_good")
-        if isinstance(share, (int, float)):
-            out.append(
-                f"Adam with correction is at least as good at {100 * share:.0f}% of the points."
-            )
-        if f.get("overall_best_variant"):
-            out.append(f"Best long-budget loss of the grid: {f['overall_best_variant']}.")
+    if isinstance(f, dict) and isinstance(f.get("claims"), dict):
+        # One line per claim of section 6.4: its status across seeds and each seed's result.
+        for c in f["claims"].values():
+            per = ", ".join(f"seed {e['seed']} {e['result']}" for e in c.get("per_seed", []))
+            more = "; more seeds or a larger budget would decide it"
+            tail = more if c["status"] == "not decided" else ""
+            out.append(f"{c['claim'].rstrip('.')}: {c['status']} ({per}{tail}).")
         if "reproduced" in f:
-            yes = "reproduced" if f["reproduced"] else "not reproduced"
-            out.append(f"The paper's finding (β2 near 1 unstable without correction): {yes}.")
+            n = len(f.get("seeds") or [])
+            out.append(
+                f"The paper's finding (section 6.4, all three claims, {n} seed(s)) "
+                f"reproduced: {f['reproduced']}."
+            )
         return out
     rows = sec["rows"]
     for b in ("short", "long"):

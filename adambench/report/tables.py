@@ -47,12 +47,16 @@ def regret_tables(doc: dict[str, Any]) -> list[Table]:
         b = r.get("bound") or {}
         lo, hi = (r.get("R_T_interval") or [None, None])[:2]
         bound = num(b.get("value")) if b.get("applies") else "n/a"
+        if b.get("applies") and b.get("vacuous"):
+            bound += " (vacuous)"
+        v = r["verdict"]
+        text = v["text"] + (f"; needs {v['decide']}" if v.get("decide") else "")
         rows.append(
             [
                 r["problem"], r["optimizer"], r.get("point") or "", str(r["T"]),
                 interval(r.get("R_T"), lo, hi, 4), num(r["curve"]["R_over_T"][-1]),
                 interval(e.get("slope"), e.get("low"), e.get("high"), 3) if e else "-",
-                bound, str(b.get("theorem") or "-"), r["verdict"],
+                bound, str(b.get("theorem") or "-"), text,
             ]
         )  # fmt: skip
     header = ["problem", "optimizer", "point", "T", "R(T) [95%]", "R(T)/T", "exponent [95%]"]
@@ -62,9 +66,11 @@ def regret_tables(doc: dict[str, Any]) -> list[Table]:
             "Regret at T",
             header,
             rows,
-            "Mean over seeds with a 95% t interval; exponent: slope of log R vs log T over the "
-            "last two decades; bound: the theorem's value on the run's own constants "
-            "(n/a where its conditions do not hold).",
+            "Mean over seeds with a 95% t interval across seeds (none for one seed or for "
+            "identical curves); exponent: slope of log R vs log T over the last two decades, "
+            "per seed; bound: the theorem's value on the run's own constants (n/a where its "
+            "conditions do not hold; vacuous: above the trivial T G D); verdict: linear, "
+            "sublinear or undetermined by the rule of docs/theory.md §4.4.",
         )
     ]
 
@@ -120,11 +126,44 @@ def bench_tables(doc: dict[str, Any]) -> list[Table]:
     return out
 
 
+def rank_label(e: dict[str, Any]) -> str:
+    """A run entry's rank label ("1=", "3", "?", "-"); documents older than the tied
+    ranking have only ``rank``."""
+    label = e.get("rank_label")
+    return str(label) if label is not None else str(e.get("rank") or "-")
+
+
+def _run_order(e: dict[str, Any]) -> tuple:
+    """Rows by rank, then mean final training loss (tied rows adjacent, unranked by
+    loss); entries without a chosen point last."""
+    c = e.get("chosen")
+    if not c:
+        return (True, 0, 0.0)
+    mean = (c.get("final_train_loss") or {}).get("mean")
+    return (False, e.get("rank") or 0, mean if isinstance(mean, (int, float)) else float("inf"))
+
+
+def _run_note(ranking: dict[str, Any] | None) -> str:
+    """The "#" column's rule, where the document states it."""
+    if not ranking:
+        return ""
+    level = ranking.get("level", 0.05)
+    text = (
+        f"#: 1 + the number of optimizers whose final training loss is lower by a "
+        f"{ranking.get('test', 'paired t test across seeds')} at the {100 * level:g}% level "
+        f"({ranking.get('seeds', '?')} seeds; each pair at that level, not corrected for "
+        "multiple comparisons); k= marks a tie"
+    )
+    if isinstance(ranking.get("seeds"), int) and ranking["seeds"] < 2:
+        text += f"; ?: {ranking.get('note') or 'ranking needs --seeds >= 2'}"
+    return text + ". "
+
+
 def run_tables(doc: dict[str, Any]) -> list[Table]:
     out = []
     for t in doc["tasks"]:
         rows = []
-        entries = sorted(t["optimizers"], key=lambda e: (e.get("rank") is None, e.get("rank") or 0))
+        entries = sorted(t["optimizers"], key=_run_order)
         for e in entries:
             c = e.get("chosen")
             div = f"{e.get('diverged_runs', '-')}/{e.get('runs', '-')}"
@@ -135,7 +174,7 @@ def run_tables(doc: dict[str, Any]) -> list[Table]:
             acc = c.get("test_accuracy")
             rows.append(
                 [
-                    str(e.get("rank") or "-"), e["optimizer"],
+                    rank_label(e), e["optimizer"],
                     f"{c['lr']:g}" + ("*" if c.get("on_grid_edge") else "")
                     + "".join(f" β{k[-1]}={c[k]:g}" for k in ("beta1", "beta2") if k in c),
                     interval(f.get("mean"), f.get("ci95_low"), f.get("ci95_high")),
@@ -153,7 +192,8 @@ def run_tables(doc: dict[str, Any]) -> list[Table]:
                 ["#", "optimizer", "lr", "final train loss [95%]", "test loss", "test acc %"]
                 + ["epochs to target", "diverged"],
                 rows,
-                "lr: best of the grid by mean final training loss (* = on the grid's edge).",
+                _run_note(t.get("ranking"))
+                + "lr: best of the grid by mean final training loss (* = on the grid's edge).",
             )
         )
     return out

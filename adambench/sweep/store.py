@@ -32,7 +32,7 @@ MANIFEST = "manifest.json"
 MERGED = "sweep.json"
 SCHEMA = "adambench-sweep"
 UNIT_SCHEMA = "adambench-sweep-unit"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: regret rows carry per-seed fits and three-way verdicts
 
 
 def checksum(payload: Any) -> str:
@@ -92,6 +92,12 @@ class Store:
                 f"results folder {folder} is not empty and has no {MANIFEST}; nothing was "
                 "overwritten: choose a new or empty --out"
             )
+        if manifest is not None and manifest.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(
+                f"results folder {folder} holds a sweep of schema version "
+                f"{manifest.get('schema_version')} (an older adambench); this one writes "
+                f"{SCHEMA_VERSION}: nothing was overwritten, choose another --out"
+            )
         if resume and manifest is None:
             raise ValueError(f"nothing to resume: {folder} holds no sweep; run without --resume")
         store = cls(folder, sweep_id)
@@ -131,6 +137,7 @@ class Store:
             ok = (
                 isinstance(doc, dict)
                 and doc.get("schema") == UNIT_SCHEMA
+                and doc.get("schema_version") == SCHEMA_VERSION
                 and doc.get("key") == unit.key
                 and doc.get("checksum") == checksum(doc.get("payload"))
                 and canonical(doc.get("spec")) == canonical(unit.spec)
@@ -147,6 +154,7 @@ class Store:
         clean = to_jsonable(payload)
         doc = {
             "schema": UNIT_SCHEMA,
+            "schema_version": SCHEMA_VERSION,
             "key": unit.key,
             "adambench": __version__,
             "spec": unit.spec,

@@ -32,7 +32,7 @@ def test_small_run_writes_results(tmp_path):
     doc = json.loads(r.stdout)
     saved = json.loads((tmp_path / "regret.json").read_text())
     assert saved["rows"] == doc["rows"]
-    assert doc["command"] == "regret" and doc["schema_version"] >= 1
+    assert doc["command"] == "regret" and doc["schema_version"] == 2
     assert doc["seeds"] == [0, 1] and doc["config"]["T"] == 2000
     assert {"versions", "cpu"} <= set(doc["environment"])
     assert [(r["problem"], r["optimizer"]) for r in doc["rows"]] == [
@@ -44,7 +44,22 @@ def test_small_run_writes_results(tmp_path):
     row = doc["rows"][0]
     assert row["hyperparameters"]["beta1"] == 0.0 and row["hyperparameters"]["beta2"] == 0.1
     assert len(row["curve"]["T"]) == len(row["curve"]["R_mean"]) >= 15
-    assert {"exponent", "bound", "verdict", "limit_R_over_T"} <= set(row)
+    assert {"exponent", "bound", "verdict", "limit_R_over_T", "growth"} <= set(row)
+    assert set(row["verdict"]) == {"class", "text", "reason", "decide"}
+    # reddi is deterministic: two seeds are one exact curve, no interval across them
+    assert row["identical_curves"] and row["exponent"]["low"] is None
+    logistic = doc["rows"][2]
+    assert not logistic["identical_curves"] and logistic["growth"]["windows"][0]["rate"]["n"] == 2
+
+
+def test_beta1_decay_makes_theorem_4_1_reachable_with_beta1_above_0():
+    r = cli("regret", "--T", "3000", "-p", "logistic", "-o", "adam,amsgrad", "--beta1", "0.9",
+            "--beta1-decay", "0.99", "--seeds", "2", "--json")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    adam, ams = json.loads(r.stdout)["rows"]
+    assert adam["hyperparameters"]["beta1_decay"] == 0.99 and adam["bound"]["applies"]
+    assert adam["bound"]["theorem"] == "Kingma & Ba Thm 4.1" and not adam["bound"]["sound"]
+    assert "Cor 1" in ams["bound"]["theorem"] and ams["bound"]["guarantee"] == "O(sqrt T)"
 
 
 def test_table_and_grid():
@@ -65,6 +80,8 @@ def test_table_and_grid():
         (["--lr", ","], "grid is empty"),
         (["--beta1", "1.0"], "beta1 must be in [0, 1)"),
         (["--beta2", "-0.1"], "beta2 must be in [0, 1)"),
+        (["--beta1-decay", "0"], "beta1-decay must be in (0, 1]"),
+        (["--beta1-decay", "1.5"], "beta1-decay must be in (0, 1]"),
         (["--lr", "nan"], "lr"),
         (["--T", "1e12"], "exceeds the bound"),
         (["--schedule", "cosine"], "schedule"),

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from adambench.experiments.training import paired_ranks
 from adambench.results import read_json
 
 MAIN = "import sys; from adambench.cli.app import main; sys.argv[0] = 'adambench'; main()"
@@ -60,8 +61,24 @@ def test_run_tiny_end_to_end(tmp_path):
                 assert len(p["train_loss_curves"]) == 2 and len(p["train_loss_curves"][0]) == 3
             assert e["chosen"]["lr"] in (0.01, 0.1)
             assert 0 <= e["timing"]["optimizer_share"] <= 1
+        # ranks with ties by a paired t test across the 2 seeds of each chosen point
+        assert t["ranking"]["test"] == "paired t test across seeds"
+        assert t["ranking"]["level"] == 0.05 and t["ranking"]["seeds"] == 2
+        entries = t["optimizers"]
+        per_seed = {e["optimizer"]: e["chosen"]["final_train_loss_per_seed"] for e in entries}
+        assert all(len(v) == 2 for v in per_seed.values())
+        expected = paired_ranks(per_seed)
+        for e in entries:
+            got = {k: e[k] for k in ("rank", "rank_label", "better_than")}
+            assert got == expected[e["optimizer"]]
+            assert isinstance(e["rank"], int) and e["rank_label"].rstrip("=") == str(e["rank"])
     assert "logreg on digits" in proc.stdout and "mlp on digits" in proc.stdout
     assert "adam" in proc.stdout and "sgd" in proc.stdout
+    text = " ".join(proc.stdout.split())
+    assert (
+        "#: 1 + the number of optimizers whose final training loss is lower by a paired t test "
+        "across seeds at the 5% level; k= marks a tie" in text
+    )
 
 
 def test_run_json_is_the_results_document(tmp_path):
@@ -75,6 +92,19 @@ def test_run_json_is_the_results_document(tmp_path):
     (t,) = doc["tasks"]
     assert t["task"]["name"] == "cnn" and t["optimizers"][0]["chosen"]["test_accuracy"] > 0
     assert len(list(tmp_path.glob("run-*.json"))) == 1
+    # one seed: no test is possible, so no rank
+    assert t["ranking"]["seeds"] == 1 and t["ranking"]["note"] == "ranking needs --seeds >= 2"
+    e = t["optimizers"][0]
+    assert (e["rank"], e["rank_label"], e["better_than"]) == (None, "?", [])
+
+
+def test_run_with_one_seed_prints_unranked_rows(tmp_path):
+    args = ["--tasks", "logreg", "--optimizers", "adam,sgd", "--epochs", "1", "--seeds", "1"]
+    proc = run_cli("run", *args, "--lr-grid", "0.1", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    rows = [ln.split() for ln in proc.stdout.splitlines() if ln.split()[1:2] in (["adam"], ["sgd"])]
+    assert sorted(r[1] for r in rows) == ["adam", "sgd"] and all(r[0] == "?" for r in rows), rows
+    assert "?: ranking needs --seeds >= 2" in " ".join(proc.stdout.split())
 
 
 def test_ablate_tiny_end_to_end(tmp_path):
@@ -87,8 +117,22 @@ def test_ablate_tiny_end_to_end(tmp_path):
     rows = doc["ablation"]["rows"]
     assert len(rows) == 4
     assert {"adam_short", "adam_long", "adam-nobias_short", "adam-nobias_long"} <= set(rows[0])
-    assert "reproduced" in doc["ablation"]["findings"]
+    assert len(rows[0]["adam_long_per_seed"]) == 3  # 3 seeds by default
+    f = doc["ablation"]["findings"]
+    assert f["seeds"] == [0, 1, 2] and len(f["tolerance_per_seed"]) == 3
+    assert f["reproduced"] in ("yes", "no", "not decided")
+    assert len(f["claims"]) == 3
+    for c in f["claims"].values():
+        assert c["status"] in ("holds", "does not hold", "not decided")
+        assert [e["seed"] for e in c["per_seed"]] == [0, 1, 2]
     assert "Bias correction, logreg on digits" in proc.stdout
+    out = " ".join(proc.stdout.split())  # the terminal wraps long lines
+    assert "Tolerance per seed" in out and "seed 2:" in out
+    for i, c in enumerate(f["claims"].values(), 1):
+        text = c["claim"][:1].lower() + c["claim"][1:].rstrip(".")
+        assert f"Claim {i} ({text}): {c['status']} (" in out
+        assert f"seed 0 {c['per_seed'][0]['result']}:" in out
+    assert f"Paper's finding (section 6.4) reproduced: {f['reproduced']}" in out
 
 
 BAD_RUN = [

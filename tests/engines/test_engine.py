@@ -109,7 +109,7 @@ def reddi_runs(name, T, optimizers, **hp):
 
 
 def test_reddi_synthetic_adam_to_plus_one_amsgrad_to_minus_one():
-    from adambench.stats import linear_rate
+    from adambench.stats import rate_model
 
     T = 200_000
     _, res = reddi_runs(
@@ -118,7 +118,7 @@ def test_reddi_synthetic_adam_to_plus_one_amsgrad_to_minus_one():
     RT = res.regret / res.ends
     # Adam: iterate -> +1 and R(T)/T -> 20/101 (a T + b sqrt(T) fit separates the transient)
     assert res.x_final[0, 0] > 0.98 and res.stats["x0"][0, -6:].min() > 0.95
-    assert linear_rate(res.ends, res.regret[0])["rate"] == pytest.approx(20 / 101, rel=0.05)
+    assert rate_model(res.ends, res.regret[0])["a"] == pytest.approx(20 / 101, rel=0.05)
     assert 20 / 101 < RT[0, -1] < 0.35
     # AMSGrad: iterate -> -1 and R(T)/T falls towards 0
     assert res.x_final[1, 0] < -0.9

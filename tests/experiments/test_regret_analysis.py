@@ -12,23 +12,25 @@ from adambench.experiments import bounds, regret
 from adambench.problems.online.registry import make_problem
 
 
-def test_growth_exponent_recovers_power_laws():
+def test_log_slope_recovers_power_laws_per_seed_with_an_interval_across_seeds():
     T = checkpoints(10**6).astype(float)
     rng = np.random.default_rng(0)
     for p in (0.5, 1.0, 0.3):
         R = 3.0 * T**p * np.exp(rng.normal(0, 0.02, size=(4, T.size)))
-        e = fits.growth_exponent(T, R)
-        assert abs(e["slope"] - p) < 0.01 and 0 < e["high"] - e["low"] < 0.05
-        assert e["T_from"] >= T[-1] / 100
-    assert fits.growth_exponent(T, -np.ones((2, T.size))) is None
+        for row in R:
+            assert abs(fits.log_slope(T, row) - p) < 0.03
+        e = fits.growth_evidence(T, R)["windows"][0]["exponent"]
+        assert e["n"] == 4 and abs(e["mean"] - p) < 0.02 and 0 < e["high"] - e["low"] < 0.05
+    assert fits.log_slope(T, -np.ones(T.size)) is None
 
 
-def test_linear_rate_separates_the_transient():
+def test_rate_model_separates_the_transient():
     T = checkpoints(10**6).astype(float)
-    R = 0.2 * T + 40 * np.sqrt(T) + 7
-    r = fits.linear_rate(T, R[None])
-    assert r["rate"] == pytest.approx(0.2, rel=1e-6)
-    assert fits.linear_rate(T, (40 * np.sqrt(T))[None])["rate"] == pytest.approx(0, abs=1e-9)
+    f = fits.rate_model(T, 0.2 * T + 40 * np.sqrt(T) + 7)
+    assert f["a"] == pytest.approx(0.2, rel=1e-6) and f["b"] == pytest.approx(40, rel=1e-6)
+    assert f["T_from"] == pytest.approx(T[-1] / 100, rel=0.01)
+    assert fits.rate_model(T, 40 * np.sqrt(T))["a"] == pytest.approx(0, abs=1e-9)
+    assert fits.rate_model(T[:3], T[:3]) is None
 
 
 def test_interval_uses_t_distribution():
@@ -39,22 +41,88 @@ def test_interval_uses_t_distribution():
     assert np.isnan(fits.t_interval(vals[:1])[1][0])
 
 
-def test_verdicts():
-    lin = {"slope": 0.99, "low": 0.98, "high": 1.0}
-    sq = {"slope": 0.52, "low": 0.45, "high": 0.6}
-    assert regret.verdict(lin, None, 1e5, 10**5, True, False).startswith("linear")
-    assert "exceeds its theoretical bound" in regret.verdict(lin, None, 1e5, 10**5, True, False)
-    assert regret.verdict(sq, None, 100, 10**5, False, False) == (
-        "sublinear, consistent with O(sqrt T)"
+def test_across_seeds_gives_an_interval_only_from_distinct_seeds():
+    rec = fits.across_seeds([1.0, 2.0, 3.0])
+    assert rec["high"] - 2 == pytest.approx(4.302652729911275 / math.sqrt(3))
+    assert rec["interval"].startswith("t, 95% across 3 seeds")
+    one = fits.across_seeds([1.5])
+    assert one["mean"] == 1.5 and one["low"] is None and one["interval"] == "none: one seed"
+    exact = fits.across_seeds([2.0, 2.0], exact=True)
+    assert exact["low"] is None and exact["n"] == 1 and "exact" in exact["interval"]
+    assert fits.across_seeds([None, float("nan")])["mean"] is None
+
+
+def test_seeds_needed_is_the_fewest_clearing_the_half_width():
+    from scipy import stats as st
+
+    n = fits.seeds_needed(1.0, 0.5)
+    assert st.t.ppf(0.975, n - 1) / math.sqrt(n) < 0.5 <= st.t.ppf(0.975, n - 2) / math.sqrt(n - 1)
+    assert fits.seeds_needed(1.0, 1e-6) is None and fits.seeds_needed(1.0, 0) is None
+
+
+def _noisy(T, mean_curve, sd, seeds=5, seed=1):
+    """Seeds of a curve with random-walk noise of sd * sqrt(T) (independent increments)."""
+    rng = np.random.default_rng(seed)
+    steps = np.diff(np.concatenate([[0.0], T]))
+    walk = np.cumsum(rng.normal(0, 1, (seeds, T.size)) * np.sqrt(steps) * sd, axis=1)
+    return mean_curve + walk
+
+
+def test_growth_class_three_ways_on_synthetic_curves():
+    T = checkpoints(10**6).astype(float)
+    linear = fits.growth_class(fits.growth_evidence(T, _noisy(T, 0.2 * T + 50 * np.sqrt(T), 2)))
+    assert linear["class"] == "linear" and linear["decide"] is None
+    root = fits.growth_class(fits.growth_evidence(T, _noisy(T, 30 * np.sqrt(T) + 5, 0.05)))
+    assert root["class"] == "sublinear" and root["sqrt_T"]
+    slow = fits.growth_class(fits.growth_evidence(T, T**0.3 * 100, random=False))
+    assert slow["class"] == "sublinear" and slow["sqrt_T"]
+    for p in (0.6, 0.7, 0.8, 0.9):  # exact curves between: never called linear or sqrt(T)
+        g = fits.growth_class(fits.growth_evidence(T, T**p, random=False))
+        assert g["class"] == "undetermined" and g["decide"] == "a longer T", p
+    # the noise of reddi-stochastic: five seeds cannot separate a = 0.4 from a sqrt(T) curve
+    noisy = fits.growth_class(fits.growth_evidence(T, _noisy(T, 0.4 * T, 200)))
+    assert noisy["class"] == "undetermined" and "more seeds" in noisy["decide"]
+    assert fits.growth_class(fits.growth_evidence(T, -np.ones((3, T.size))))["class"] == (
+        "sublinear"
     )
-    fast = {"slope": 0.7, "low": 0.65, "high": 0.75}
-    assert regret.verdict(fast, None, 100, 10**5, False, False) == "sublinear (exponent 0.70)"
-    assert regret.verdict(sq, None, -1.0, 10**5, False, False) == "sublinear: R(T) <= 0"
-    assert regret.verdict(sq, None, 1.0, 10, False, True) == "diverged (NaN/Inf)"
-    rate = {"rate": 0.2, "low": 0.19, "high": 0.21}
-    slow = {"slope": 0.8, "low": 0.7, "high": 0.92}  # transient on top of a linear part
-    assert regret.verdict(slow, rate, 0.3 * 10**5, 10**5, False, False).startswith("linear")
-    assert regret.verdict(fast, rate, 0.3 * 10**5, 10**5, False, False).startswith("sublinear")
+
+
+def test_one_or_five_identical_seeds_give_the_same_verdict_and_no_interval():
+    T = checkpoints(10**5).astype(float)
+    curve = 0.2 * T + 40 * np.sqrt(T) + np.sin(T)
+    one = fits.growth_evidence(T, curve[None], random=False)
+    five = fits.growth_evidence(T, np.tile(curve, (5, 1)), random=False)
+    assert five["identical_curves"] and five["exact"] and one["exact"]
+    for ev in (one, five):
+        assert all(w["rate"]["low"] is None for w in ev["windows"])
+    assert fits.growth_class(one) == fits.growth_class(five)
+    assert fits.growth_class(one)["class"] == "linear"
+    # one seed of a random problem decides nothing
+    g = fits.growth_class(fits.growth_evidence(T, curve[None], random=True))
+    assert g["class"] == "undetermined" and "--seeds" in g["decide"]
+
+
+def _bound(applies=True, sound=True, guarantee="O(sqrt T)", over=0, theorem="OGD: D^2 ..."):
+    return {"applies": applies, "sound": sound, "guarantee": guarantee,
+            "exceeded_by_seeds": over, "theorem": theorem}  # fmt: skip
+
+
+def test_verdict_uses_a_sound_theorem_against_a_transient():
+    T = checkpoints(10**5).astype(float)
+    ev = fits.growth_evidence(T, (0.2 * T + 40 * np.sqrt(T))[None], random=False)
+    v = regret.verdict(ev, _bound(), False, False)
+    assert v["class"] == "undetermined" and v["decide"] == "a longer T"
+    assert v["text"] == "not yet asymptotic; OGD guarantees O(sqrt T)"
+    unsound = regret.verdict(ev, _bound(sound=False, theorem="Kingma & Ba Thm 4.1"), True, False)
+    assert unsound["class"] == "linear"
+    assert unsound["text"].endswith("; exceeds its theoretical bound")
+    assert regret.verdict(ev, _bound(guarantee=None), False, False)["class"] == "linear"
+    assert regret.verdict(ev, _bound(over=1), False, False)["class"] == "linear"
+    assert regret.verdict(None, _bound(), False, True)["text"] == "diverged (NaN/Inf)"
+    root = fits.growth_evidence(T, (40 * np.sqrt(T))[None], random=False)
+    v = regret.verdict(root, _bound(applies=False), False, False)
+    assert v["class"] == "sublinear"
+    assert v["text"].startswith("sublinear, consistent with O(sqrt T)")
 
 
 CONSTS = {"G": 2.0, "G_inf": 1.5, "D": 2.0, "D_inf": 1.0, "sum_g_norms": 50.0,
@@ -95,7 +163,34 @@ def test_bound_formulas_and_conditions():
     b = bounds.bound("amsgrad", a, T, 1, CONSTS, True, "")
     t3 = 0.1 * math.sqrt(1 + math.log(T)) / math.sqrt(0.75) * 50
     assert b["value"] == pytest.approx(100 / 0.1 * 0.3 + 7 / 2 + t3)
+    assert b["guarantee"] == "O(sqrt T)" and b["sound"]
     assert not bounds.bound("adamax", hp("adamax"), T, 1, CONSTS, True, "")["applies"]
+    # constant beta1 > 0: Thm 4 with the exact middle sum, no O(sqrt T) guarantee
+    a = hp("amsgrad", lr=0.1, beta1=0.5, beta2=0.81, lr_schedule="inv_sqrt")
+    b = bounds.bound("amsgrad", a, T, 2, CONSTS, True, "")
+    assert b["guarantee"] is None and "T^(3/2)" in b["why"]
+    assert b["terms"]["momentum"] == pytest.approx(1 / (2 * 0.5) * 7)
+    # Corollary 1: beta1_t = beta1 lambda^(t-1): the closed form, O(sqrt T)
+    a = hp("amsgrad", lr=0.1, beta1=0.5, beta2=0.81, beta1_decay=0.9, lr_schedule="inv_sqrt")
+    b = bounds.bound("amsgrad", a, T, 2, CONSTS, True, "")
+    assert "Cor 1" in b["theorem"] and b["guarantee"] == "O(sqrt T)"
+    assert b["terms"]["momentum"] == pytest.approx(0.5 * 1 * 2 * 1.5 / (2 * 0.1 * 0.5 * 0.01))
+    # Kingma & Ba Thm 4.1 is evaluated but is not sound
+    a = hp("adam", lr=0.1, beta1_decay=0.99, lr_schedule="inv_sqrt")
+    assert bounds.bound("adam", a, T, 1, CONSTS, True, "")["sound"] is False
+    assert bounds.trivial_bound(T, CONSTS) == T * 2.0 * 2.0
+
+
+def test_corollary_1_closed_form_bounds_the_exact_middle_term():
+    """On a real run the summed middle term of Thm 4 stays below Corollary 1's constant."""
+    problem = make_problem("logistic")
+    point = {"lr": 0.1, "lr_schedule": "inv_sqrt", "beta1_decay": 0.99}
+    res = run(problem, [RunPoint("amsgrad", point)], [0], 20_000)
+    (row,) = regret.rows(res)
+    c = {k: float(v[0, -1]) for k, v in res.stats.items()}
+    exact = c["D_inf"] ** 2 / (2 * (1 - 0.9)) * c["ams_mid"]
+    assert 0 < exact <= row["bound"]["terms"]["momentum"]
+    assert row["bound"]["guarantee"] == "O(sqrt T)"
 
 
 def test_logistic_exponents_from_the_engine():
@@ -109,7 +204,8 @@ def test_logistic_exponents_from_the_engine():
     for name, r in out.items():
         assert r["exponent"]["high"] < 0.75, name
         assert r["comparator_gap_over_R"] < 1e-4, name
-        assert r["verdict"].startswith("sublinear"), name
+        assert r["verdict"]["class"] in ("sublinear", "undetermined"), (name, r["verdict"])
+        assert r["exponent"]["seeds"] == 3 and r["exponent"]["low"] is not None
     assert out["adam"]["exponent"]["low"] <= 0.6
 
 
@@ -120,7 +216,32 @@ def test_reddi_adam_row_exceeds_thm41():
     res = run(problem, [RunPoint("adam", b), RunPoint("amsgrad", b)], [0], 20_000)
     adam, ams = regret.rows(res)
     assert adam["bound"]["applies"] and adam["R_T"] > adam["bound"]["value"]
-    assert adam["verdict"] == "linear: does not converge; exceeds its theoretical bound"
+    assert adam["verdict"]["class"] == "linear"
+    assert adam["verdict"]["text"].endswith("; exceeds its theoretical bound")
     assert adam["R_over_T"] == pytest.approx(2 * (C - 2) / 3, rel=0.01)
+    assert adam["limit_R_over_T"]["rate"] == pytest.approx(2 * (C - 2) / 3, rel=1e-3)
     assert ams["bound"]["applies"] and ams["R_T"] < ams["bound"]["value"]
-    assert ams["verdict"] == "sublinear, consistent with O(sqrt T)"
+    assert ams["verdict"]["class"] == "sublinear"
+    assert ams["verdict"]["text"].startswith("sublinear, consistent with O(sqrt T)")
+
+
+def test_reddi_synthetic_one_and_five_seeds_same_verdict_no_interval():
+    problem = make_problem("reddi-synthetic")
+    point = {"lr": 0.5, "lr_schedule": "inv_sqrt", "beta1": 0.9, "beta2": 0.99}
+    rows = [regret.rows(run(problem, [RunPoint("adam", point)], list(range(n)), 200_000))[0]
+            for n in (1, 5)]  # fmt: skip
+    one, five = rows
+    assert five["identical_curves"] and five["R_T_interval"] == [None, None]
+    assert one["verdict"] == five["verdict"]
+    for r in rows:
+        assert r["exponent"]["low"] is None and r["limit_R_over_T"]["low"] is None
+
+
+def test_vacuous_bound_is_marked():
+    """AMSGrad at a constant beta1 on reddi-stochastic: Thm 4 is far above T G D."""
+    problem = make_problem("reddi-stochastic")
+    point = {"lr": 0.5, "lr_schedule": "inv_sqrt", "beta1": 0.9, "beta2": 0.99}
+    (row,) = regret.rows(run(problem, [RunPoint("amsgrad", point)], [0, 1], 20_000))
+    b = row["bound"]
+    assert b["applies"] and b["guarantee"] is None
+    assert b["vacuous"] and b["value"] > b["trivial_bound"] > 0

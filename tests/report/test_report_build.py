@@ -102,7 +102,8 @@ def test_regret_summary_states_the_findings(tmp_path: Path) -> None:
     check_report(tmp_path / "out", written.plots, formats=("svg",))
     md = (tmp_path / "out" / "report.md").read_text()
     line = next(x for x in md.splitlines() if x.startswith("- reddi:"))
-    assert "linear regret" in line and "adam 0.699" in line  # R(T)/T = 0.667 + 1/sqrt(1000)
+    # the rate a of R(T) = a T + b sqrt(T) + c with its interval across seeds
+    assert "linear regret" in line and "adam 0.667 [0.657, 0.677]" in line
     assert "exceed the theoretical bound: adam (Kingma & Ba Thm 4.1)" in line
     assert "amsgrad 0.48 [0.45, 0.51]" in line  # exponent with interval
     assert "sgd: undetermined" in md
@@ -176,3 +177,56 @@ def test_default_out_is_under_reports(tmp_path: Path) -> None:
     assert first.parent == tmp_path and first.name.startswith("regret-")
     first.mkdir()
     assert default_out("regret", tmp_path) != first
+
+
+def test_ablate_summary_states_each_claim(tmp_path: Path) -> None:
+    """report_docs' ablation: claim 1 and 3 hold on both seeds, claim 2 ties (not decided)."""
+    written = build_report([write(tmp_path, "ablate")], tmp_path / "out", formats=("svg",))
+    check_report(tmp_path / "out", written.plots, formats=("svg",))
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "beta2 close to 1 is unstable: holds (seed 0 holds, seed 1 holds)" in md
+    assert "with bias correction: not decided (seed 0 tie, seed 1 tie; more seeds" in md
+    assert "at every setting: holds" in md
+    assert "(section 6.4, all three claims, 2 seed(s)) reproduced: not decided" in md
+
+
+@pytest.mark.parametrize(
+    "breaks, phrase",
+    [
+        (lambda f: f.update(reproduced=True), "findings.reproduced should be one of"),
+        (
+            lambda f: f["claims"]["best_with_correction"].update(status="maybe"),
+            r"findings.claims.best_with_correction.status should be one of",
+        ),
+        (
+            lambda f: f["claims"]["best_with_correction"]["per_seed"][1].pop("tolerance"),
+            r"per_seed\[1\].tolerance is missing",
+        ),
+        (
+            lambda f: f["claims"]["unstable_without_correction"]["per_seed"][0].update(
+                result="yes"
+            ),
+            r"per_seed\[0\].result should be one of",
+        ),
+    ],
+)
+def test_malformed_ablate_findings_are_refused(tmp_path: Path, breaks, phrase) -> None:
+    doc = DOCS["ablate"]()
+    breaks(doc["ablation"]["findings"])
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=phrase) as err:
+        build_report([path], tmp_path / "out")
+    assert "\n" not in str(err.value) and "bad.json" in str(err.value)
+
+
+def test_ablate_results_without_claims_still_report(tmp_path: Path) -> None:
+    """An ablate file of the older layout (a yes/no verdict, no claims) still builds; its
+    summary falls back to the best losses of the grid."""
+    doc = DOCS["ablate"]()
+    doc["ablation"]["findings"] = {"reproduced": True}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    build_report([path], tmp_path / "out", formats=("svg",))
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "Best long-budget loss" in md and "reproduced" not in md

@@ -68,6 +68,29 @@ def test_folder_of_another_sweep_is_refused_untouched(tmp_path):
     assert after == before
 
 
+def test_sweep_of_an_older_schema_is_refused_untouched(tmp_path):
+    """Units of schema 1 hold rows of the old layout; resuming over them would mix them."""
+    run_sweep(tmp_path / "out")
+    manifest = tmp_path / "out" / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["schema_version"] = 1
+    manifest.write_text(json.dumps(doc))
+    cfg, units, sid = tiny()
+    with pytest.raises(ValueError, match="schema version 1 .*nothing was overwritten"):
+        Store.open(tmp_path / "out", sid, cfg.name, cfg.identity(), units, resume=True)
+    assert json.loads(manifest.read_text())["schema_version"] == 1
+
+
+def test_beta1_decay_in_a_sweep_file_reaches_theorem_4_1(tmp_path):
+    _, doc, _ = run_sweep(
+        tmp_path / "out",
+        optimizers={"adam": {"beta1": [0.9], "beta1_decay": [0.99]}, "amsgrad": {}},
+    )
+    adam = [r for r in doc["rows"] if r["optimizer"] == "adam"]
+    assert adam and all(r["hyperparameters"]["beta1_decay"] == 0.99 for r in adam)
+    assert all(r["bound"]["applies"] for r in adam if r["problem"] == "logistic")
+
+
 def test_non_empty_folder_without_manifest_and_resume_of_nothing(tmp_path):
     cfg, units, sid = tiny()
     (tmp_path / "busy").mkdir()
