@@ -49,12 +49,12 @@ test "$rc" -eq 0 || echo "gpu-check: GPU TESTS FAILED (exit $rc, see pytest-gpu.
 
 stage "bench --backend cupy (adam, $SIZES float32, torch peers)"
 timeout 300 "${ADAMBENCH[@]}" bench --backend cupy -o adam --sizes "$SIZES" \
-    --dtype float32 --repeats 20 --out "$RESULTS/bench-cupy.json" \
+    --dtype float32 --repeats 20 --out "$RESULTS" --save-baseline "$RESULTS/bench-cupy.json" \
     || echo "gpu-check: BENCH FAILED"
 
-REGRET=(regret --T "$T" -p linear -o adam --seeds "$SEEDS" --dtype float64 --json)
+REGRET=(regret --T "$T" -p linear -o adam --seeds "$SEEDS" --dtype float64 --json --out "$RESULTS")
 stage "regret warm-up (NVRTC compiles the engine for d=10 once; CuPy caches it on disk)"
-timeout 120 "${ADAMBENCH[@]}" regret --T 1000 -p linear -o adam --seeds 4 --backend cupy \
+timeout 120 "${ADAMBENCH[@]}" regret --T 1000 -p linear -o adam --seeds 4 --backend cupy --out "$RESULTS" \
     --json > /dev/null || echo "gpu-check: GPU REGRET WARM-UP FAILED"
 stage "regret on the GPU: linear d=10, adam, $SEEDS seeds, T=$T"
 timeout 240 "${ADAMBENCH[@]}" "${REGRET[@]}" --backend cupy \

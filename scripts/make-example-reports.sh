@@ -34,14 +34,14 @@ if want regret; then
     echo "== regret: Reddi et al.'s counterexample and online logistic regression, T = 1e5"
     "$ADAMBENCH" regret --problem reddi,logistic --optimizer adam,amsgrad,adagrad,sgd \
         --T 1e5 --seeds 3 --out "$work/regret"
-    report regret "$work/regret/regret.json"
+    report regret "$(ls "$work"/regret/regret-*.json)"
 fi
 
 if want bench; then
     echo "== bench: the quick gate's sizes and more, with the peers, one thread"
     "$ADAMBENCH" bench --quick --peers --sizes 1e4,1e5,1e6,1e7 \
-        --optimizers adam,amsgrad,adagrad,sgd --out "$work/bench.json"
-    report bench "$work/bench.json"
+        --optimizers adam,amsgrad,adagrad,sgd --out "$work/bench"
+    report bench "$(ls "$work"/bench/bench-*.json)"
 fi
 
 if want run; then

@@ -32,6 +32,21 @@ EXPLICIT_MEMORY_SHARE = 0.8
 DEFAULT_MEMORY_SHARE = 0.25
 
 
+# --budget: seconds per group that cap its repeats.  A day per group is beyond any useful
+# run (a default run has 5 sizes x 7 optimizers x 2 thread counts = 70 groups).
+MAX_BUDGET_S = 86400.0
+
+
+def check_budget(budget_s: float) -> float:
+    """A finite number of seconds in (0, MAX_BUDGET_S]; one-line ValueError otherwise."""
+    ok = isinstance(budget_s, (int, float)) and not isinstance(budget_s, bool)
+    if not ok or not math.isfinite(budget_s) or not 0 < budget_s <= MAX_BUDGET_S:
+        raise ValueError(
+            f"budget must be a finite number of seconds in (0, {MAX_BUDGET_S:g}], got {budget_s!r}"
+        )
+    return float(budget_s)
+
+
 @dataclass(frozen=True)
 class Case:
     """One optimizer configuration: ``label`` as given, e.g. ``sgd:momentum=0.9``."""
@@ -60,6 +75,9 @@ class BenchConfig:
     seed: int = 0
     quick: bool = False
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_budget(self.budget_s)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,31 +113,55 @@ def _value(text: str) -> Any:
         return text.strip()
 
 
-def parse_cases(values: list[str] | None) -> list[Case]:
-    """Optimizer cases from ``adam,sgd`` or ``sgd:momentum=0.9,nesterov=true`` strings.
+def _split_specs(value: str) -> list[tuple[str, list[str]]]:
+    """``adam,sgd:momentum=0.9,nesterov=true`` -> [("adam", []), ("sgd", [momentum=0.9, ...])].
 
-    A value with ``:`` is one optimizer with hyperparameters (comma-separated); otherwise
-    a comma-separated list of names.  Every case is validated by its rule.
+    The rule (also in ``bench --help``): items are separated by commas; an item
+    ``key=value`` adds a hyperparameter to the optimizer before it; any other item starts
+    an optimizer, ``NAME`` or ``NAME:key=value``.  No optimizer name holds ``=``, no value
+    a comma, so the rule is unambiguous.
+    """
+    specs: list[tuple[str, list[str]]] = []
+    for item in filter(None, (s.strip() for s in value.split(","))):
+        key, eq, _ = item.partition("=")
+        if eq and ":" not in key:  # key=value (a value may hold ':', a name never '=')
+            if not specs:
+                raise ValueError(
+                    f"optimizer {value.strip()!r}: hyperparameter {item!r} comes before any "
+                    "optimizer name (write NAME:key=value)"
+                )
+            specs[-1][1].append(item)
+            continue
+        name, colon, first = item.partition(":")
+        specs.append((name.strip(), [first.strip()] if colon else []))
+        if colon and not first.strip():
+            raise ValueError(f"optimizer {item!r}: hyperparameters must be key=value, got ''")
+    return specs
+
+
+def parse_cases(values: list[str] | None) -> list[Case]:
+    """Optimizer cases from strings such as ``adam,sgd:momentum=0.9,nesterov=true,adagrad``.
+
+    Each value is a comma-separated list (``_split_specs``; values may also be repeated):
+    a ``key=value`` item belongs to the optimizer before it, any other item names a new one.
+    The label of a case is its spec as written, items joined by commas
+    (``sgd:momentum=0.9,nesterov=true``).  Every case is validated by its rule.
     """
     cases: list[Case] = []
     for value in values or [",".join(DEFAULT_OPTIMIZERS)]:
-        if ":" in value:
-            name, _, rest = value.partition(":")
+        for name, items in _split_specs(value):
             given = []
-            for item in filter(None, (s.strip() for s in rest.split(","))):
+            for item in items:
                 key, eq, val = item.partition("=")
                 if not eq or not key.strip():
                     raise ValueError(
-                        f"optimizer {value!r}: hyperparameters must be key=value, got {item!r}"
+                        f"optimizer {name!r}: hyperparameters must be key=value, got {item!r}"
                     )
                 given.append((key.strip(), _value(val)))
-            found = [(name.strip(), tuple(given), value.strip())]
-        else:
-            found = [(n.strip(), (), n.strip()) for n in value.split(",") if n.strip()]
-        for name, given, label in found:
+            label = f"{name}:{','.join(items)}" if items else name
             make_optimizer(name, **dict(given))  # ValueError names the bad value and range
             if label not in [c.label for c in cases]:
-                cases.append(Case(label, name, given))
+                cases.append(Case(label, name, tuple(given)))
     if not cases:
         raise ValueError("--optimizers must name at least one optimizer")
     return cases

@@ -11,13 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..machine import machine_info
-from ..results import make_result
+from ..machine import machine_details
+from ..results import environment, make_result
+from . import reliability
 from .compare import Verdict, compare_docs, needs_remeasure
 from .config import BenchConfig
 from .run import ADAMBENCH, plan, row_key, run_bench
 
 NAMES = ("baseline", "this run")
+
+
+def machine_info() -> dict[str, Any]:
+    """``results.environment()`` plus BLAS, numba's threading and memory free at the start."""
+    return {**environment(), **machine_details()}
 
 
 def bench_document(config: BenchConfig, on_step: Callable[[str], None] | None = None) -> dict:
@@ -62,6 +68,9 @@ def remeasure(config: BenchConfig, doc: dict[str, Any], verdicts: list[Verdict])
     for r in redo["rows"]:
         r["remeasured"] = True
     doc["rows"] = kept + redo["rows"]
+    if "reliability" in doc:  # judge the new rows against this run's references
+        reliability.assess(doc, bool(doc["reliability"].get("loaded")))
+        doc["reliability"].update(reliability.summary(doc))
 
 
 def gate(

@@ -9,26 +9,36 @@ row's median), and the per-repeat samples the regression gate compares:
 ``norm_samples`` = time / roofline time of the same repeat.  Single-thread rows are timed
 by the thread's CPU time (a shared machine's preemptions left out), multi-thread rows by
 wall time (``clock`` in each row; bench/timing.py).
+
+Figures that cannot be right (above the roofline, an IQR wider than half the median, a
+bandwidth or a time far off the same run's one-thread figure, an overcommitted machine)
+are flagged by bench/reliability.py; a flagged group is re-measured once, and every row
+then carries ``reliable`` and ``flags`` (``first_pass_flags`` where it was re-measured).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..core.optimizer import make_optimizer
-from . import peers_numpy, peers_torch, roofline
+from ..machine import load_average
+from . import peers_numpy, peers_torch, reliability, roofline
 from .config import BenchConfig, Case
 from .cuda import run_bench_cuda
 from .peers import textbook_peer
-from .timing import best_of, injected_slowdown, measure, slowed, summarize, threads
+from .timing import Timings, injected_slowdown, measure, slowed, summarize, threads
 
 ADAMBENCH = "adambench"
 TEXTBOOK = "numpy-textbook"
 ROOFLINE = "roofline"
 Group = tuple[Case, int, str, int]  # case, size, dtype, threads
+# timing.measure's signature: (callables, repeats, min_sample_s=..., budget_s=...) -> Timings.
+# Tests pass a fake one to drive the re-measurement with chosen numbers.
+Measure = Callable[..., Timings]
 
 
 def row_key(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -83,7 +93,11 @@ class Arrays:
 
 
 def run_group(
-    group: Group, config: BenchConfig, arrays: Arrays, slowdown: float = 0.0
+    group: Group,
+    config: BenchConfig,
+    arrays: Arrays,
+    slowdown: float = 0.0,
+    measure_fn: Measure = measure,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Time one group; return its rows and its roofline record."""
     case, n, dtype, nthreads = group
@@ -103,7 +117,7 @@ def run_group(
     kernel = slowed(lambda: opt.step(p, g, state), slowdown)
     fns = {ADAMBENCH: kernel, **fns}
     with threads(nthreads):
-        timed = measure(
+        timed = measure_fn(
             fns, config.repeats, min_sample_s=config.min_sample_s, budget_s=config.budget_s
         )
     clock = "cpu" if nthreads == 1 else "wall"
@@ -169,7 +183,7 @@ def run_group(
 
 
 def reference_loops(
-    n: int, dtype: str, nthreads: int, repeats: int, arrays: Arrays
+    n: int, dtype: str, nthreads: int, repeats: int, arrays: Arrays, measure_fn: Measure = measure
 ) -> dict[str, Any]:
     """Best-of copy and triad bandwidth at this size (reference only; not the roofline)."""
     itemsize = np.dtype(dtype).itemsize
@@ -179,43 +193,123 @@ def reference_loops(
         ("triad", roofline.triad_loop, roofline.TRIAD_ARRAYS),
     ):
         fn = make(arrays.scratch(n, dtype, arrays_used))
-        with threads(nthreads):
-            best = best_of(fn, repeats)
+        with threads(nthreads):  # timing.best_of, with the measure given
+            best = float(measure_fn({"fn": fn}, repeats, min_sample_s=1e-3).wall["fn"].min())
         out[f"{name}_s"] = best
         out[f"{name}_gbps"] = arrays_used * itemsize * n / best / 1e9
         del fn
     return out
 
 
-def run_bench(
+def _cpu_pass(
     config: BenchConfig,
-    on_step: Callable[[str], None] | None = None,
-    groups: list[Group] | None = None,
+    todo: list[Group],
+    arrays: Arrays,
+    slowdown: float,
+    measure_fn: Measure,
+    refs_for: set[tuple[int, str, int]] | None,
+    on_step: Callable[[str], None] | None,
 ) -> dict[str, Any]:
-    """Run every group (or just ``groups``); return rows, roofline records and references.
-
-    ``on_step(description)`` is called after each unit of work, for a progress bar.
-    """
-    if config.backend == "cupy":  # CUDA kernels, CUDA-event timing (bench/cuda.py)
-        return run_bench_cuda(config, on_step=on_step, groups=groups)
-    arrays = Arrays(np.random.default_rng(config.seed))
-    slowdown = injected_slowdown()
+    """Time ``todo``; references for every (size, dtype, threads) met (``refs_for`` None)
+    or for those in ``refs_for`` only."""
     rows: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
     refs: list[dict[str, Any]] = []
-    todo = plan(config) if groups is None else groups
     seen_refs: set[tuple[int, str, int]] = set()
     for group in todo:
         case, n, dtype, nt = group
-        if groups is None and (n, dtype, nt) not in seen_refs:
-            seen_refs.add((n, dtype, nt))
-            refs.append(reference_loops(n, dtype, nt, max(3, min(config.repeats, 10)), arrays))
-        r, rec = run_group(group, config, arrays, slowdown)
+        key = (n, dtype, nt)
+        if key not in seen_refs and (refs_for is None or key in refs_for):
+            seen_refs.add(key)
+            repeats = max(3, min(config.repeats, 10))
+            refs.append(reference_loops(n, dtype, nt, repeats, arrays, measure_fn))
+        r, rec = run_group(group, config, arrays, slowdown, measure_fn)
         rows.extend(r)
         records.append(rec)
         if on_step is not None:
             on_step(f"{case.label} n={n:.0e} {dtype} {nt} thr")
-    out: dict[str, Any] = {"rows": rows, "rooflines": records, "references": refs}
+    return {"rows": rows, "rooflines": records, "references": refs}
+
+
+def _replace(old: list[dict], new: list[dict], key: Callable[[dict], Any]) -> list[dict]:
+    """``old`` with the items of every key in ``new`` replaced by ``new``'s, in place."""
+    fresh: dict[Any, list[dict]] = {}
+    for item in new:
+        fresh.setdefault(key(item), []).append(item)
+    out: list[dict] = []
+    for item in old:
+        k = key(item)
+        if k not in fresh:
+            out.append(item)
+        elif fresh[k]:
+            out.extend(fresh[k])
+            fresh[k] = []
+    return out + [item for items in fresh.values() for item in items]
+
+
+def run_bench(
+    config: BenchConfig,
+    on_step: Callable[[str], None] | None = None,
+    groups: list[Group] | None = None,
+    *,
+    measure_fn: Measure = measure,
+    load: tuple[float, ...] | None = None,
+) -> dict[str, Any]:
+    """Run every group (or just ``groups``); return rows, roofline records and references.
+
+    ``on_step(description)`` is called after each unit of work, for a progress bar (also
+    for the groups re-measured).  A full run (``groups`` None) flags what cannot be right
+    (bench/reliability.py) and re-measures each flagged group once; ``load`` is the load
+    average at its start (default: read now) and ``measure_fn`` the CPU timing harness
+    (timing.measure; tests pass a fake).  With ``groups`` (the gate's re-measurement) the
+    caller assesses the rows against its own document's references.
+    """
+    if load is None:
+        load = load_average()  # before any timing of ours adds to it
+    loaded = reliability.load_flag(load[0] if load else None, os.cpu_count())
+    if config.backend == "cupy":  # CUDA kernels, CUDA-event timing (bench/cuda.py)
+
+        def time_groups(todo: list[Group], refs_for: Any, step: Any) -> dict[str, Any]:
+            return run_bench_cuda(config, on_step=step, groups=todo)
+
+        slowdown = 0.0
+    else:
+        arrays = Arrays(np.random.default_rng(config.seed))
+        slowdown = injected_slowdown()
+
+        def time_groups(todo: list[Group], refs_for: Any, step: Any) -> dict[str, Any]:
+            return _cpu_pass(config, todo, arrays, slowdown, measure_fn, refs_for, step)
+
+    if groups is not None:
+        out = time_groups(groups, set(), on_step)
+    else:
+        todo = plan(config)
+        if config.backend == "cupy":  # one device group per (optimizer, size, dtype)
+            todo = list(dict.fromkeys((c, n, dt, 1) for c, n, dt, _ in todo))
+        out = time_groups(todo, None, on_step)
+        reliability.assess(out, loaded)
+        redo, redo_refs = reliability.to_remeasure(out)
+        if redo:
+            by_label = {c.label: c for c in config.cases}
+            step = None if on_step is None else (lambda d: on_step(f"re-measuring {d}"))
+            todo = [(by_label[o], n, dt, nt) for o, n, dt, nt in redo]
+            again = time_groups(todo, redo_refs, step)
+            first = {reliability.group_key(r) + (r["impl"],): r["flags"] for r in out["rows"]}
+            for r in again["rows"]:
+                r["first_pass_flags"] = first.get(reliability.group_key(r) + (r["impl"],), [])
+            for name, key in (
+                ("rows", reliability.group_key),
+                ("rooflines", reliability.group_key),
+                ("references", lambda r: (r["size"], r["dtype"], r["threads"])),
+            ):
+                out[name] = _replace(out[name], again[name], key)
+            reliability.assess(out, loaded)
+        out["reliability"] = {
+            "load_at_start": list(load) if load else None,
+            "cores": os.cpu_count(),
+            "loaded": loaded,
+            **reliability.summary(out),
+        }
     if slowdown:
         out["injected_slowdown"] = slowdown
     return out

@@ -145,7 +145,7 @@ def measure(
     Repeat ``r`` times every callable once, in a fixed order, so ratios between them are
     taken over the same instant of a shared machine.  With ``budget_s``, the repeats are
     reduced (never below ``min_repeats``) so the whole group takes about that long:
-    large sizes with slow peers stay affordable.
+    large sizes with slow peers stay affordable (an infinite budget caps nothing).
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -157,8 +157,8 @@ def measure(
     for name, fn in fns.items():
         numbers[name], one = calibrate(fn, min_sample_s)
         per_repeat += numbers[name] * one
-    if budget_s is not None and per_repeat > 0:
-        fit = int(budget_s / per_repeat)
+    if budget_s is not None and math.isfinite(budget_s) and per_repeat > 0:  # inf: no cap
+        fit = int(min(budget_s / per_repeat, repeats))
         repeats = max(min(repeats, fit), min(min_repeats, repeats))
     wall = {name: np.empty(repeats) for name in fns}
     cpu = {name: np.empty(repeats) for name in fns}

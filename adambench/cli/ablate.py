@@ -50,11 +50,19 @@ def ablate_command(
         1, "--threads", help="Threads for the matmuls and the optimizer kernel, 1..256."
     ),
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for the results file (ablate-<time>.json).")
+        Path,
+        typer.Option(
+            "--out",
+            help="Folder for the results file, a new ablate-<UTC time>-<id>.json each time "
+            "(never replacing one); checked before any work.",
+        ),
     ] = DEFAULT_OUT,
     as_json: bool = typer.Option(False, "--json", help="Print the results document as JSON."),
     report: bool = typer.Option(
-        False, "--report", help="Also build a report (plots, Markdown, HTML) under reports/."
+        False,
+        "--report",
+        help="Also build a report (plots, Markdown, HTML) beside the results file: "
+        "<results file name>-report/.",
     ),
 ) -> None:
     """Adam with vs without bias correction over the section 6.4 grid (Figure 4)."""
@@ -109,10 +117,11 @@ def ablate_command(
     doc = make_result("ablate", config, data=dataset.describe(), ablation=result)
     path = opts.save("ablate", doc, out, report)
     if as_json:
+        err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
         print_json(doc)
         return
     _print(result, cfg, dataset.name)
-    err_console.print(f"results: {path}")
+    err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _unit_floats(option: str, text: str) -> tuple[float, ...]:

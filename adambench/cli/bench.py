@@ -16,10 +16,13 @@ import typer
 from rich import box
 
 from .. import machine
-from ..results import read_json, write_json
+from ..results import prepare_file, prepare_out, read_json
+from . import training_options as opts
 from .compare import report as gate_report
+from .compare import write_markdown
 from .render import console, err_console, fail, fmt, print_json, progress, table
-from .report import attach_report
+
+DEFAULT_OUT = Path("results")
 
 
 def _time(s: float) -> str:
@@ -41,29 +44,45 @@ def _where(r: dict[str, Any]) -> Any:
     return "gpu" if r.get("backend") == "cupy" else r["threads"]
 
 
+def _legend(items: list[dict[str, Any]]) -> str:
+    """The marker legend of flagged ``items`` (bench/reliability.py); "" when none is."""
+    from ..bench.reliability import LOADED, legend
+
+    flags = {f for r in items for f in r.get("flags") or []}
+    if not flags:
+        return ""
+    once = "L: not re-measured, " if LOADED in flags else ""
+    return f"flag: unreliable ({once}others still after one re-measure): {legend(flags)}"
+
+
 def results_table(rows: list[dict[str, Any]]) -> Any:
     """One row per implementation; dtype in the column only when the run mixes dtypes.
 
     Device rows add "copy": GB/s as a fraction of the same-run device-to-device copy.
+    A "flag" column (one letter per flag, legend below) appears when a row is unreliable.
     """
+    from ..bench.reliability import markers
+
     mixed = len({r["dtype"] for r in rows}) > 1
     device = any("fraction_of_copy" in r for r in rows)
+    flagged = any(r.get("flags") for r in rows)
     out = []
     for r in rows:
         peer = r["impl"] != "adambench"
         iqr = r["iqr_s"] / r["median_s"]
         copy = [f"{r['fraction_of_copy']:.0%}" if "fraction_of_copy" in r else ""] if device else []
+        flag = [markers(r.get("flags") or [])] if flagged else []
         out.append(
             (
                 r["optimizer"], _size(r["size"]) + (f" {r['dtype'][5:]}" if mixed else ""),
                 _where(r), r["impl"] if peer else f"[bold]{r['impl']}[/]",
                 f"{_time(r['median_s'])} ±{iqr:.0%}", fmt(r["ns_per_param"], 3),
                 fmt(r["gbps"], 3), f"{r['fraction_of_roofline']:.0%}", *copy,
-                f"{r['ratio_to_adambench']:.2f}x" if peer else "",
+                f"{r['ratio_to_adambench']:.2f}x" if peer else "", *flag,
             )
         )  # fmt: skip
     cols = ["optimizer", "size", "thr", "impl", "time (IQR)", "ns/p", "GB/s", "roof"]
-    cols += ["copy"] * device + ["vs us"]
+    cols += ["copy"] * device + ["vs us"] + ["flag"] * flagged
     dtypes = ", ".join(sorted({r["dtype"] for r in rows}))
     t = table(
         f"Update step, {dtypes}: median of repeats (IQR as % of it); GB/s from the bytes the "
@@ -75,27 +94,40 @@ def results_table(rows: list[dict[str, Any]]) -> Any:
         right=cols[1:3] + cols[4:],
     )
     t.box = box.SIMPLE_HEAD  # no vertical rules: the row fits 80 columns (CI logs)
+    if flagged:  # the flag column still fits 80 columns: one space less between columns
+        t.collapse_padding, t.pad_edge = True, False
+        t.caption, t.caption_justify = _legend(rows), "left"
     return t
 
 
 def roofline_table(records: list[dict[str, Any]], refs: list[dict[str, Any]]) -> Any:
+    from ..bench.reliability import markers
+
     ref = {(r["size"], r["dtype"], r["threads"]): r for r in refs}
     seen, out = set(), []
+    shown = []
     for r in records:
         key = (r["size"], r["dtype"], r["threads"], r["pattern"])
         if key in seen:
             continue
         seen.add(key)
         c = ref.get(key[:3], {})
+        flags = list(dict.fromkeys([*(r.get("flags") or []), *(c.get("flags") or [])]))
+        shown.append({"flags": flags})
         out.append(
             (
                 _size(r["size"]), r["dtype"], "gpu" if r.get("clock") == "cuda-event"
                 else r["threads"], r["pattern"], fmt(r["gbps"], 3),
-                fmt(c.get("copy_gbps"), 3), fmt(c.get("triad_gbps"), 3),
+                fmt(c.get("copy_gbps"), 3), fmt(c.get("triad_gbps"), 3), markers(flags),
             )
         )  # fmt: skip
-    cols = ["size", "dtype", "thr", "pattern", "GB/s", "copy GB/s", "triad GB/s"]
-    return table("Rooflines (best of repeats)", cols, out, right=cols[:3] + cols[4:])
+    cols = ["size", "dtype", "thr", "pattern", "GB/s", "copy GB/s", "triad GB/s", "flag"]
+    if not any(s["flags"] for s in shown):
+        cols, out = cols[:-1], [o[:-1] for o in out]
+    t = table("Rooflines (best of repeats)", cols, out, right=cols[:3] + cols[4:7])
+    if len(cols) == 8:
+        t.caption, t.caption_justify = _legend(shown), "left"
+    return t
 
 
 def bench_command(
@@ -104,8 +136,9 @@ def bench_command(
         typer.Option(
             "--optimizers",
             "-o",
-            help="Optimizers to time: names separated by commas (default: all), or one "
-            "NAME:key=value,... with hyperparameters (e.g. sgd:momentum=0.9); repeatable.",
+            help="Optimizers to time (default: all), comma-separated and/or repeated: "
+            "NAME, or NAME:key=value with hyperparameters; a further key=value item belongs "
+            "to the optimizer before it (e.g. adam,sgd:momentum=0.9,nesterov=true,adagrad).",
         ),
     ] = None,
     backend: Annotated[
@@ -158,9 +191,18 @@ def bench_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the results document on stdout.")
     ] = False,
-    out: Annotated[Path | None, typer.Option(help="Write the results document here.")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Folder for the results file, a new bench-<UTC time>-<id>.json each time "
+            "(never replacing one); checked before any work."
+        ),
+    ] = DEFAULT_OUT,
     save_baseline: Annotated[
-        Path | None, typer.Option(help="Write these results as a baseline for --compare.")
+        Path | None,
+        typer.Option(
+            help="Also write these results to this file (replaced): a baseline for --compare."
+        ),
     ] = None,
     compare: Annotated[
         Path | None,
@@ -179,7 +221,12 @@ def bench_command(
         Path | None, typer.Option(help="--compare: also write a Markdown summary here.")
     ] = None,
     report: Annotated[
-        bool, typer.Option("--report", help="Also build a report (plots, Markdown, HTML).")
+        bool,
+        typer.Option(
+            "--report",
+            help="Also build a report (plots, Markdown, HTML) beside the results file: "
+            "<results file name>-report/.",
+        ),
     ] = False,
 ) -> None:
     """Time update kernels against the memory roofline, beside NumPy and torch.optim."""
@@ -221,6 +268,12 @@ def bench_command(
             check_overlap(baseline, config, str(compare))
         elif markdown is not None:
             raise ValueError("--markdown needs --compare BASELINE")
+        # Every place written to, before any work: a bad one is exit 2, nothing timed.
+        prepare_out(out)
+        if save_baseline is not None:
+            prepare_file(save_baseline, "--save-baseline")
+        if markdown is not None:
+            prepare_file(markdown, "--markdown")
     except ValueError as e:
         fail(str(e))
     doc, verdicts = _run(config, baseline, threshold, alpha, metric, quiet=as_json)
@@ -231,12 +284,16 @@ def bench_command(
             err_console.print(f"note: {note}")
     code = 0
     if verdicts is not None:
-        code = gate_report(verdicts, threshold, alpha, markdown, quiet=as_json)
-    for path in (out, save_baseline):
-        if path is not None:
-            write_json(path, doc)
+        code = gate_report(verdicts, threshold, alpha, None, quiet=as_json)
+    # The results first, then what is derived from them (baseline copy, Markdown, report).
+    path = opts.save_results("bench", doc, out)
+    if save_baseline is not None:
+        opts.save_file(save_baseline, "bench", doc)
+    if markdown is not None and verdicts is not None:
+        write_markdown(markdown, verdicts, threshold, alpha, results=path)
     if report:
-        attach_report(doc, out.name if out else "bench results")
+        opts.save_report(doc, path)
+    err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
     if as_json:
         print_json(doc)
     raise typer.Exit(code)

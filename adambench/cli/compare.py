@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..results import read_json
+from ..results import prepare_file, read_json
 from .render import console, err_console, fail, fmt, print_json, table
 
 _STYLE = {"regressed": "bold red", "unclear": "yellow", "faster": "green", "ok": ""}
@@ -45,7 +45,7 @@ def report(
     quiet: bool,
 ) -> int:
     """Print the verdicts, write the Markdown summary; return the exit code (0 or 1)."""
-    from ..bench.compare import regressed, to_markdown
+    from ..bench.compare import regressed
 
     bad = regressed(verdicts)
     if not quiet:
@@ -61,22 +61,42 @@ def report(
         else:
             console.print("no regression")
     if markdown is not None:
-        _write_text(markdown, to_markdown(verdicts, threshold, alpha))
+        write_markdown(markdown, verdicts, threshold, alpha)
     return 1 if bad else 0
 
 
+def write_markdown(
+    path: Path, verdicts: list[Any], threshold: float, alpha: float, results: Path | None = None
+) -> None:
+    """``--markdown``: the summary, atomically (its location was checked before any work).
+
+    A write that still fails (disk full) is one ``error:`` line and exit 1, naming the
+    results file the summary can be rebuilt from (``adambench compare``).
+    """
+    from ..bench.compare import to_markdown
+
+    try:
+        _write_text(path, to_markdown(verdicts, threshold, alpha))
+    except OSError as e:
+        kept = f"; the results are in {results}" if results is not None else ""
+        fail(f"cannot write --markdown {path} ({e.strerror or e}){kept}", code=1)
+
+
 def _write_text(path: Path, text: str) -> None:
+    """``text`` to ``path`` atomically (temporary file, then rename); mode as the umask
+    says, like any file (``mkstemp`` alone would make it 0600)."""
     import os
-    import tempfile
+    import secrets
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -111,6 +131,8 @@ def compare_command(
 
     try:
         check_threshold(threshold, alpha)
+        if markdown is not None:  # before any work: a bad place is exit 2, nothing read
+            prepare_file(markdown, "--markdown")
         base = read_json(baseline, command="bench")
         cur = read_json(current, command="bench")
         verdicts = compare_docs(

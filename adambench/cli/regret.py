@@ -14,13 +14,14 @@ from typing import Annotated
 
 import typer
 
-from ..results import make_result, write_json
-from .render import console, fail, fmt, print_json, progress, table
-from .report import attach_report
+from ..results import make_result, prepare_out
+from . import training_options as opts
+from .render import console, err_console, fail, fmt, print_json, progress, table
 
 # The options, defaults, grids and bounds of a regret run are experiments/regret.py's
 # (shared with regret sweeps); this module parses the flags, calls it and prints.
 _FLAGS = {"T": "--T", "seeds": "--seeds", "dim": "--dim"}
+DEFAULT_OUT = Path("results")
 
 
 def parse_T(text: str) -> int:
@@ -131,13 +132,23 @@ def regret_command(
         int, typer.Option("--per-decade", help="Checkpoints per decade of T (>= 5).")
     ] = 5,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the results file DIR/regret.json.")
-    ] = None,
+        Path,
+        typer.Option(
+            "--out",
+            help="Folder for the results file, a new regret-<UTC time>-<id>.json each time "
+            "(never replacing one); checked before any work.",
+        ),
+    ] = DEFAULT_OUT,
     as_json: Annotated[
         bool, typer.Option("--json", help="Machine-readable results on stdout.")
     ] = False,
     report: Annotated[
-        bool, typer.Option("--report", help="Also build a report (plots, Markdown, HTML).")
+        bool,
+        typer.Option(
+            "--report",
+            help="Also build a report (plots, Markdown, HTML) beside the results file: "
+            "<results file name>-report/.",
+        ),
     ] = False,
     backend: Annotated[
         str,
@@ -156,6 +167,7 @@ def regret_command(
             problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, beta1_decay,
             dtype, feasible, projection, reddi_c, per_decade,
         )  # fmt: skip
+        prepare_out(out)  # before any work: a bad folder is exit 2, nothing computed
     except ValueError as e:
         fail(str(e))
     from ..engines.regret.engine import run
@@ -190,14 +202,12 @@ def regret_command(
         rows=all_rows,
         seconds=seconds,
     )
-    if out is not None:
-        write_json(Path(out) / "regret.json", doc)
-    if report:
-        attach_report(doc, "regret.json")
+    path = opts.save("regret", doc, out, report)
     if as_json:
         print_json(doc)
-        return
-    _print_table(all_rows, plan["T"], len(plan["seeds"]), seconds, out)
+    else:
+        _print_table(all_rows, plan["T"], len(plan["seeds"]), seconds)
+    err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, beta1_decay,
@@ -213,8 +223,10 @@ def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, be
         horizon = policy.validate_options(T, dtype, projection, per_decade, schedule, dim)
     except policy.OptionError as e:
         raise ValueError(e.for_flag()) from None
-    if seeds < 1 or seed_start < 0:
-        raise ValueError(f"--seeds must be >= 1 and --seed-start >= 0, got {seeds}, {seed_start}")
+    try:  # before any list of seeds: a count in [1, MAX_SEEDS], the last seed < 2^64
+        policy.validate_seeds(seeds, seed_start)
+    except policy.OptionError as e:
+        raise ValueError(e.for_flag()) from None
     lrs = parse_list("lr", lr)
     if lrs is not None and any(v <= 0 for v in lrs):
         raise ValueError(f"lr must be > 0, got {lr!r}")
@@ -266,7 +278,7 @@ def _bound_cell(b: dict) -> str:
     return fmt(b["value"]) + (" (vacuous)" if b.get("vacuous") else "")
 
 
-def _print_table(rows, T, n_seeds, seconds, out) -> None:
+def _print_table(rows, T, n_seeds, seconds) -> None:
     body = []
     grid = len({(r["problem"], r["optimizer"]) for r in rows}) < len(rows)
     for r in rows:
@@ -287,5 +299,3 @@ def _print_table(rows, T, n_seeds, seconds, out) -> None:
         "(a deterministic problem). Verdicts: docs/theory.md §4.4; a bound above the trivial "
         "T*G*D is vacuous.[/]"
     )
-    if out is not None:
-        console.print(f"results: {Path(out) / 'regret.json'}")

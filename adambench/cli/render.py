@@ -1,7 +1,13 @@
 """Terminal output shared by every command: consoles, tables, progress, errors.
 
 Rich decides colour from the terminal (none when piped, none with NO_COLOR); progress
-bars go to stderr so that ``--json`` output on stdout stays machine-readable.
+bars go to stderr so that ``--json`` output on stdout stays machine-readable, and only
+to a terminal (piped, Rich would print nothing but a blank line at their end).
+
+User values (paths, names, messages) print literally: the consoles replace no emoji
+codes (``:x:`` stays ``:x:``), and a string is read as Rich markup only when it closes a
+tag (``[dim]...[/]``) or escapes one (``rich.markup.escape``): ``results: /tmp/[red]/x``
+prints as written.  Table titles and progress descriptions are always literal.
 """
 
 from __future__ import annotations
@@ -22,11 +28,31 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ..results import to_jsonable
 
-console = Console()
-err_console = Console(stderr=True)
+
+def has_markup(text: str) -> bool:
+    """Whether ``text`` is meant as Rich markup: it closes a tag or escapes a bracket."""
+    return "[/" in text or "\\[" in text
+
+
+class LiteralConsole(Console):
+    """A Console that reads markup only in strings that have some (``has_markup``) and
+    replaces no emoji codes."""
+
+    def __init__(self, *args: Any, emoji: bool = False, **kwargs: Any):
+        super().__init__(*args, emoji=emoji, **kwargs)
+
+    def render_str(self, text: str, *, markup: bool | None = None, **kwargs: Any) -> Text:
+        if markup is None:
+            markup = self._markup
+        return super().render_str(text, markup=bool(markup) and has_markup(text), **kwargs)
+
+
+console = LiteralConsole()
+err_console = LiteralConsole(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -43,7 +69,7 @@ def table(
 
     On a narrow terminal cells wrap rather than end in an ellipsis: a number is never cut.
     """
-    t = Table(title=title, title_justify="left", header_style="bold")
+    t = Table(title=Text(title), title_justify="left", header_style="bold")
     for c in columns:
         t.add_column(c, justify="right" if c in right else "left", overflow="fold")
     for r in rows:
@@ -52,9 +78,9 @@ def table(
 
 
 def progress() -> Progress:
-    """A progress bar on stderr with count, elapsed and remaining time."""
+    """A progress bar on stderr with count, elapsed and remaining time (a terminal only)."""
     return Progress(
-        TextColumn("[progress.description]{task.description}"),
+        TextColumn("{task.description}", style="progress.description", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -62,6 +88,7 @@ def progress() -> Progress:
         TimeRemainingColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     )
 
 

@@ -2,8 +2,9 @@
 
 Reads results files of one command (regret, bench, run, ablate) and writes
 ``report.html`` (plots embedded, no external links), ``report.md`` and the plots (PNG
-and/or SVG) into ``--out`` (default ``reports/<command>-<UTC time>/``).  Malformed or
-mixed results: one-line error, exit 2, nothing written.
+and/or SVG) into ``--out`` (default a new ``reports/<command>-<UTC time>-<id>/``).
+Malformed or mixed results, or a report folder that cannot be written: one-line error,
+exit 2, nothing written.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Annotated
 import typer
 
 from ..report import report_for
-from ..report.build import build, parse_formats
+from ..report.build import build, check_out, default_out, parse_formats
 from ..report.load import load
+from ..results import check_writable
 from .render import console, err_console, fail, print_json, progress, table
 
 
@@ -30,8 +32,8 @@ def report_command(
         Path | None,
         typer.Option(
             "--out",
-            help="Report folder (default reports/<command>-<UTC time>/); a previous report "
-            "there is replaced, a folder with other files is refused.",
+            help="Report folder (default reports/<command>-<UTC time>-<id>/, a new one); a "
+            "previous report there is replaced, a folder with other files is refused.",
         ),
     ] = None,
     formats: Annotated[
@@ -52,7 +54,11 @@ def report_command(
         fmts = parse_formats(formats)
         if not 20 <= dpi <= 600:
             raise ValueError(f"--dpi must be in [20, 600], got {dpi}")
-        _, sources = load(results)
+        command, sources = load(results)
+        dest = out if out is not None else default_out(command)
+        # Before any plot is drawn: a report folder that cannot be written is exit 2.
+        check_out(dest)
+        check_writable(dest.parent, f"--out {dest}")
     except ValueError as e:
         fail(str(e))
     with progress() as bar:
@@ -60,7 +66,7 @@ def report_command(
         try:
             written = build(
                 sources,
-                out,
+                dest,
                 fmts,
                 dpi,
                 on_step=lambda name: bar.update(task, advance=1, description=name),
@@ -83,8 +89,9 @@ def attach_report(doc: dict, name: str, out: Path | None = None) -> Path:
     """Build the report of a document a command has just made (its ``--report`` flag).
 
     ``name`` is shown as the report's source (the results file name); ``out`` defaults to
-    ``reports/<command>-<UTC time>/``.  The path of ``report.html`` goes to stderr, so
-    ``--json`` output on stdout stays clean.  A failure here is exit 1: the document
+    ``reports/<command>-<UTC time>-<id>/`` (the commands pass the folder beside their
+    results file, ``training_options.report_folder``).  The path of ``report.html`` goes
+    to stderr, so ``--json`` output on stdout stays clean.  A failure here is exit 1: the document
     comes from the command itself, not from the user.
     """
     try:

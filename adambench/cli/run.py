@@ -84,11 +84,19 @@ def run_command(
         "1..256; 1 keeps timings steady on small or shared machines.",
     ),
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for the results file (run-<time>.json).")
+        Path,
+        typer.Option(
+            "--out",
+            help="Folder for the results file, a new run-<UTC time>-<id>.json each time "
+            "(never replacing one); checked before any work.",
+        ),
     ] = DEFAULT_OUT,
     as_json: bool = typer.Option(False, "--json", help="Print the results document as JSON."),
     report: bool = typer.Option(
-        False, "--report", help="Also build a report (plots, Markdown, HTML) under reports/."
+        False,
+        "--report",
+        help="Also build a report (plots, Markdown, HTML) beside the results file: "
+        "<results file name>-report/.",
     ),
 ) -> None:
     """Train every optimizer on the paper's tasks and rank them (Kingma & Ba section 6)."""
@@ -141,12 +149,13 @@ def run_command(
     doc = make_result("run", config, data=dataset.describe(), tasks=tasks_out)
     path = opts.save("run", doc, out, report)
     if as_json:
+        err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
         print_json(doc)
         return
     for t in tasks_out:
         console.print(_task_table(t, dataset.name))
     console.print(f"[dim]{_footnote(tasks_out)}[/]")
-    err_console.print(f"results: {path}")
+    err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _betas(chosen: dict) -> str:

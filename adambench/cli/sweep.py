@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 
-from ..results import write_json
+from ..results import prepare_out
 from ..sweep.config import load
+from . import training_options as opts
 from .render import console, err_console, fail, fmt, print_json, progress, table
 
 DEFAULT_ROOT = Path("results") / "sweeps"
@@ -73,9 +74,13 @@ def sweep_command(
         fail(f"--jobs must be an integer >= 1, got {jobs}")
     if scheduler is not None and jobs is not None:
         fail("--jobs and --scheduler exclude each other (a Dask cluster has its own workers)")
-    if dry_run:
+    if dry_run:  # reads the folder if there is one, writes nothing
         _dry_run(cfg, sid, units, folder, as_json)
         return
+    try:  # before any work (no worker started): a folder that cannot be written is exit 2
+        prepare_out(folder)
+    except ValueError as e:
+        fail(str(e))
     if cfg.engine.get("backend") == "cupy" and scheduler is None:  # local units need a device
         from ..core.backend import select_backend
 
@@ -207,12 +212,14 @@ def _run(cfg, sid, units, folder, jobs, scheduler, resume, as_json) -> None:
         label = next(u.label for u in units if u.key == key)
         fail(f"{outcome.summary()}; unit {label!r} failed: {msg}", code=1)
     doc = merge(cfg, sid, units, outcome, executor.description)
-    path = write_json(store.merged_path(), doc)
+    path = opts.save_file(store.merged_path(), "sweep", doc)  # the units stay cached
     if as_json:
         print_json(doc)
-        return
-    _print_rows(cfg.kind, doc["rows"])
-    console.print(f"{outcome.summary()}; {outcome.seconds:.1f} s; results: {path}")
+    else:
+        _print_rows(cfg.kind, doc["rows"])
+        console.print(f"{outcome.summary()}; {outcome.seconds:.1f} s; results: {path}")
+    if outcome.exit_code:  # 3: results written, but some grid points failed (their rows say)
+        raise SystemExit(outcome.exit_code)
 
 
 def _print_rows(kind: str, rows: list[dict]) -> None:

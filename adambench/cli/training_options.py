@@ -7,13 +7,13 @@ naming the option and the allowed values; the CLI turns that into exit code 2.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from ..results import write_json
+from .. import results
+from .render import fail, print_json
 from .report import attach_report
 
 # The command-line options ``run`` and ``ablate`` share (defaults stay in each signature).
@@ -138,20 +138,10 @@ def check_data(data: str, data_dir: Path | None) -> None:
         raise ValueError(f"--data {kind} needs --data-dir, the folder holding its files")
 
 
-def result_path(out: Path, command: str) -> Path:
-    """A fresh file name ``<command>-<UTC time>.json`` under ``out``."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    path = out / f"{command}-{stamp}.json"
-    k = 1
-    while path.exists():
-        path = out / f"{command}-{stamp}-{k}.json"
-        k += 1
-    return path
-
-
 def check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a folder")
+    """``--out``: a folder where the results file can be written (``results.prepare_out``),
+    checked with the other options, before any work; nothing is created yet."""
+    results.prepare_out(out)
 
 
 def check_common(
@@ -175,7 +165,14 @@ def check_common(
     needs image data.
     """
     check_int("--seeds", seeds, 1, 100)
-    check_int("--seed", first_seed, 0, 2**31 - 1)
+    # every seed used, --seed .. --seed + --seeds - 1, is at most 2^31 - 1 (the training
+    # engine holds seeds as int64, engines/training.py; sweep/config.py has the same bound)
+    top = 2**31 - seeds
+    if not 0 <= first_seed <= top:
+        raise ValueError(
+            f"--seed must be in [0, {top}] (the last of --seeds {seeds} seeds is at most "
+            f"2^31 - 1), got {first_seed}"
+        )
     check_int("--batch-size", batch_size, 1, 65536)
     check_int("--threads", threads, 1, 256)
     if dtype not in DTYPES:
@@ -189,8 +186,47 @@ def check_common(
 
 
 def save(command: str, doc: dict, out: Path, report: bool) -> Path:
-    """Write the results file under ``out`` (atomically) and, if asked, its report."""
-    path = write_json(result_path(out, command), doc)
+    """Write the results file under ``out`` (a new name) and, if asked, its report beside it."""
+    path = save_results(command, doc, out)
     if report:
-        attach_report(doc, path.name)
+        save_report(doc, path)
     return path
+
+
+def save_report(doc: dict, path: Path) -> Path:
+    """``--report``: the report of ``doc`` beside its results file ``path``; report.html."""
+    return attach_report(doc, path.name, report_folder(path))
+
+
+def save_results(command: str, doc: dict, out: Path) -> Path:
+    """The new results file ``out/<command>-<UTC time>-<id>.json`` (never replacing one).
+
+    A write that fails at the end (disk full) is exit 1, with the file in the system
+    temporary folder the results went to instead named in the one ``error:`` line.
+    """
+    try:
+        return results.save_new_json(out, command, doc)
+    except results.WriteFailed as e:
+        _not_written(e, doc)
+
+
+def save_file(path: Path, command: str, doc: dict) -> Path:
+    """``doc`` to a file named on purpose (``--save-baseline``), replacing it; rescued
+    like ``save_results``."""
+    try:
+        return results.save_json(path, command, doc)
+    except results.WriteFailed as e:
+        _not_written(e, doc)
+
+
+def _not_written(e: results.WriteFailed, doc: dict) -> NoReturn:
+    if e.rescued is None:  # not even a temporary file: the document itself, on stdout
+        print_json(doc)
+    fail(str(e), code=1)
+    raise AssertionError("unreachable")  # fail exits
+
+
+def report_folder(path: Path) -> Path:
+    """Where ``--report`` puts the report of the results file ``path``: beside it,
+    ``<results stem>-report/``."""
+    return path.with_name(f"{path.stem}-report")

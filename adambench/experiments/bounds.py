@@ -35,12 +35,26 @@ Euclidean one / the sqrt(V)-weighted one (both on a box).
   beta1 D_inf^2 d G_inf / (2 alpha (1 - beta1) (1 - lambda)^2), a constant: O(sqrt T).
   With a constant beta1 > 0 the middle term, summed exactly over the run, grows like
   T^(3/2) and the bound guarantees nothing; with beta1 = 0 it is 0.
+
+Every legal hyperparameter gives a record, never an exception (``_ratio``):
+
+* beta2 = 0 (legal: v_t = g_t^2): gamma = beta1^2/sqrt(beta2) (Thm 4.1), beta1/sqrt(beta2)
+  (Thm 4) is undefined (0/0 at beta1 = 0, infinite above), so neither theorem applies and
+  ``why`` says "needs beta2 > 0 ...".  A beta2 so small that gamma overflows gives
+  gamma = inf, which fails the condition gamma < 1 the same way.
+* A term beyond float64 (e.g. alpha = 5e-324: D^2 / (2 alpha) overflows) is +inf: the
+  theorem still applies (its conditions hold), its ``value`` is inf (null in a results
+  file, which has no Inf), the row marks it vacuous (inf >= T G D), and ``why`` says
+  "overflows float64".  A term whose numerator is exactly 0 (e.g. D = 0) is 0 even when
+  its denominator underflowed.  A NaN constant (a diverged run) gives a NaN value, and
+  ``why`` says "a term is NaN".
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..core.registry import get_rule
@@ -49,6 +63,46 @@ NO_THEOREM = "no regret theorem for this rule (docs/theory.md §4.3)"
 
 
 SQRT_T = "O(sqrt T)"
+
+
+OVERFLOW = "a term overflows float64: the bound is infinite (vacuous)"
+NOT_A_NUMBER = "a term is NaN (a constant the run observed is not a number)"
+_LOG_MAX = math.log(sys.float_info.max)
+
+
+def _ratio(num: Sequence[float], den: Sequence[float] = ()) -> float:
+    """prod(num) / prod(den) for factors >= 0 (den > 0 exactly), never raising.
+
+    0 when a numerator factor is 0 (the exact value, whatever the denominator's rounding);
+    +inf when the value is beyond float64 (a denominator that underflowed to 0 such as
+    2 alpha at alpha = 5e-324, or a numerator that overflowed); NaN if a factor is NaN.
+    Evaluated directly, and in logarithms where the direct product under- or overflows.
+    """
+    num, den = [float(f) for f in num], [float(f) for f in den]
+    if any(math.isnan(f) for f in (*num, *den)):
+        return math.nan
+    if any(f == 0 for f in num):
+        return 0.0
+    n, m = math.prod(num), math.prod(den)
+    if math.isfinite(n) and math.isfinite(m) and m > 0:
+        v = n / m
+        if v != 0 and math.isfinite(v):
+            return v
+    if any(f < 0 for f in (*num, *den)):  # not a bound's factor: plain arithmetic
+        return n / m if m != 0 else math.nan
+    if any(math.isinf(f) for f in den):
+        return math.nan if any(math.isinf(f) for f in num) else 0.0
+    if any(math.isinf(f) for f in num) or any(f == 0 for f in den):
+        return math.inf
+    log = sum(map(math.log, num)) - sum(map(math.log, den))
+    return math.inf if log > _LOG_MAX else math.exp(log)
+
+
+def _gamma(b1: float, b2: float, power: int) -> float | None:
+    """beta1^power / sqrt(beta2); None at beta2 = 0 (undefined: the theorem needs beta2 > 0)."""
+    if b2 <= 0:
+        return None
+    return _ratio([b1] * power, [math.sqrt(b2)])
 
 
 def _result(
@@ -61,6 +115,9 @@ def _result(
     if terms is None:
         return {"theorem": theorem, "applies": False, "why": why, "value": None, "terms": {},
                 "guarantee": None, "sound": sound}  # fmt: skip
+    for bad, note in ((math.isinf, OVERFLOW), (math.isnan, NOT_A_NUMBER)):
+        if any(bad(v) for v in terms.values()):
+            why = f"{why}; {note}" if why else note
     return {
         "theorem": theorem,
         "applies": True,
@@ -96,10 +153,9 @@ def ogd(
         return _result(name, "needs momentum = 0 (plain projected gradient descent)")
     if not (euclidean or weighted):  # SGD's V is the identity: weighted is Euclidean
         return _result(name, "needs the Euclidean projection")
-    a, rt = _scalar(hp, "lr"), math.sqrt(T)
-    return _result(
-        name, "", {"distance": c["D"] ** 2 * rt / (2 * a), "gradient": a * c["G"] ** 2 * rt}
-    )
+    a, rt, D, G = _scalar(hp, "lr"), math.sqrt(T), c["D"], c["G"]
+    terms = {"distance": _ratio([D, D, rt], [2 * a]), "gradient": _ratio([a, G, G, rt])}
+    return _result(name, "", terms)
 
 
 def adagrad(
@@ -116,7 +172,10 @@ def adagrad(
     a = _scalar(hp, "lr")
     s = c["sum_g_norms"]
     why = "eps treated as 0" if _scalar(hp, "eps") > 0 else ""
-    return _result(name, why, {"distance": c["D_inf"] ** 2 / (2 * a) * s, "gradient": a * s})
+    Di = c["D_inf"]
+    return _result(
+        name, why, {"distance": _ratio([Di, Di, s], [2 * a]), "gradient": _ratio([a, s])}
+    )
 
 
 def adam_thm41(
@@ -130,7 +189,9 @@ def adam_thm41(
         return _result(name, "needs lr_schedule = inv_sqrt (alpha_t = alpha/sqrt(t))")
     if _scalar(hp, "eps_hat") >= 0:
         return _result(name, "needs Algorithm 1 (eps_hat off)")
-    gamma = b1 * b1 / math.sqrt(b2)
+    gamma = _gamma(b1, b2, 2)
+    if gamma is None:
+        return _result(name, "needs beta2 > 0 (beta1^2/sqrt(beta2) < 1 is undefined at beta2 = 0)")
     if gamma >= 1:
         return _result(name, f"needs beta1^2/sqrt(beta2) < 1, got {gamma:.4g}")
     if b1 > 0 and lam >= 1:
@@ -142,13 +203,10 @@ def adam_thm41(
     why = "beta1 = 0: lambda -> 0 (any lambda gives the same run)" if b1 == 0 else ""
     if _scalar(hp, "eps") > 0:
         why = (why + "; " if why else "") + "eps treated as 0"
-    t1 = c["D"] ** 2 / (2 * a * (1 - b1)) * c["sum_sqrt_T_vhat"]
-    t2 = (a * (1 + b1) * c["G_inf"] / ((1 - b1) * math.sqrt(1 - b2) * (1 - gamma) ** 2)) * c[
-        "sum_g_norms"
-    ]
-    t3 = (
-        d * c["D_inf"] ** 2 * c["G_inf"] * math.sqrt(1 - b2) / (2 * a * (1 - b1) * one_minus_lam**2)
-    )
+    D, Di, Gi, r2 = c["D"], c["D_inf"], c["G_inf"], math.sqrt(1 - b2)
+    t1 = _ratio([D, D, c["sum_sqrt_T_vhat"]], [2, a, 1 - b1])
+    t2 = _ratio([a, 1 + b1, Gi, c["sum_g_norms"]], [1 - b1, r2, 1 - gamma, 1 - gamma])
+    t3 = _ratio([d, Di, Di, Gi, r2], [2, a, 1 - b1, one_minus_lam, one_minus_lam])
     return _result(name, why, {"v_hat": t1, "gradients": t2, "momentum": t3}, sound=sound)
 
 
@@ -163,21 +221,25 @@ def amsgrad_thm4(
         return _result(name, "needs lr_schedule = inv_sqrt (alpha_t = alpha/sqrt(t))")
     if hp["bias_correction"]:
         return _result(name, "needs the paper's form (bias_correction = false)")
-    gamma = b1 / math.sqrt(b2)
+    gamma = _gamma(b1, b2, 1)
+    if gamma is None:
+        return _result(name, "needs beta2 > 0 (beta1/sqrt(beta2) < 1 is undefined at beta2 = 0)")
     if gamma >= 1:
         return _result(name, f"needs beta1/sqrt(beta2) < 1, got {gamma:.4g}")
     if not weighted:
         return _result(name, "needs the sqrt(V)-weighted projection or a box")
     a = _scalar(hp, "lr")
     notes = ["eps treated as 0"] if _scalar(hp, "eps") > 0 else []
-    t1 = c["D_inf"] ** 2 * math.sqrt(T) / (a * (1 - b1)) * c["sum_sqrt_vhat"]
+    Di, Gi = c["D_inf"], c["G_inf"]
+    t1 = _ratio([Di, Di, math.sqrt(T), c["sum_sqrt_vhat"]], [a, 1 - b1])
     if corollary:  # sum_t lambda^(t-1) sqrt(t) <= 1 / (1 - lambda)^2, sqrt(v_hat) <= G_inf
-        t2 = b1 * c["D_inf"] ** 2 * d * c["G_inf"] / (2 * a * (1 - b1) * (1 - lam) ** 2)
+        t2 = _ratio([b1, Di, Di, d, Gi], [2, a, 1 - b1, 1 - lam, 1 - lam])
     else:
-        t2 = c["D_inf"] ** 2 / (2 * (1 - b1)) * c["ams_mid"]
-    t3 = (a * math.sqrt(1 + math.log(T)) / ((1 - b1) ** 2 * (1 - gamma) * math.sqrt(1 - b2))) * c[
-        "sum_g_norms"
-    ]
+        t2 = _ratio([Di, Di, c["ams_mid"]], [2, 1 - b1])
+    t3 = _ratio(
+        [a, math.sqrt(1 + math.log(T)), c["sum_g_norms"]],
+        [1 - b1, 1 - b1, 1 - gamma, math.sqrt(1 - b2)],
+    )
     guarantee: str | None = SQRT_T
     if b1 > 0 and not corollary:
         guarantee = None

@@ -3,9 +3,14 @@
 The one policy that ``adambench regret`` (``cli/regret.py``) and a regret sweep
 (``sweep/plan.py``, ``sweep/work.py``) both call:
 
-* ``validate_options`` / ``horizon``: T >= 1 an integer, dtype, projection, checkpoints
-  per decade >= 5, the schedule, d >= 1; an ``OptionError`` that each front end words
-  its own way (``--per-decade must be ...`` / ``config regret.per_decade: expected ...``);
+* ``validate_options`` / ``horizon``: T an integer in [1, ``MAX_T``], dtype, projection,
+  checkpoints per decade in [5, ``MAX_PER_DECADE``], the schedule, d >= 1; an
+  ``OptionError`` that each front end words its own way (``--per-decade must be ...`` /
+  ``config regret.per_decade: expected ...``);
+* ``validate_seeds``: a count in [1, ``MAX_SEEDS``] from a first seed >= 0 whose last seed
+  is at most ``MAX_SEED`` = 2^64 - 1 (the stream key, ``problems/streams.stream_key``,
+  takes a seed modulo 2^64: a larger seed would silently rerun a smaller one's stream);
+  checked before any list of seeds is built;
 * ``default_point``: the point a rule runs at unless a grid says otherwise: the
   problem's step size (divided by the problem's G_inf for a rule that is not
   scale-free, ``Rule.scale_free``), the rule's online schedule (``Rule.online_schedule``)
@@ -51,6 +56,16 @@ DEFAULT_PROBLEMS = ("logistic", "sparse-logistic", "reddi")
 DTYPES = ("float64", "float32")
 SCHEDULES = ("inv_sqrt", "constant", "auto")  # auto: each rule's online_schedule
 MIN_PER_DECADE = 5
+# Upper bounds checked before anything is allocated: checkpoints per decade (the engine
+# keeps (runs, checkpoints) statistics and the comparator per checkpoint state; 100 a
+# decade is a 2.3% step between checkpoints), seeds per point, the largest seed (the
+# stream key is 64-bit) and T (1e10 < MAX_WORK / 11, the work of a single run at d = 1,
+# so a larger T can never pass ``check_budget``; a sweep unit is held to it too).
+MAX_PER_DECADE = 100
+MAX_SEEDS = 10_000
+MAX_SEED = 2**64 - 1
+MAX_T = 10**10
+MAX_T_TEXT = "1e10"
 # Bounds on one command's work: T x runs x (d + 10) per problem, summed (about 10
 # minutes on 2 cores), and the runs' state (runs x d x 8 float64 arrays).
 MAX_WORK = 2e11
@@ -78,21 +93,42 @@ class OptionError(ValueError):
 
 
 def horizon(value: int | float | str) -> int:
-    """T from ``1000000``, ``1e6`` or ``"1e6"``: an integer >= 1, else OptionError."""
-    expected = "an integer >= 1 such as 1e6 or 1000000"
+    """T from ``1000000``, ``1e6`` or ``"1e6"``: an integer in [1, ``MAX_T``], else
+    OptionError (above ``MAX_T`` it says why: no larger T fits ``MAX_WORK``)."""
+    expected = f"an integer in [1, {MAX_T_TEXT}] such as 1e6 or 1000000"
+    too_large = f"{expected} (a larger T exceeds the bound {MAX_WORK:.0e} on one command's work)"
     if isinstance(value, bool):
         raise OptionError("T", expected, value)
     if isinstance(value, int):
-        if value < 1:
-            raise OptionError("T", expected, value)
+        if not 1 <= value <= MAX_T:
+            raise OptionError("T", too_large if value > MAX_T else expected, value)
         return value
     try:
         f = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise OptionError("T", expected, value) from None
     if not math.isfinite(f) or f < 1 or f != int(f):
         raise OptionError("T", expected, value)
+    if f > MAX_T:
+        raise OptionError("T", too_large, value)
     return int(f)
+
+
+def validate_seeds(count: int, start: int = 0) -> None:
+    """Seeds start .. start + count - 1: count in [1, ``MAX_SEEDS``], start >= 0 and the
+    last seed at most ``MAX_SEED``; else OptionError (field ``seeds`` or ``seed_start``).
+
+    Arithmetic only: nothing of size ``count`` is built.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SEEDS:
+        raise OptionError("seeds", f"an integer in [1, {MAX_SEEDS}]", count)
+    top = MAX_SEED - count + 1
+    if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= top:
+        raise OptionError(
+            "seed_start",
+            f"an integer in [0, 2^64 - {count}] (the last seed is at most 2^64 - 1)",
+            start,
+        )
 
 
 def validate_options(
@@ -105,10 +141,10 @@ def validate_options(
 ) -> int:
     """Check a regret run's options, in this order; return T as an integer.
 
-    T >= 1 an integer (``horizon``), d >= 1 or None (the problem's own), the schedule one
-    of ``SCHEDULES``, dtype one of ``DTYPES``, projection one of the problems'
-    ``PROJECTIONS``, checkpoints per decade >= ``MIN_PER_DECADE``.  The first option out
-    of range is an ``OptionError``.
+    T an integer in [1, ``MAX_T``] (``horizon``), d >= 1 or None (the problem's own), the
+    schedule one of ``SCHEDULES``, dtype one of ``DTYPES``, projection one of the
+    problems' ``PROJECTIONS``, checkpoints per decade in [``MIN_PER_DECADE``,
+    ``MAX_PER_DECADE``].  The first option out of range is an ``OptionError``.
     """
     T = horizon(T)
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 1):
@@ -119,8 +155,13 @@ def validate_options(
         raise OptionError("dtype", " | ".join(DTYPES), dtype)
     if projection not in PROJECTIONS:
         raise OptionError("projection", " | ".join(PROJECTIONS), projection)
-    if isinstance(per_decade, bool) or not isinstance(per_decade, int) or per_decade < 5:
-        raise OptionError("per_decade", f"an integer >= {MIN_PER_DECADE}", per_decade)
+    if (
+        isinstance(per_decade, bool)
+        or not isinstance(per_decade, int)
+        or not MIN_PER_DECADE <= per_decade <= MAX_PER_DECADE
+    ):
+        expected = f"an integer in [{MIN_PER_DECADE}, {MAX_PER_DECADE}]"
+        raise OptionError("per_decade", expected, per_decade)
     return T
 
 

@@ -243,8 +243,14 @@ def load_libsvm(path: Path) -> Dataset:
     from sklearn.datasets import load_svmlight_file, load_svmlight_files
     from sklearn.model_selection import train_test_split
 
-    if not path.is_file():
+    if not path.exists():
         raise ValueError(f"missing LIBSVM file {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a LIBSVM file: --data libsvm:FILE")
+    if not path.is_file():
+        raise ValueError(f"{path} is not a regular file (a LIBSVM file is)")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is empty: a LIBSVM file holds one example per line")
     test = Path(str(path) + ".t")
     try:
         if test.is_file():

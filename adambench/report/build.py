@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -62,14 +63,16 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 
 def default_out(command: str, root: str | os.PathLike[str] = "reports") -> Path:
-    """``reports/<command>-<UTC time>`` (a suffix if that folder exists)."""
+    """``reports/<command>-<UTC time>-<6 hex digits>``: a folder name not in use.
+
+    The random part keeps two reports made in the same second (two processes) apart, so
+    neither replaces the other (``build`` replaces only a report it was told to).
+    """
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    path = Path(root) / f"{command}-{stamp}"
-    k = 1
-    while path.exists():
-        path = Path(root) / f"{command}-{stamp}-{k}"
-        k += 1
-    return path
+    while True:
+        path = Path(root) / f"{command}-{stamp}-{secrets.token_hex(3)}"
+        if not path.exists():
+            return path
 
 
 def check_out(out: Path) -> None:
@@ -82,6 +85,22 @@ def check_out(out: Path) -> None:
         raise ValueError(f"--out {out} is a folder with other files; give a new or empty folder")
 
 
+def read_section(source: Source, command: str, suffix: str = "") -> tuple[list, list, list]:
+    """The plots, tables and summary of one checked document.
+
+    The loader checks the sections a report reads; a value it missed that still breaks
+    the reading (a wrong type deep in a row, a zero where a division needs a number) is
+    bad input too: a one-line ValueError naming the file, never a traceback.
+    """
+    doc = source.doc
+    try:  # the figures are plain matplotlib Figures (no pyplot): nothing to close
+        return PLOTS[command](doc, suffix), TABLES[command](doc), SUMMARIES[command](doc)
+    except (KeyError, TypeError, IndexError, AttributeError, ArithmeticError, ValueError) as e:
+        raise ValueError(
+            f"{source.name}: malformed {command} results ({type(e).__name__}: {e})"
+        ) from None
+
+
 def _section(
     source: Source,
     command: str,
@@ -92,9 +111,9 @@ def _section(
     on_step: Callable[[str], None] | None,
 ) -> Section:
     doc = source.doc
+    drawn, tables, summary = read_section(source, command, suffix)
+    figs = []
     try:
-        drawn = PLOTS[command](doc, suffix)
-        figs = []
         for plot in drawn:
             files, data = {}, {}
             for fmt in formats:
@@ -105,10 +124,7 @@ def _section(
             figs.append(Figure(plot.name, plot.title, plot.caption, files, data))
             if on_step is not None:
                 on_step(plot.name)
-        tables = TABLES[command](doc)
-        summary = SUMMARIES[command](doc)
-    except (KeyError, TypeError, IndexError, AttributeError) as e:
-        # The loader checks the sections a report reads; anything it missed is still bad input.
+    except (KeyError, TypeError, IndexError, AttributeError, ArithmeticError, ValueError) as e:
         raise ValueError(
             f"{source.name}: malformed {command} results ({type(e).__name__}: {e})"
         ) from None

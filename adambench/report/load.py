@@ -61,14 +61,38 @@ class _Checker:
                 self.fail(f"{full}[{i}]", "should be an object")
         return seq
 
-    def numbers(self, obj: Any, key: str, path: str, length: int | None = None) -> list:
+    def numbers(
+        self,
+        obj: Any,
+        key: str,
+        path: str,
+        length: int | None = None,
+        positive: bool = False,
+        increasing: bool = False,
+    ) -> list:
         full = f"{path}.{key}" if path else key
         seq = self.get(obj, key, list, path)
         if any(v is not None and (isinstance(v, bool) or not isinstance(v, _NUM)) for v in seq):
             self.fail(full, "should hold numbers")
         if length is not None and len(seq) != length:
             self.fail(full, f"has {len(seq)} values, expected {length}")
+        if positive and any(v is None or v <= 0 for v in seq):
+            self.fail(full, "should hold positive numbers")
+        if increasing and any(b <= a for a, b in zip(seq, seq[1:], strict=False)):
+            self.fail(full, "should be increasing")
         return seq
+
+    def positive(self, obj: Any, key: str, kind: type | tuple, path: str, optional=False) -> Any:
+        """``get``, and the value must be > 0."""
+        value = self.get(obj, key, kind, path, optional)
+        if value is not None and not value > 0:
+            self.fail(f"{path}.{key}" if path else key, "should be positive")
+        return value
+
+    def fields(self, obj: Any, path: str, kind: type | tuple, *keys: str) -> None:
+        """Each of ``keys``, where present, is of ``kind`` or null."""
+        for key in keys:
+            self.get(obj, key, kind, path, optional=True)
 
 
 def _kind_name(kind: type | tuple) -> str:
@@ -88,15 +112,26 @@ def _check_regret(c: _Checker, doc: dict) -> None:
         p = f"rows[{i}]"
         for key in ("problem", "optimizer"):
             c.get(r, key, str, p)
+        c.get(r, "point", str, p, optional=True)
         v = c.get(r, "verdict", dict, p)
         for key in ("class", "text"):
             c.get(v, key, str, p + ".verdict")
-        c.get(r, "T", _NUM, p)
+        c.get(v, "decide", str, p + ".verdict", optional=True)
+        c.positive(r, "T", int, p)
         c.get(r, "R_T", _NUM, p, optional=True)
-        c.get(r, "exponent", dict, p, optional=True)
-        c.get(r, "bound", dict, p, optional=True)
+        e = c.get(r, "exponent", dict, p, optional=True)
+        if e is not None:
+            c.fields(e, p + ".exponent", _NUM, "slope", "low", "high")
+        a = c.get(r, "limit_R_over_T", dict, p, optional=True)
+        if a is not None:
+            c.fields(a, p + ".limit_R_over_T", _NUM, "rate", "low", "high")
+        b = c.get(r, "bound", dict, p, optional=True)
+        if b is not None:
+            c.fields(b, p + ".bound", _NUM, "value", "trivial_bound")
+            c.fields(b, p + ".bound", str, "theorem", "why")
+            c.fields(b, p + ".bound", bool, "applies", "vacuous")
         curve = c.get(r, "curve", dict, p)
-        n = len(c.numbers(curve, "T", p + ".curve"))
+        n = len(c.numbers(curve, "T", p + ".curve", positive=True, increasing=True))
         for key in ("R_mean", "R_low", "R_high", "R_over_T"):
             c.numbers(curve, key, p + ".curve", n)
         if "x_first_coord_mean" in curve:
@@ -112,18 +147,18 @@ def _check_bench(c: _Checker, doc: dict) -> None:
         for key in ("optimizer", "impl", "dtype"):
             c.get(r, key, str, p)
         for key in ("size", "threads"):
-            c.get(r, key, int, p)
-        for key in ("median_s", "gbps"):
-            c.get(r, key, _NUM, p)
+            c.positive(r, key, int, p)
+        c.positive(r, "median_s", _NUM, p)
+        c.get(r, "gbps", _NUM, p)
         for key in ("fraction_of_roofline", "roofline_gbps", "ratio_to_adambench", "iqr_s"):
             c.get(r, key, _NUM, p, optional=True)
     for i, r in enumerate(c.items(doc, "rooflines", "", optional=True)):
         p = f"rooflines[{i}]"
         c.get(r, "optimizer", str, p)
-        c.get(r, "size", int, p)
+        c.positive(r, "size", int, p)
         c.get(r, "gbps", _NUM, p)
     for i, r in enumerate(c.items(doc, "references", "", optional=True)):
-        c.get(r, "size", int, f"references[{i}]")
+        c.positive(r, "size", int, f"references[{i}]")
 
 
 def _check_run(c: _Checker, doc: dict) -> None:
@@ -136,12 +171,18 @@ def _check_run(c: _Checker, doc: dict) -> None:
         for j, e in enumerate(c.items(t, "optimizers", p)):
             q = f"{p}.optimizers[{j}]"
             c.get(e, "optimizer", str, q)
+            c.get(e, "rank", int, q, optional=True)
+            c.get(e, "rank_label", str, q, optional=True)
             chosen = c.get(e, "chosen", dict, q, optional=True)
             if chosen is not None:
-                c.get(chosen, "lr", _NUM, q + ".chosen")
+                c.positive(chosen, "lr", _NUM, q + ".chosen")
+                ftl = c.get(chosen, "final_train_loss", dict, q + ".chosen", optional=True)
+                if ftl is not None:
+                    c.fields(ftl, q + ".chosen.final_train_loss", _NUM, "mean", "ci95_low",
+                             "ci95_high")  # fmt: skip
             for k, g in enumerate(c.items(e, "grid", q)):
                 gp = f"{q}.grid[{k}]"
-                c.get(g, "lr", _NUM, gp)
+                c.positive(g, "lr", _NUM, gp)
                 curves = c.get(g, "train_loss_curves", list, gp)
                 for m, curve in enumerate(curves):
                     if not isinstance(curve, list):

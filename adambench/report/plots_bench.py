@@ -7,7 +7,10 @@
   open markers;
 * adambench's fraction of its roofline against parameter count, all optimizers.
 One figure of each per (dtype, threads) measured.  GB/s = bytes the rule must move
-(docs/design.md §8) / median time per step.
+(docs/design.md §8) / median time per step.  Rows still flagged unreliable after one
+re-measure (``reliable: false``, bench/reliability.py) are left out of the lines and drawn
+as red crosses (on the fraction plot at most just above 100%, the figure itself being
+nonsense), so that no line is drawn through an impossible figure.
 """
 
 from __future__ import annotations
@@ -31,9 +34,24 @@ def groups(doc: dict[str, Any]) -> list[tuple[str, int]]:
     return list(dict.fromkeys((r["dtype"], r["threads"]) for r in doc["rows"]))
 
 
-def _series(rows: list[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
-    pts = sorted((r["size"], r[key]) for r in rows if r.get(key) is not None)
+UNRELIABLE = dict(color="#d62728", marker="x", ls="none", ms=6, mew=1.5)
+
+
+def _series(
+    rows: list[dict[str, Any]], key: str, reliable: bool = True
+) -> tuple[list[int], list[float]]:
+    """(sizes, values) of ``key``: of the reliable rows (files without flags: all), or
+    with ``reliable=False`` of the unreliable ones."""
+    pts = sorted(
+        (r["size"], r[key])
+        for r in rows
+        if r.get(key) is not None and (r.get("reliable") is not False) == reliable
+    )
     return [p[0] for p in pts], [float(p[1]) for p in pts]
+
+
+def _any_unreliable(rows: list[dict[str, Any]]) -> bool:
+    return any(r.get("reliable") is False for r in rows)
 
 
 def _slug(dtype: str, threads: int) -> str:
@@ -71,6 +89,9 @@ def gbps_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "") -
                 ax.plot(xs, ys, color="0.6", lw=0.8, ls=ls)
         for impl in dict.fromkeys(r["impl"] for r in mine):
             xs, ys = _series([r for r in mine if r["impl"] == impl], "gbps")
+            bx, by = _series([r for r in mine if r["impl"] == impl], "gbps", reliable=False)
+            if bx:
+                ax.plot(bx, by, **UNRELIABLE)
             if impl == ADAMBENCH:
                 ax.plot(xs, ys, color=colour(opt), lw=2, marker="o", ms=4)
             else:
@@ -95,6 +116,8 @@ def gbps_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "") -
         (impl, dict(color=c, lw=1, ls="--", marker=m, ms=4, mfc="none"))
         for impl, (c, m) in peers_seen.items()
     ]
+    if _any_unreliable(rows):
+        handles.append(("unreliable (flagged)", UNRELIABLE))
     lines = [axes[0][0].plot([], [], **kw)[0] for _, kw in handles]
     fig.legend(lines, [h[0] for h in handles], loc="outside lower center", ncols=4)
     fig.suptitle(f"Achieved bandwidth, {dtype}, {threads} thread(s)")
@@ -104,7 +127,12 @@ def gbps_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "") -
         "GB/s = bytes the rule must move per step / median time per step. Thick grey: the "
         "same-run roofline (a trivial loop with the rule's own reads and writes, best of "
         "repeats); dotted/dash-dotted: copy and triad for reference; dashed with open "
-        "markers: peers timed side by side in the same run.",
+        "markers: peers timed side by side in the same run."
+        + (
+            " Red crosses: rows still flagged unreliable after one re-measure (not joined)."
+            if _any_unreliable(rows)
+            else ""
+        ),
         fig,
     )
 
@@ -117,9 +145,17 @@ def fraction_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "
     ]
     fig = new_figure(6.4, 3.4)
     ax = fig.add_subplot()
+    top = 100.0
     for opt in dict.fromkeys(r["optimizer"] for r in rows):
         xs, ys = _series([r for r in rows if r["optimizer"] == opt], "fraction_of_roofline")
         ax.plot(xs, [100 * y for y in ys], color=colour(opt), marker="o", ms=4, label=opt)
+        top = max([top, *(100 * y for y in ys)])
+    bad = [r for r in rows if r.get("reliable") is False and r.get("fraction_of_roofline")]
+    if bad:  # an impossible share (3054%) must not set the scale: clipped just above the top
+        ceiling = 1.1 * top
+        xs, ys = _series(bad, "fraction_of_roofline", reliable=False)
+        ax.plot(xs, [min(100 * y, ceiling) for y in ys], label="unreliable (flagged)", **UNRELIABLE)
+        ax.set_ylim(0, 1.15 * top)
     ax.axhline(100, color="k", lw=0.8)
     ax.axhline(90, color="k", lw=0.6, ls=":")
     ax.set_xscale("log")
@@ -131,7 +167,13 @@ def fraction_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "
         f"bench-roofline-{_slug(dtype, threads)}{suffix}",
         f"Fraction of roofline, {dtype}, {threads} thread(s)",
         "Roofline best time / kernel median time, per size (dotted: 90%). Small sizes are "
-        "dominated by the call overhead, large ones by memory bandwidth.",
+        "dominated by the call overhead, large ones by memory bandwidth."
+        + (
+            " Red crosses: rows still flagged unreliable after one re-measure, left out of "
+            "the lines (clipped to the top of the axis)."
+            if bad
+            else ""
+        ),
         fig,
     )
 

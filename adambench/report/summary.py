@@ -72,14 +72,44 @@ def _limit(r: dict[str, Any]) -> str:
     return f"{num(a['rate'], 3)} [{num(a['low'], 3)}, {num(a['high'], 3)}]"
 
 
+def _unreliable(r: dict[str, Any]) -> bool:
+    """A row still flagged after its re-measure (bench/reliability.py); files older than
+    the flags have no ``reliable`` and count as reliable."""
+    return r.get("reliable") is False
+
+
+def _flagged(rows: list[dict[str, Any]]) -> str:
+    """Rows named with their flags: "adam (wide-iqr), sgd numpy-textbook (loaded)"."""
+    return ", ".join(
+        f"{r['optimizer']}" + (f" {r['impl']}" if r["impl"] != "adambench" else "")
+        + f" ({', '.join(map(str, r.get('flags') or ['flagged']))})"
+        for r in rows
+    )  # fmt: skip
+
+
 def bench_summary(doc: dict[str, Any]) -> list[str]:
+    """Per (dtype, threads): the share of the roofline adambench reaches at the largest size
+    and how peers compare, from reliable rows only; unreliable ones are named, not quoted."""
     out = []
     rows = doc["rows"]
+    bad = [r for r in rows if _unreliable(r)]
+    if bad:
+        rel = doc.get("reliability") or {}
+        load = rel.get("load_at_start") or [None]
+        busy = (
+            f"; the machine was overcommitted at the start: load average {num(load[0], 3)} on "
+            f"{rel.get('cores', '?')} cores"
+            if rel.get("loaded") else ""
+        )  # fmt: skip
+        out.append(
+            f"{len(bad)} of {len(rows)} rows are unreliable (flagged, and not cleared by one "
+            f"re-measure{busy}); they are not quoted below."
+        )
     for dtype, threads in dict.fromkeys((r["dtype"], r["threads"]) for r in rows):
         sel = [r for r in rows if r["dtype"] == dtype and r["threads"] == threads]
         n = max(r["size"] for r in sel)
         top = [r for r in sel if r["size"] == n]
-        ours = [r for r in top if r["impl"] == "adambench"]
+        ours = [r for r in top if r["impl"] == "adambench" and not _unreliable(r)]
         where = f"At N = {_size(n)} ({dtype}, {threads} thread{'s' if threads > 1 else ''})"
         fr = [
             (r["fraction_of_roofline"], r["optimizer"])
@@ -94,7 +124,17 @@ def bench_summary(doc: dict[str, Any]) -> list[str]:
                 + ", ".join(f"{r['optimizer']} {num(r['gbps'], 3)} GB/s" for r in ours)
                 + "."
             )
-        peers = [r for r in top if r["impl"] != "adambench" and r.get("ratio_to_adambench")]
+        bad_top = [r for r in top if _unreliable(r)]
+        if bad_top:
+            out.append(f"{where}, unreliable, not quoted: {_flagged(bad_top)}.")
+        # A peer's ratio is to adambench's median of the same group: both must be reliable.
+        base_ok = {r["optimizer"] for r in ours}
+        peers = [
+            r
+            for r in top
+            if r["impl"] != "adambench" and r.get("ratio_to_adambench")
+            and not _unreliable(r) and r["optimizer"] in base_ok
+        ]  # fmt: skip
         spans = []
         for impl in dict.fromkeys(r["impl"] for r in peers):
             ratios = [(r["ratio_to_adambench"], r["optimizer"]) for r in peers if r["impl"] == impl]

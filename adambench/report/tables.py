@@ -75,8 +75,19 @@ def regret_tables(doc: dict[str, Any]) -> list[Table]:
     ]
 
 
+def bench_reliability(r: dict[str, Any]) -> str:
+    """A bench row's "reliable" cell: "yes", "no: flag, flag" (still flagged after one
+    re-measure, bench/reliability.py), "yes (re-measured)"; "-" in files older than flags."""
+    if "reliable" not in r:
+        return "-"
+    if r.get("reliable") is False:
+        return "no: " + ", ".join(map(str, r.get("flags") or ["flagged"]))
+    return "yes (re-measured)" if r.get("first_pass_flags") else "yes"
+
+
 def bench_tables(doc: dict[str, Any]) -> list[Table]:
     rows = []
+    judged = any("reliable" in r for r in doc["rows"])
     for r in doc["rows"]:
         iqr = r.get("iqr_s")
         rows.append(
@@ -88,19 +99,23 @@ def bench_tables(doc: dict[str, Any]) -> list[Table]:
                 "-" if r.get("fraction_of_roofline") is None
                 else f"{100 * r['fraction_of_roofline']:.0f}%",
                 num(r.get("ratio_to_adambench"), 3),
-            ]
+            ] + [bench_reliability(r)] * judged
         )  # fmt: skip
     header = ["optimizer", "N", "dtype", "thr", "impl", "median ms", "IQR", "ns/param", "GB/s"]
-    header += ["roofline GB/s", "% roofline", "time / adambench"]
-    out = [
-        Table(
-            "Update step timings",
-            header,
-            rows,
-            "Median of repeats; IQR as a share of the median; GB/s from the bytes the rule "
-            "must move; roofline: same-run loop with the rule's own access pattern.",
+    header += ["roofline GB/s", "% roofline", "time / adambench"] + ["reliable"] * judged
+    note = (
+        "Median of repeats; IQR as a share of the median; GB/s from the bytes the rule "
+        "must move; roofline: same-run loop with the rule's own access pattern."
+    )
+    if judged:
+        note += (
+            " reliable: no = a figure that cannot be right, still after one re-measure "
+            "(above-roofline: faster than the roofline by > 10%; wide-iqr: IQR > 50% of the "
+            "median; low-bandwidth: roofline, copy or triad GB/s < 25% of one thread's; "
+            "slow-threads: > 4x the one-thread time; loaded: load average above the cores at "
+            "the start); such rows are data about the machine, not about the kernel."
         )
-    ]
+    out = [Table("Update step timings", header, rows, note)]
     verdicts = (doc.get("compare") or {}).get("verdicts") or []
     if verdicts:
         out.append(

@@ -17,8 +17,14 @@ A sweep is the product problems/tasks x optimizers x hyperparameter grids x seed
     beta2 = [0.99, 0.999]
 
 Every unknown key or wrong type is a one-line ValueError naming the key and the expected
-type; an empty list is an empty grid and is refused.  Values are range-checked by the
-optimizer's own ``Param``s (``core/spec.py``) when the sweep is planned.
+type; an empty list is an empty grid and is refused.  Nothing is silently dropped: a grid
+list mixes no kinds (``[0, false]`` is refused: a boolean is no number, and TOML's
+``false`` would otherwise merge with ``0``), and a key that applies to nothing in the
+file is refused (``seed_start`` with a list of seeds, ``reddi_c`` without the ``reddi``
+problem; ``set`` on a problem without that set is refused when the sweep is planned).
+Seeds are bounded before any list of them is built: at most ``MAX_SEEDS``, each in
+[0, ``MAX_SEED[kind]``].  Values are range-checked by the optimizer's own ``Param``s
+(``core/spec.py``) when the sweep is planned.
 """
 
 from __future__ import annotations
@@ -36,6 +42,14 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10: the tomli backpor
 
 KINDS = ("regret", "run")
 DEFAULT_RUNS_PER_UNIT = 64
+# Seeds of a sweep: at most MAX_SEEDS (experiments/regret.MAX_SEEDS), each at most
+# MAX_SEED[kind]: the regret engine's stream key is 64-bit (experiments/regret.MAX_SEED;
+# a larger seed would rerun a smaller one's stream), the training engine's seeds are
+# those of `adambench run` (cli/training_options.check_common: 2^31 - 1).  Plain numbers
+# here, so that loading a file imports nothing heavy; tests/sweep checks they agree.
+MAX_SEEDS = 10_000
+MAX_SEED = {"regret": 2**64 - 1, "run": 2**31 - 1}
+_MAX_SEED_TEXT = {"regret": "2^64 - 1", "run": "2^31 - 1"}
 
 
 def _is_int(v: Any) -> bool:
@@ -159,6 +173,11 @@ def _grid_value_ok(v: Any) -> bool:
     return isinstance(v, (bool, str)) or _is_num(v)
 
 
+def _value_kind(v: Any) -> str:
+    """What a grid value is: a boolean, a string or a number (one kind per list)."""
+    return "boolean" if isinstance(v, bool) else "string" if isinstance(v, str) else "number"
+
+
 def _grids(doc: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
     opts = doc.get("optimizers")
     if opts is None:
@@ -185,7 +204,14 @@ def _grids(doc: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
                         f"config optimizers.{name}.{key}: expected a number, string or "
                         f"boolean, or a list of them, got {_type_name(v)}"
                     )
-            grid[key] = list(dict.fromkeys(values))
+            kinds = [_value_kind(v) for v in values]
+            for v, k in zip(values, kinds, strict=True):
+                if k != kinds[0]:
+                    raise ValueError(
+                        f"config optimizers.{name}.{key}: expected a list of {kinds[0]}s "
+                        f"(one kind per list), got {_type_name(v)}"
+                    )
+            grid[key] = list(dict.fromkeys(values))  # one kind: 0 and false never merge
         out[name] = grid
     return out
 
@@ -207,19 +233,7 @@ def parse(doc: dict[str, Any], name: str = "sweep", source: str = "") -> SweepCo
     if other in doc:
         raise ValueError(f"config: table [{other}] does not apply to kind = {kind!r}")
     engine = _table(doc, kind)
-    seeds = sweep["seeds"]
-    if _is_int(seeds):
-        if seeds < 1:
-            raise ValueError(f"config sweep.seeds: expected a count >= 1, got {seeds}")
-        if sweep["seed_start"] < 0:
-            raise ValueError(
-                f"config sweep.seed_start: expected an integer >= 0, got {sweep['seed_start']}"
-            )
-        seed_list = tuple(range(sweep["seed_start"], sweep["seed_start"] + seeds))
-    else:
-        if any(s < 0 for s in seeds):
-            raise ValueError(f"config sweep.seeds: seeds must be >= 0, got {seeds}")
-        seed_list = tuple(dict.fromkeys(seeds))
+    seed_list = _seeds(sweep, kind, "seed_start" in doc["sweep"])
     if sweep["runs_per_unit"] < 1:
         raise ValueError(
             f"config sweep.runs_per_unit: expected an integer >= 1, got {sweep['runs_per_unit']}"
@@ -227,6 +241,11 @@ def parse(doc: dict[str, Any], name: str = "sweep", source: str = "") -> SweepCo
     for key in ("problems", "tasks"):
         if key in engine:
             engine[key] = list(dict.fromkeys(engine[key]))
+    if kind == "regret" and "reddi_c" in doc["regret"] and "reddi" not in engine["problems"]:
+        raise ValueError(
+            "config regret.reddi_c: expected only with the reddi problem in regret.problems "
+            f"(C of Reddi et al.'s example), got {_type_name(engine['reddi_c'])}"
+        )
     if engine["backend"] not in ("numpy", "cupy"):
         raise ValueError(f"config {kind}.backend: expected numpy | cupy, got {engine['backend']!r}")
     if engine["backend"] == "numpy":  # the default leaves identities and unit keys as they were
@@ -241,6 +260,39 @@ def parse(doc: dict[str, Any], name: str = "sweep", source: str = "") -> SweepCo
         source=source,
         raw=doc,
     )
+
+
+def _seeds(sweep: dict[str, Any], kind: str, start_given: bool) -> tuple[int, ...]:
+    """The seeds of ``[sweep]`` (types already checked), bounded before any list is built:
+    a count in [1, ``MAX_SEEDS``] from ``seed_start``, or a list of at most ``MAX_SEEDS``
+    distinct seeds, every seed in [0, ``MAX_SEED[kind]``]."""
+    seeds, start, top = sweep["seeds"], sweep["seed_start"], MAX_SEED[kind]
+    if _is_int(seeds):
+        if not 1 <= seeds <= MAX_SEEDS:
+            raise ValueError(
+                f"config sweep.seeds: expected a count in [1, {MAX_SEEDS}], got {seeds}"
+            )
+        if not 0 <= start <= top - seeds + 1:
+            raise ValueError(
+                f"config sweep.seed_start: expected an integer in [0, {top - seeds + 1}] (the "
+                f"last of {seeds} seeds is at most {_MAX_SEED_TEXT[kind]}), got {start}"
+            )
+        return tuple(range(start, start + seeds))
+    if start_given:
+        raise ValueError(
+            "config sweep.seed_start: expected only with a count of seeds (sweep.seeds is a "
+            f"list: give the seeds themselves), got {_type_name(start)}"
+        )
+    if len(seeds) > MAX_SEEDS:
+        raise ValueError(
+            f"config sweep.seeds: expected at most {MAX_SEEDS} seeds, got {len(seeds)}"
+        )
+    for s in seeds:
+        if not 0 <= s <= top:
+            raise ValueError(
+                f"config sweep.seeds: expected seeds in [0, {_MAX_SEED_TEXT[kind]}], got {s}"
+            )
+    return tuple(dict.fromkeys(seeds))
 
 
 def load(path: str | Path) -> SweepConfig:

@@ -7,15 +7,24 @@ order they finish (the driver writes the result file then, so one process writes
 store).  On KeyboardInterrupt it stops its workers and re-raises; on a lost worker it
 runs the lost units again.  A unit whose computation raises is reported to
 ``failed(unit, message)`` and the others go on.
+
+Local workers die with their driver, however the driver ends (SIGKILL included): each
+one watches a pipe that only the driver holds open (end of file: the driver is gone) and,
+on Linux, also asks the kernel for SIGKILL when its parent (the forkserver, which itself
+exits with the driver) dies.  ``adambench.cli.app.main`` turns SIGTERM into the same
+KeyboardInterrupt as Ctrl-C, so a terminated sweep stops its workers the same way.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .plan import Unit
@@ -58,9 +67,52 @@ class InlineExecutor:
         pass
 
 
-def _worker_init() -> None:
-    """Local workers ignore Ctrl-C: the driver stops them (and keeps what finished)."""
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends this process SIGKILL when its parent dies (elsewhere: no-op)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl (another libc): the watchdog suffices
+        pass
+
+
+def _watch_driver(alive: Any) -> None:
+    """Exit this worker when the driver is gone: ``alive`` is the read end of a pipe whose
+    only write end the driver holds (it never writes, so a read returns at its death)."""
+    try:
+        alive.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    os._exit(1)  # a worker has nothing to save: its unit is recomputed by a later run
+
+
+def _worker_init(alive: Any = None) -> None:
+    """Set up a local worker.
+
+    * Ctrl-C is ignored: the driver stops the workers (and keeps what finished).
+    * The worker dies with its driver (``_die_with_parent``, ``_watch_driver``).
+    * ``spawn`` becomes this process's default start method (it starts no process): numba
+      makes a cross-process lock for its threading layer whenever "fork" is in the start
+      method's name, a named semaphore that a worker stopped by SIGTERM (Ctrl-C on the
+      sweep) cannot release, hence the resource tracker's "leaked semaphore" warning.
+      The lock would be this worker's own, so it guards nothing.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    if alive is not None:
+        threading.Thread(target=_watch_driver, args=(alive,), name="adambench-driver-watch",
+                         daemon=True).start()  # fmt: skip
+    try:
+        multiprocessing.set_start_method("spawn", force=True)
+    except (RuntimeError, ValueError):
+        pass
 
 
 class ProcessExecutor:
@@ -83,11 +135,17 @@ class ProcessExecutor:
         self.description = f"{jobs} local process(es), {self.threads} numba thread(s) each"
         self.pool: Any = None
         self.restarts = 0
+        self._alive: tuple[Any, Any] | None = None  # (read end for the workers, write end)
 
     def _new_pool(self) -> Any:
         from concurrent.futures import ProcessPoolExecutor
 
-        return ProcessPoolExecutor(self.jobs, mp_context=self.context, initializer=_worker_init)
+        if self._alive is None:
+            self._alive = self.context.Pipe(duplex=False)
+        return ProcessPoolExecutor(
+            self.jobs, mp_context=self.context, initializer=_worker_init,
+            initargs=(self._alive[0],),
+        )  # fmt: skip
 
     def worker_pids(self) -> list[int]:
         """Process ids of the current workers (tests kill one to check the retry)."""
@@ -126,7 +184,7 @@ class ProcessExecutor:
                 if todo:  # the pool broke: every unfinished unit goes to a new pool
                     self._stop()
                     self.restarts += 1
-        except KeyboardInterrupt:
+        except BaseException:  # Ctrl-C, SIGTERM (the CLI), or the driver's own error
             self._stop()
             raise
 
@@ -140,11 +198,41 @@ class ProcessExecutor:
             if p.is_alive():
                 p.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
+        for p in procs:  # reaped: none is left behind as a zombie
+            p.join(timeout=5)
 
     def close(self) -> None:
         pool, self.pool = self.pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)
+        try:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        finally:
+            alive, self._alive = self._alive, None
+            for end in alive or ():
+                end.close()
+
+
+class _NoDaskErrors(logging.Filter):
+    """Drops distributed's error records (tracebacks included): a lost scheduler or worker
+    reaches the sweep as failed units, which it reports itself, in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR and not record.exc_info
+
+
+@contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """While it lasts, distributed's loggers print warnings only, without tracebacks."""
+    quiet = _NoDaskErrors()
+    names = [n for n in list(logging.root.manager.loggerDict) if n.split(".")[0] == "distributed"]
+    handlers = {h for n in names for h in logging.getLogger(n).handlers}
+    for h in handlers:
+        h.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for h in handlers:
+            h.removeFilter(quiet)
 
 
 class DaskExecutor:
@@ -188,6 +276,10 @@ class DaskExecutor:
         self.description = f"Dask scheduler {self.address} ({workers} worker(s) now)"
 
     def map(self, units: list[Unit], done: Done, failed: Failed) -> None:
+        with _quiet_distributed():
+            self._map(units, done, failed)
+
+    def _map(self, units: list[Unit], done: Done, failed: Failed) -> None:
         from distributed import as_completed
 
         futures = {}
@@ -214,7 +306,8 @@ class DaskExecutor:
 
     def close(self) -> None:
         if self._own:
-            try:
-                self.client.close(timeout=5)
-            except Exception as e:  # closing must not hide the sweep's own outcome
-                print(f"warning: closing the Dask client: {_message(e)}", file=sys.stderr)
+            with _quiet_distributed():
+                try:
+                    self.client.close(timeout=5)
+                except Exception as e:  # closing must not hide the sweep's own outcome
+                    print(f"warning: closing the Dask client: {_message(e)}", file=sys.stderr)

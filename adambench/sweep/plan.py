@@ -7,12 +7,19 @@ one (B, d) batch (docs/design.md, "Batched runs").  A group is cut into units of
 ``runs_per_unit`` runs, always keeping every seed of a grid point in the same unit (the
 rows aggregate over seeds).  A unit's key is the SHA-256 of its full configuration and
 the adambench version, so a cached result is reused only for exactly the same work.
+
+Sizes are bounded before any grid is expanded (``check_size``): at most ``MAX_RUNS`` runs
+in a sweep (grid points x seeds, summed over problems or tasks), and no regret unit with
+more state than one ``adambench regret`` command may hold
+(``experiments/regret.MAX_STATE_BYTES``); T and the seeds are bounded by the shared policy
+and the config loader.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +31,7 @@ from ..core.registry import get_rule
 from ..experiments.grid import expand
 from ..problems.nn import TASKS
 from ..problems.online.registry import BALL_CAPABLE, make_problem
+from ..problems.online.registry import info as problem_info
 from ..results import to_jsonable
 from .config import SweepConfig
 from .work import dataset, make_train_task
@@ -36,6 +44,9 @@ from .work import dataset, make_train_task
 REGRET_SECONDS_PER_WORK = 1.0e-8
 COMPARATOR_SECONDS_PER_STEP = 2.0e-6
 TRAIN_SECONDS_PER_WORK = 2.0e-10
+# The most runs one sweep may plan (100x the 10,000-run plan of docs/scaling.md; planning
+# it takes seconds, running it days).
+MAX_RUNS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,23 @@ def _points(name: str, rule: Any, grid: dict[str, list[Any]], fill: dict[str, An
         raise ValueError(f"config optimizers.{name}: {e}") from None
 
 
+def grid_size(grid: dict[str, list[Any]]) -> int:
+    """The number of points of a grid (the product of its axes), without expanding it."""
+    return math.prod(len(v) for v in grid.values())
+
+
+def check_size(cfg: SweepConfig, n_groups: int) -> None:
+    """ValueError when the sweep's grids x seeds, over ``n_groups`` problems or tasks,
+    exceed ``MAX_RUNS`` runs; arithmetic only, before anything is expanded."""
+    runs = n_groups * len(cfg.seeds) * sum(grid_size(g) for g in cfg.grids.values())
+    if runs > MAX_RUNS:
+        table = "regret.problems" if cfg.kind == "regret" else "run.tasks"
+        raise ValueError(
+            f"config: the sweep has {runs:,} runs ({table} x grid points x sweep.seeds), "
+            f"above the bound {MAX_RUNS:,}; lower the grids, sweep.seeds or {table}"
+        )
+
+
 def _chunks(rule: Any, points: list[dict], n_seeds: int, runs_per_unit: int) -> list[list[dict]]:
     """Points grouped by their non-float settings, then cut to <= runs_per_unit runs."""
     groups: dict[str, list[dict]] = {}
@@ -122,10 +150,20 @@ def _plan_regret(cfg: SweepConfig) -> list[Unit]:
     except policy.OptionError as err:
         raise ValueError(err.for_config("regret")) from None
     S = len(cfg.seeds)
+    check_size(cfg, len(e["problems"]))
     units = []
     for pname in e["problems"]:
         kw = policy.problem_options(pname, e["reddi_c"])
-        feasible = e["set"] if pname in BALL_CAPABLE else None
+        try:
+            sets = problem_info(pname).sets
+        except ValueError as err:
+            raise ValueError(f"config regret.problems: {err}") from None
+        if e["set"] is not None and e["set"] not in sets:  # as `adambench regret --set`
+            raise ValueError(
+                f"config regret.set: expected {' | '.join(sets)} for {pname} (regret.set "
+                f"applies to every problem of the sweep), got {e['set']!r}"
+            )
+        feasible = e["set"] if pname in BALL_CAPABLE else None  # the unit keys' own form
         try:
             prob = make_problem(pname, dim=e["dim"], feasible=feasible, **kw)
         except ValueError as err:
@@ -140,7 +178,17 @@ def _plan_regret(cfg: SweepConfig) -> list[Unit]:
             fill = policy.default_point(prob, rule)
             points = _points(oname, rule, grid, fill)
             kmax = rule.coefficients(rule.validate(points[0]), 1).shape[-1] if points else 0
-            for chunk in _chunks(rule, points, S, cfg.runs_per_unit):
+            chunks = _chunks(rule, points, S, cfg.runs_per_unit)
+            biggest = max(map(len, chunks), default=0) * S
+            state = policy.state_bytes(biggest, prob.d)
+            if state > policy.MAX_STATE_BYTES:  # one unit is one batch, like one command
+                raise ValueError(
+                    f"config: a unit of {pname} {oname} ({biggest:,} runs at d = {prob.d}) "
+                    f"holds {state / 2**30:.3g} GiB of state, above the bound "
+                    f"{policy.MAX_STATE_BYTES / 2**30:.0f} GiB of one batch; lower "
+                    "sweep.seeds, sweep.runs_per_unit or regret.dim"
+                )
+            for chunk in chunks:
                 spec = {
                     "kind": "regret",
                     "problem": problem_spec,
@@ -182,6 +230,7 @@ def _plan_run(cfg: SweepConfig) -> list[Unit]:
         if t not in TASKS and t not in plugins.problems():
             known = ", ".join([*TASKS, *plugins.problems()])
             raise ValueError(f"config run.tasks: unknown task {t!r}; choose from: {known}")
+    check_size(cfg, len(e["tasks"]))
     data = dataset(e["data"], e["data_dir"])
     S = len(cfg.seeds)
     units = []

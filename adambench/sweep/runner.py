@@ -6,6 +6,14 @@ hands the missing ones to the executor and stores each result as it arrives.  Ct
 later run (``--resume``) computes only what is missing.  ``merge`` builds one results
 document from the unit payloads in plan order, so the merged rows do not depend on which
 executor ran the units or in which order they finished.
+
+Two kinds of failure (``work.py``): a unit that raised is not stored (``failed``; the
+sweep has no merged document and ``--resume`` retries it); a grid point that failed
+alone is a row of its finished unit (``row["failed"]``; ``point_failures``), so the
+sweep completes with every other row, and ``summary``, the merged document
+(``sweep.failed_points``) and ``exit_code`` say so.  ``exit_code``: 0 all done, 1 a unit
+failed, ``PARTIAL`` (3) done with failed points (results written, not all of them
+numbers), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from ..results import make_result
 from .config import SweepConfig
 from .plan import Unit
 from .store import Store
+
+PARTIAL = 3  # exit code: the sweep completed but some grid points failed (their rows say)
 
 
 @dataclass
@@ -34,10 +44,22 @@ class Outcome:
     interrupted: bool = False
     seconds: float = 0.0
     payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # grid points that failed alone, in plan order: {"unit", "problem" or "task",
+    # "optimizer", "point", "stage", "error"} (their rows carry "failed")
+    point_failures: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
         return len(self.payloads) == self.total
+
+    @property
+    def exit_code(self) -> int:
+        """0 all done; 1 a unit failed; ``PARTIAL`` some points failed; 130 interrupted."""
+        if self.interrupted:
+            return 130
+        if self.failed or not self.complete:
+            return 1
+        return PARTIAL if self.point_failures else 0
 
     def summary(self) -> str:
         """One line: what finished and what remains."""
@@ -54,6 +76,12 @@ class Outcome:
             text += f"; {left} unit(s) ({runs} runs) remain"
         if self.failed:
             text += f"; {len(self.failed)} failed"
+        if self.point_failures:
+            n, f = len(self.point_failures), self.point_failures[0]
+            text += (
+                f"; {n} grid point(s) failed, their rows say why (first: {f['unit']!r} "
+                f"{f['point'] or 'default point'}: {f['error']})"
+            )
         return text
 
 
@@ -103,7 +131,21 @@ def execute(
     except KeyboardInterrupt:
         out.interrupted = True
     out.remaining = [u for u in units if u.key not in out.payloads]
+    out.point_failures = point_failures(units, out.payloads)
     out.seconds = time.perf_counter() - start
+    return out
+
+
+def point_failures(units: list[Unit], payloads: dict[str, dict[str, Any]]) -> list[dict]:
+    """The failed grid points of the finished units, in plan order (rows with "failed")."""
+    out = []
+    for u in units:
+        for r in (payloads.get(u.key) or {}).get("rows", []):
+            f = r.get("failed") if isinstance(r, dict) else None
+            if f:
+                where = {"problem": r["problem"]} if "problem" in r else {"task": r.get("task")}
+                out.append({"unit": u.label, **where, "optimizer": r.get("optimizer"),
+                            "point": r.get("point"), **f})  # fmt: skip
     return out
 
 
@@ -134,6 +176,7 @@ def merge(
             "computed_now": outcome.computed,
             "from_cache": outcome.cached,
             "seconds": outcome.seconds,
+            "failed_points": point_failures(units, outcome.payloads),
         },
         info=info,
         rows=rows,

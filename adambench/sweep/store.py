@@ -46,7 +46,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
     try:
         doc = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         raise ValueError(f"results folder {folder} has an unreadable {MANIFEST}") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise ValueError(f"results folder {folder} is not an adambench sweep folder")
@@ -142,7 +142,7 @@ class Store:
                 and doc.get("checksum") == checksum(doc.get("payload"))
                 and canonical(doc.get("spec")) == canonical(unit.spec)
             )
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, RecursionError):
             ok = False
         if not ok:
             self.corrupt.append(unit.key)

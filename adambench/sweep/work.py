@@ -9,10 +9,27 @@ varies between runs; it is kept apart from the rows.
 
 Threads: numba gets ``threads`` (the executor's share of the cores, so that workers do
 not oversubscribe them) and BLAS one thread, inside the unit only.
+
+A grid point that cannot run fails alone (regret units): an exception raised for that
+point's runs only gives the point a failed row (``failed_row``: the row's keys, no
+numbers, ``verdict.class`` "failed" and ``failed = {"stage", "error"}``) and the unit
+completes with the other points' rows.  Where it is caught:
+
+* ``rows``: computing a point's row (its bound, its statistics) is isolated per point;
+* ``engine``: when the batched run raises, each point is run alone (the comparator, which
+  depends only on the problem, the seeds and T, is computed once and shared), and the
+  points that still raise fail alone.  When every point of a unit raises there (a
+  one-point unit included) the failure cannot be told from a unit-wide one: the unit
+  fails, as before, and ``--resume`` retries it.
+
+A point's failure is a deterministic function of the unit's spec, so it is stored and
+cached with the unit's rows; ``MemoryError`` and ``OSError`` (the machine, not the
+point) are never caught here and fail the unit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from typing import Any
@@ -52,26 +69,149 @@ def run_unit(spec: dict[str, Any], threads: int | None = None) -> dict[str, Any]
     return out
 
 
+# Exceptions of the machine rather than of a point: never turned into a failed row.
+_NOT_A_POINT = (MemoryError, OSError)
+
+
 def _regret_unit(spec: dict[str, Any]) -> dict[str, Any]:
-    """A batch of the online protocol (Reddi et al.; docs/theory.md §2.1) on the regret engine."""
+    """A batch of the online protocol (Reddi et al.; docs/theory.md §2.1) on the regret engine;
+    a point that cannot run fails alone (the module docstring)."""
     from ..engines.regret.engine import RunPoint, run  # numba
     from ..experiments.regret import comparator_info, rows  # scipy
 
     p = spec["problem"]
     prob = make_problem(p["name"], dim=p["dim"], feasible=p["set"], **p["options"])
     points = [RunPoint(spec["optimizer"], dict(hp)) for hp in spec["points"]]
-    res = run(
-        prob,
-        points,
-        spec["seeds"],
-        spec["T"],
-        dtype=spec["dtype"],
-        projection=spec["projection"],
-        per_decade=spec["per_decade"],
-        backend=spec.get("backend", "numpy"),
+
+    def engine(pts: list[Any], comparator: Any = None) -> Any:
+        return run(
+            prob,
+            pts,
+            spec["seeds"],
+            spec["T"],
+            dtype=spec["dtype"],
+            projection=spec["projection"],
+            per_decade=spec["per_decade"],
+            backend=spec.get("backend", "numpy"),
+            comparator=comparator,
+        )
+
+    failed: dict[int, tuple[str, BaseException]] = {}
+    try:
+        results = [(list(range(len(points))), engine(points))]
+    except _NOT_A_POINT:
+        raise
+    except Exception as err:
+        if len(points) == 1:
+            raise
+        results, comparator = [], None
+        for i, pt in enumerate(points):  # which point is it? each alone, one comparator
+            try:
+                res = engine([pt], comparator)
+            except _NOT_A_POINT:
+                raise
+            except Exception as e:
+                failed[i] = ("engine", e)
+                continue
+            results.append(([i], res))
+            comparator = res.comparator
+        if not results:
+            raise err from None
+    by_point: dict[int, dict[str, Any]] = {}
+    for idx, res in results:
+        try:
+            by_point.update(zip(idx, rows(res), strict=True))
+        except _NOT_A_POINT:
+            raise
+        except Exception:
+            for j, i in enumerate(idx):  # which point is it? each row alone
+                try:
+                    (by_point[i],) = rows(_one_point(res, j))
+                except _NOT_A_POINT:
+                    raise
+                except Exception as e:
+                    failed[i] = ("rows", e)
+    ends = results[0][1].ends
+    for i, (stage, e) in failed.items():
+        by_point[i] = failed_row(prob.name, points[i], spec, ends, stage, e)
+    info = {"problem": prob.describe(), "comparator": comparator_info(results[0][1])}
+    timing: dict[str, float] = {}
+    for _, res in results:
+        for k, v in res.seconds.items():
+            timing[k] = timing.get(k, 0.0) + v
+    return {"rows": [by_point[i] for i in range(len(points))], "info": info, "timing": timing}
+
+
+def _one_point(res: Any, p: int) -> Any:
+    """The engine result of point ``p`` of ``res`` alone (its S runs; the same comparator)."""
+    S = len(res.seeds)
+    runs = slice(p * S, (p + 1) * S)
+    return dataclasses.replace(
+        res,
+        points=[res.points[p]],
+        validated=[res.validated[p]],
+        cum_loss=res.cum_loss[runs],
+        regret=res.regret[runs],
+        stats={k: v[runs] for k, v in res.stats.items()},
+        diverged=res.diverged[runs],
+        x_final=res.x_final[runs],
     )
-    info = {"problem": prob.describe(), "comparator": comparator_info(res)}
-    return {"rows": rows(res), "info": info, "timing": dict(res.seconds)}
+
+
+def _hyperparameters(point: Any) -> dict[str, Any]:
+    """Every hyperparameter of ``point`` (defaults filled), as a row shows them."""
+    try:
+        hp = get_rule(point.optimizer).validate(dict(point.hp))
+    except Exception:  # planned points validate; the given values if not
+        return dict(point.hp)
+    return {k: float(v.reshape(-1)[0]) if isinstance(v, np.ndarray) else v for k, v in hp.items()}
+
+
+def error_text(e: BaseException) -> str:
+    """``ZeroDivisionError: float division by zero``: one line naming the exception."""
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def failed_row(
+    problem: str, point: Any, spec: dict[str, Any], ends: Any, stage: str, e: BaseException
+) -> dict[str, Any]:
+    """The row of a grid point that could not run: a regret row's keys (``experiments.
+    regret.rows``) without numbers, ``verdict.class`` "failed" and ``failed``, which names
+    the stage (engine | rows) and the exception."""
+    error = error_text(e)
+    where = "its run" if stage == "engine" else "its row (bound, statistics)"
+    n = len(ends)
+    none = [None] * n
+    return {
+        "problem": problem,
+        "optimizer": point.optimizer,
+        "point": point.label(),
+        "hyperparameters": _hyperparameters(point),
+        "T": int(spec["T"]),
+        "seeds": len(spec["seeds"]),
+        "identical_curves": None,
+        "R_T": None,
+        "R_T_interval": [None, None],
+        "R_over_T": None,
+        "R_over_sqrtT": None,
+        "exponent": None,
+        "limit_R_over_T": None,
+        "growth": None,
+        "bound": {"theorem": "-", "applies": False, "why": f"not evaluated: {where} failed",
+                  "value": None, "terms": {}, "guarantee": None, "sound": True,
+                  "exceeded_by_seeds": 0, "trivial_bound": None, "vacuous": False},
+        "verdict": {"class": "failed", "text": f"failed in {where}: {error}",
+                    "reason": error, "decide": None},
+        "diverged_seeds": None,
+        "comparator_gap_over_R": None,
+        "final_iterate_first_coord": [],
+        "curve": {"T": [int(t) for t in ends], "R_mean": none, "R_low": none, "R_high": none,
+                  "R_over_sqrtT": none, "R_over_T": none, "R_per_seed": [],
+                  "x_first_coord_mean": none},
+        "constants": {},
+        "failed": {"stage": stage, "error": error},
+    }  # fmt: skip
 
 
 @functools.lru_cache(maxsize=4)

@@ -162,6 +162,8 @@ def test_gate_remeasures_a_suspicious_row_once_and_lets_the_new_run_decide():
     assert doc["compare_first_pass"][0]["status"] == "regressed"
     (v,) = verdicts
     assert v.remeasured and doc["rows"][0]["remeasured"]
+    # the fresh row is judged too (bench/reliability.py), against this run's references
+    assert isinstance(doc["rows"][0]["reliable"], bool) and "flags" in doc["rows"][0]
     assert doc["compare"]["verdicts"][0]["remeasured"]
     # The baseline was set 9x below the first pass, i.e. 3x below the true figure: the
     # re-measured row (true figure again) is still a regression, now by about 3x.

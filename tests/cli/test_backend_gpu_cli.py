@@ -58,7 +58,7 @@ def test_backend_cupy_without_device_is_one_line(tmp_path, args):
     if cuda_usable():
         pytest.skip("a CUDA device is usable here: the no-device error cannot be shown")
     out = tmp_path / "out"
-    target = ["--out", str(out / "x.json" if args[0] == "bench" else out)]
+    target = ["--out", str(out)]
     proc = cli(*args, "--backend", "cupy", *target, cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -82,7 +82,7 @@ def test_regret_cupy_equals_numpy(device, tmp_path):
     T = "5000" if device == "cupy" else "800"  # the emulator runs every lane on the host
     for b in ("numpy", "cupy"):
         proc = cli("regret", "--T", T, "-p", "logistic,sparse-logistic,reddi",
-                   "--seeds", "2", "--backend", b, "--json")  # fmt: skip
+                   "--seeds", "2", "--backend", b, "--json", "--out", str(tmp_path))  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         docs.append(json.loads(proc.stdout))
     assert docs[1]["environment"]["gpu"]["name"]
@@ -93,10 +93,10 @@ def test_regret_cupy_equals_numpy(device, tmp_path):
 
 def test_bench_cupy_small(device, tmp_path):
     """A tiny GPU bench: rows on the cupy backend, copy bandwidth, results name the GPU."""
-    out = tmp_path / "b.json"
     proc = cli("bench", "--backend", "cupy", "-o", "adam,sgd", "--sizes", "1e5",
-               "--repeats", "5", "--out", str(out))  # fmt: skip
+               "--repeats", "5", "--out", str(tmp_path))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    (out,) = tmp_path.glob("bench-*.json")  # --out is the results folder
     doc = json.loads(out.read_text())
     assert doc["environment"]["gpu"]["name"] and doc["config"]["backend"] == "cupy"
     rows = [r for r in doc["rows"] if r["impl"] == "adambench"]

@@ -31,7 +31,7 @@ def invoke(*args: str):
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("bench") / "base.json"
-    r = invoke("bench", *TINY, "--save-baseline", str(path))
+    r = invoke("bench", *TINY, "--save-baseline", str(path), "--out", str(path.parent / "res"))
     assert r.exit_code == 0, r.output
     return path
 
@@ -68,15 +68,17 @@ def test_quick_bench_end_to_end(baseline, tmp_path):
     ]
     assert all(len(r["norm_samples"]) == 5 for r in doc["rows"])
     # --json prints the same kind of document on stdout and nothing else there
-    r = invoke("bench", *TINY, "--json", "--out", str(tmp_path / "o.json"))
+    r = invoke("bench", *TINY, "--json", "--out", str(tmp_path / "o"))
     assert r.exit_code == 0, r.output
     printed = json.loads(r.stdout)
-    assert printed["rows"] and (tmp_path / "o.json").is_file()
+    (saved,) = (tmp_path / "o").glob("bench-*.json")  # --out is the results folder
+    assert printed["rows"] and json.loads(saved.read_text())["rows"] == printed["rows"]
 
 
 def test_table_output_with_peers(tmp_path):
     pytest.importorskip("torch")
-    r = invoke("bench", "--sizes", "3000", "--repeats", "5", "--threads", "1", "-o", "adam")
+    r = invoke("bench", "--sizes", "3000", "--repeats", "5", "--threads", "1", "-o", "adam",
+               "--out", str(tmp_path))  # fmt: skip
     assert r.exit_code == 0, r.output
     for word in ("adambench", "numpy-textbook", "torch-fused", "r4w3", "copy GB/s"):
         assert word in r.stdout
@@ -102,14 +104,15 @@ def test_bench_compare_fails_on_a_confirmed_regression(baseline, tmp_path):
     strict = _scaled(baseline, tmp_path / "strict.json", 1 / 3)
     md = tmp_path / "gate.md"
     r = invoke("bench", *TINY, "--compare", str(strict), "--markdown", str(md), "--out",
-               str(tmp_path / "run.json"))  # fmt: skip
+               str(tmp_path / "run"))  # fmt: skip
     assert r.exit_code == 1, r.output
     assert "re-measuring 2 row(s)" in r.output and "(re-measured)" in md.read_text()
-    doc = json.loads((tmp_path / "run.json").read_text())
+    (run,) = (tmp_path / "run").glob("bench-*.json")
+    doc = json.loads(run.read_text())
     assert all(v["status"] == "regressed" for v in doc["compare"]["verdicts"])
     # Baseline 3x worse: this run is faster, exit 0.
     lax = _scaled(baseline, tmp_path / "lax.json", 3.0)
-    r = invoke("bench", *TINY, "--compare", str(lax))
+    r = invoke("bench", *TINY, "--compare", str(lax), "--out", str(tmp_path / "lax"))
     assert r.exit_code == 0, r.output
     assert "faster" in r.stdout
 
@@ -142,6 +145,9 @@ BENCH_BAD = [
     (["--threads", "0"], "threads must be 'all' or an integer"),
     (["--repeats", "4"], "repeats must be >= 5"),
     (["--budget", "0"], "budget must be > 0"),
+    (["--budget", "inf"], "budget must be a finite number of seconds"),
+    (["--budget", "nan"], "budget must be"),
+    (["--budget", "1e9"], "budget must be a finite number of seconds in (0, 86400]"),
     (["--dtype", "float16"], "dtype must be one of float32, float64"),
     (["--threshold", "1.5"], "threshold must be in (0, 1)"),
     (["--threshold", "0"], "threshold must be in (0, 1)"),
@@ -160,7 +166,7 @@ BENCH_BAD = [
 def test_bench_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, phrase):
     _files(tmp_path)
     args = [str(tmp_path / a) if a.endswith(".json") else a for a in args]
-    out = tmp_path / "out.json"
+    out = tmp_path / "out"
     r = invoke("bench", "--sizes", "1000", "--repeats", "5", *args, "--out", str(out))
     if "--sizes" in args:
         r = invoke("bench", "--repeats", "5", *args, "--out", str(out))
@@ -170,8 +176,21 @@ def test_bench_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, p
     assert "Traceback" not in r.output and not out.exists()
 
 
+def test_optimizers_as_one_comma_list_with_hyperparameters(tmp_path, monkeypatch):
+    # README: adambench bench -o adam,sgd:momentum=0.9 (the same as -o adam -o sgd:...)
+    monkeypatch.chdir(tmp_path)  # whatever the command writes by default stays here
+    r = invoke("bench", *TINY[:-2], "-o", "adam,sgd:momentum=0.9,nesterov=true", "--json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["rows"]
+    assert [row["optimizer"] for row in rows] == ["adam", "sgd:momentum=0.9,nesterov=true"]
+    assert all(isinstance(row["reliable"], bool) and "flags" in row for row in rows)
+    lines = invoke("bench", "--help").stdout.splitlines()
+    help_text = " ".join(" ".join(line.strip(" │").split()) for line in lines)
+    assert "belongs to the optimizer before it" in help_text
+
+
 def test_bench_compare_without_overlap_is_exit_2(baseline, tmp_path):
-    out = tmp_path / "out.json"
+    out = tmp_path / "out"
     r = invoke("bench", *TINY[:-2], "-o", "adagrad", "--compare", str(baseline), "--out", str(out))
     assert r.exit_code == 2 and "no overlapping rows" in r.stderr and not out.exists()
 
@@ -225,11 +244,11 @@ def _main(*args: str) -> subprocess.CompletedProcess:
 )
 def test_real_entry_point_prints_one_line(tmp_path, args, phrase):
     args = [str(tmp_path / a) if a.endswith(".json") else a for a in args]
-    proc = _main(*args, *(["--out", str(tmp_path / "o.json")] if args[0] == "bench" else []))
+    proc = _main(*args, *(["--out", str(tmp_path / "o")] if args[0] == "bench" else []))
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and phrase in lines[0]
-    assert not (tmp_path / "o.json").exists()
+    assert not (tmp_path / "o").exists()
 
 
 def test_help_documents_every_option():

@@ -30,7 +30,8 @@ def test_small_run_writes_results(tmp_path):
             "--seeds", "2", "--out", str(tmp_path), "--json")  # fmt: skip
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    saved = json.loads((tmp_path / "regret.json").read_text())
+    (path,) = tmp_path.glob("regret-*.json")  # a new name each run, never regret.json
+    saved = json.loads(path.read_text())
     assert saved["rows"] == doc["rows"]
     assert doc["command"] == "regret" and doc["schema_version"] == 2
     assert doc["seeds"] == [0, 1] and doc["config"]["T"] == 2000
@@ -52,9 +53,9 @@ def test_small_run_writes_results(tmp_path):
     assert not logistic["identical_curves"] and logistic["growth"]["windows"][0]["rate"]["n"] == 2
 
 
-def test_beta1_decay_makes_theorem_4_1_reachable_with_beta1_above_0():
+def test_beta1_decay_makes_theorem_4_1_reachable_with_beta1_above_0(tmp_path):
     r = cli("regret", "--T", "3000", "-p", "logistic", "-o", "adam,amsgrad", "--beta1", "0.9",
-            "--beta1-decay", "0.99", "--seeds", "2", "--json")  # fmt: skip
+            "--beta1-decay", "0.99", "--seeds", "2", "--json", cwd=tmp_path)  # fmt: skip
     assert r.returncode == 0, r.stderr
     adam, ams = json.loads(r.stdout)["rows"]
     assert adam["hyperparameters"]["beta1_decay"] == 0.99 and adam["bound"]["applies"]
@@ -62,11 +63,13 @@ def test_beta1_decay_makes_theorem_4_1_reachable_with_beta1_above_0():
     assert "Cor 1" in ams["bound"]["theorem"] and ams["bound"]["guarantee"] == "O(sqrt T)"
 
 
-def test_table_and_grid():
+def test_table_and_grid(tmp_path):
     r = cli("regret", "--T", "1e3", "-p", "linear", "-o", "adam", "--lr", "0.1,0.3",
-            "--beta1", "0,0.9", "--seeds", "1", "--set", "ball")  # fmt: skip
+            "--beta1", "0,0.9", "--seeds", "1", "--set", "ball", cwd=tmp_path)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "Regret at T = 1,000" in r.stdout and "lr=0.3" in r.stdout
+    (path,) = (tmp_path / "results").glob("regret-*.json")  # written by default
+    assert f"results: {path.relative_to(tmp_path)}" in r.stderr
 
 
 @pytest.mark.parametrize(

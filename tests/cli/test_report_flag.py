@@ -1,4 +1,5 @@
-"""``--report`` on the commands builds a report beside their results."""
+"""``--report`` on the commands builds a report beside their results file:
+``<results folder>/<results file name>-report/`` (results/ by default), not in reports/."""
 
 from __future__ import annotations
 
@@ -38,8 +39,10 @@ def test_report_flag_builds_a_report(tmp_path, command):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.lstrip().startswith("{")  # --json stays machine-readable
-    reports = list((tmp_path / "reports").glob(f"{command}-*/report.html"))
-    assert len(reports) == 1, proc.stderr
+    (results,) = (tmp_path / "results").glob(f"{command}-*.json")
+    reports = list((tmp_path / "results").glob(f"{command}-*-report/report.html"))
+    assert reports == [tmp_path / "results" / f"{results.stem}-report" / "report.html"]
+    assert not (tmp_path / "reports").exists()
     assert f"report: {reports[0].relative_to(tmp_path)}" in proc.stderr.replace("\n", "") or (
         "report:" in proc.stderr
     )

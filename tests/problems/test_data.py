@@ -159,3 +159,13 @@ def test_libsvm_missing_and_malformed(tmp_path):
 def test_unknown_data_is_named():
     with pytest.raises(ValueError, match="unknown data 'imagenet'"):
         load_dataset("imagenet")
+
+
+def test_libsvm_folder_device_and_empty_file_say_what_they_are(tmp_path):
+    with pytest.raises(ValueError, match="is a folder, not a LIBSVM file"):
+        load_dataset(f"libsvm:{tmp_path}")
+    with pytest.raises(ValueError, match="is not a regular file"):
+        load_dataset("libsvm:/dev/null")
+    (tmp_path / "empty.svm").write_text("")
+    with pytest.raises(ValueError, match="empty.svm is empty"):
+        load_dataset(f"libsvm:{tmp_path / 'empty.svm'}")
