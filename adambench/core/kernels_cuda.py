@@ -5,10 +5,11 @@ coefficient rows from ``rules/<rule>.py``, and the same ``apply(kernel, p, g, bu
 coef)`` interface, on C-contiguous CuPy arrays of shape (B, d).
 
 Each kernel's per-element update is its ``Kernel.cuda`` body, written in the rule's file
-beside the numba row it mirrors operation for operation (a zero denominator gives
-``0 / tiny = 0`` via Python's ``max``; ``if denom > 0 else 0``); its coefficients are
-``const T`` locals by name.  ``cuda_source`` wraps those bodies into ``__device__`` step
-functions (and the kernels' weight and track functions), shared by
+beside the numba row it mirrors operation for operation (the zero-denominator guard
+``zero if denom < floor else num / denom`` is ``(denom < ROOT_TINY) ? ZERO : num / denom``,
+docs/theory.md §6.2); its coefficients are ``const T`` locals by name.  ``cuda_source``
+wraps those bodies into ``__device__`` step functions (and the kernels' weight and track
+functions), shared by
 
 * the elementwise kernels here (a grid-stride loop: load, step, store), and
 * the regret engine's fused kernel (``engines/regret/cuda.py``).
@@ -37,9 +38,11 @@ THREADS = 256
 NVRTC_OPTIONS = ("--fmad=false", "--prec-sqrt=true", "--prec-div=true")
 
 
+# C type, the smallest normal number (TINY) and its square root (ROOT_TINY, an exact power
+# of two: 2^-63, 2^-511; spec.root_tiny) of each dtype.
 _CTYPES = {
-    np.dtype(np.float32): ("float", "1.17549435082228750797e-38f"),
-    np.dtype(np.float64): ("double", "2.22507385850720138309e-308"),
+    np.dtype(np.float32): ("float", "1.17549435082228750797e-38f", "1.08420217248550443401e-19f"),
+    np.dtype(np.float64): ("double", "2.22507385850720138309e-308", "1.49166814624004134866e-154"),
 }
 # 16-byte vector types (one 128-bit load or store per array per thread) and their lanes.
 VECTORS = {np.dtype(np.float32): ("float4", "xyzw"), np.dtype(np.float64): ("double2", "xy")}
@@ -47,11 +50,11 @@ VECTOR_BYTES = 16
 
 
 def _dtype_header(dtype: Any) -> str:
-    ctype, tiny = _CTYPES[np.dtype(dtype)]
+    ctype, tiny, root_tiny = _CTYPES[np.dtype(dtype)]
     vtype, lanes = VECTORS[np.dtype(dtype)]
     return (
         f"typedef {ctype} T;\ntypedef {vtype} V;\n#define VEC {len(lanes)}\n"
-        f"#define TINY ((T){tiny})\n#define ZERO ((T)0)\n"
+        f"#define TINY ((T){tiny})\n#define ROOT_TINY ((T){root_tiny})\n#define ZERO ((T)0)\n"
         "__device__ __forceinline__ T py_max(const T a, const T b) { return b > a ? b : a; }\n"
     )
 

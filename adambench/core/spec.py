@@ -63,13 +63,18 @@ class Param:
             raise ValueError(f"{self.name} must be one of {self.range_text()}, got {value!r}")
         allowed = self.range_text()
         where = f"in {allowed}" if allowed[0] in "[(" else allowed  # "in [0, 1)", "> 0"
+        kind = _not_a_number(value)
+        if kind:  # NumPy would read "0.1" as 0.1 and True as 1.0: refuse, do not guess
+            raise ValueError(
+                f"{self.name} must be a number {where}, not {kind}: got {_show(value)}"
+            )
         try:
             if value is None:
                 raise TypeError
             arr = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"{self.name} must be a number {where}, got {value!r}") from None
-        if isinstance(value, (bool, np.bool_)) or arr.ndim > 1 or arr.size == 0:
+        if arr.ndim > 1 or arr.size == 0:
             raise ValueError(
                 f"{self.name} must be a number or a 1-D vector of numbers {where}, "
                 f"got {_show(value)}"
@@ -86,10 +91,40 @@ class Param:
         return arr
 
 
+def _not_a_number(value: Any) -> str:
+    """What makes ``value`` no number for a float hyperparameter ("a string", "a bool",
+    ...), or "" when it is a real number or a 1-D sequence or array of real numbers.
+
+    Strings (and bytes), bools and complex numbers are refused wherever they appear, also
+    inside a list or array: ``np.asarray(..., float64)`` would silently convert them.
+    """
+    if isinstance(value, (str, bytes, np.str_, np.bytes_)):
+        return "a string"
+    if isinstance(value, (bool, np.bool_)):
+        return "a bool"
+    if isinstance(value, (complex, np.complexfloating)):
+        return "a complex number"
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "O":
+            return _not_a_number(value.tolist())
+        if value.dtype.kind in "iuf":
+            return ""
+        what = {"U": "strings", "S": "strings", "b": "bools", "c": "complex numbers"}
+        return f"an array of {what.get(value.dtype.kind, value.dtype.name)}"
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            kind = _not_a_number(item)
+            if kind:
+                return kind
+    return ""
+
+
 def _show(value: Any) -> str:
     """A rejected value for a one-line message: arrays by shape, others by short repr."""
     if isinstance(value, np.ndarray) and value.ndim > 0:
         return f"an array of shape {value.shape}"
+    if isinstance(value, np.generic):  # as the user would write it: 0.1, not np.float64(0.1)
+        value = value.item()
     text = " ".join(repr(value).split())
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -159,7 +194,8 @@ class Kernel:
       numba compiles (state slots past the rule's buffers alias ``p`` and are never
       touched; arithmetic stays in the arrays' dtype);
     * ``cuda``: the CUDA C++ body over one element (``T& p``, ``const T g``, ``T& s0..s2``,
-      the coefficients as ``const T`` locals by name; ``TINY``, ``ZERO`` and ``py_max``).
+      the coefficients as ``const T`` locals by name; ``TINY`` (the smallest normal T),
+      ``ROOT_TINY`` (its square root, ``root_tiny``), ``ZERO`` and ``py_max``).
 
     ``weight(a0, a1, a2, c)`` is the diagonal of sqrt(V_t) at one coordinate in float64
     (docs/theory.md §2.1), the metric of the weighted projection; it compiles under numba
@@ -267,15 +303,30 @@ def stack_columns(t: int | np.ndarray, *cols: Any) -> np.ndarray:
     return np.stack(shaped, axis=-1).astype(np.float64, copy=False)
 
 
-def nonzero(denom: np.ndarray) -> np.ndarray:
-    """A denominator with 0 raised to the smallest normal number (the kernels do the same).
+def root_tiny(dtype: Any) -> float:
+    """sqrt(smallest normal number) of ``dtype``: 2^-63 in float32, 2^-511 in float64.
 
-    With eps = 0 a denominator is 0 where the coordinate's gradients were all zero, and
-    the numerator is 0 there too: the step is then 0 / tiny = 0 and the coordinate stays
-    put instead of becoming 0/0 = NaN.  A positive denominator is at least
-    sqrt(smallest subnormal), far above tiny, so it is unchanged.
+    The floor of a denominator that is the root of an average of squared gradients
+    (docs/theory.md §6.2): below it, that average is smaller than the smallest normal
+    number, i.e. it underflowed (g^2 itself does for |g| < 2^-63 in float32), and what is
+    left of it is rounding noise.  The kernels use the same constant (``ROOT_TINY`` in
+    CUDA, ``np.sqrt(np.finfo(c.dtype).tiny)`` under numba, both exact powers of two).
     """
-    return np.maximum(denom, np.finfo(denom.dtype).tiny)
+    return float(np.sqrt(np.finfo(dtype).tiny))
+
+
+def guarded(num: np.ndarray, denom: np.ndarray, floor: float) -> np.ndarray:
+    """``num / denom`` where ``denom >= floor``, and 0 where ``denom < floor``.
+
+    The rules' zero-denominator guard (docs/theory.md §6.2), as the kernels write it
+    (``zero if denom < floor else num / denom``): a coordinate whose denominator is below
+    the floor (0 with eps = 0 and all-zero gradients; or an average of squares that
+    underflowed) is treated as one whose gradients were all zero and does not move.  A
+    NaN denominator is not below the floor, so a diverged run stays NaN.  No division by
+    zero is evaluated (no warning).
+    """
+    low = denom < floor
+    return np.where(low, 0.0, num / np.where(low, 1.0, denom))
 
 
 def column(x: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ Three layers, so that most of it runs without a GPU:
   the host compiler, no FMA contraction), ``kernels_cuda.apply`` must agree bit for bit
   with ``kernels_cpu.apply`` for every rule and option, both dtypes, (d,) and (B, d)
   shapes with per-run coefficient rows: this checks the transcription of every loop body
-  (operation order, the ``max(denom, tiny)`` and ``if denom > 0`` conventions) and the
+  (operation order, the ``denom < floor`` guard of docs/theory.md §6.2) and the
   launch (grid, argument types, per-run rows);
 * the CUDA module compiles with NVRTC, where NVRTC is importable (no device needed);
 * ``opt.step`` on the backend's arrays (real CuPy on a device, marker ``gpu``, and the

@@ -231,3 +231,61 @@ def test_read_only_grads_are_accepted():
     g.flags.writeable = False
     opt.step(p, g, opt.init(p))
     np.testing.assert_array_equal(p, 0.5)
+
+
+# Values NumPy would convert silently (np.asarray("0.1", float64) is 0.1): refused.
+NOT_NUMBERS = [
+    ("adam", {"lr": "0.1"}, "lr", "> 0", "a string"),
+    ("adam", {"beta1": "0.9"}, "beta1", "[0, 1)", "a string"),
+    ("adam", {"eps": b"1e-8"}, "eps", ">= 0", "a string"),
+    ("adam", {"lr": np.str_("0.1")}, "lr", "> 0", "a string"),
+    ("adam", {"lr": [1e-3, "1e-2"]}, "lr", "> 0", "a string"),
+    ("adam", {"lr": np.array(["0.1"])}, "lr", "> 0", "an array of strings"),
+    ("adam", {"lr": np.array([1e-3, "x"], dtype=object)}, "lr", "> 0", "a string"),
+    ("adam", {"lr": [True, 1e-3]}, "lr", "> 0", "a bool"),
+    ("adam", {"beta1": (0.9, False)}, "beta1", "[0, 1)", "a bool"),
+    ("adam", {"lr": np.array([True, False])}, "lr", "> 0", "an array of bools"),
+    ("sgd", {"momentum": True}, "momentum", "[0, 1)", "a bool"),
+    ("adam", {"lr": 1e-3 + 0j}, "lr", "> 0", "a complex number"),
+    ("adam", {"lr": np.array([1e-3 + 0j])}, "lr", "> 0", "an array of complex numbers"),
+    ("rmsprop-momentum", {"decay": "0.99"}, "decay", "[0, 1)", "a string"),
+    ("adagrad", {"initial_accumulator": "0"}, "initial_accumulator", ">= 0", "a string"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "hp", "param", "allowed", "what"),
+    NOT_NUMBERS,
+    ids=[f"{n}-{p}-{i}" for i, (n, _, p, _, _) in enumerate(NOT_NUMBERS)],
+)
+def test_strings_and_bools_are_not_numbers(name, hp, param, allowed, what):
+    with raises(param, allowed, f"not {what}") as e:
+        make_optimizer(name, **hp)
+    text = one_line(e)
+    assert text.startswith(f"{param} must be a number")
+    assert "np.str_" not in text and "np.float64" not in text
+
+
+def test_a_string_value_message():
+    with pytest.raises(ValueError, match=r"^lr must be a number > 0, not a string: got '0\.1'$"):
+        make_optimizer("adam", lr="0.1")
+
+
+def test_numbers_in_every_numeric_form_are_accepted():
+    """ints, NumPy scalars and arrays of any real dtype, lists, tuples, object arrays of
+    numbers: all the same float64 values."""
+    for lr in (1, np.int64(1), np.float32(0.5), [1, 0.5], (0.5,), np.array([1, 2], np.int32),
+               np.array([0.5, 1.0], dtype=object)):  # fmt: skip
+        got = make_optimizer("adam", lr=lr).hp["lr"]
+        assert got.dtype == np.float64
+        np.testing.assert_array_equal(got, np.asarray(lr, dtype=np.float64).reshape(-1))
+
+
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), -float("inf"), np.float32("nan"), [0.9, np.inf]]
+)
+@pytest.mark.parametrize("param", ["lr", "beta1", "beta2", "eps", "eps_hat", "beta1_decay"])
+def test_nan_and_inf_are_refused_for_every_float(param, value):
+    with raises(param, "got") as e:
+        make_optimizer("adam", **{param: value})
+    one_line(e)

@@ -6,7 +6,13 @@ Elementwise::
     theta_t = theta_{t-1} - alpha_t g_t / (sqrt(s_t) + eps)
 
 the same form as torch.optim.Adagrad (lr_decay = 0).  A coordinate with s = 0 and
-eps = 0 has had only zero gradients and stays put.
+eps = 0 has had only zero gradients and stays put.  Zero denominators as in
+rules/adam.py (docs/theory.md §6.2): the step divides only by a denominator
+D = sqrt(s) + eps >= root_tiny = sqrt(smallest normal); below it (D = 0, or s the
+remnant of squares that underflowed, |g| < 2^-63 in float32) the coordinate stays put,
+in the kernels (arrays' dtype), in ``reference`` (float64) and in ``_weight`` (0).
+Where D >= root_tiny, |Delta_t| <= alpha_t |g_t| / sqrt(s_t) <= alpha_t (s_0 = 0) up to
+the rounding of s.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from ..spec import (
     Rule,
     column,
     eps_param,
+    guarded,
     lr_param,
+    root_tiny,
 )
 
 
@@ -33,11 +41,11 @@ def reference(p, g, state, hp, t):
     alpha = column(hp["lr"]) / (math.sqrt(t) if hp["lr_schedule"] == "inv_sqrt" else 1.0)
     s += g * g
     denom = np.sqrt(s) + column(hp["eps"])
-    safe = np.where(denom > 0, denom, 1.0)
-    p -= np.where(denom > 0, alpha * g / safe, 0.0)
+    p -= guarded(alpha * g, denom, root_tiny(np.float64))
 
 
-# The fused kernel: per run step = alpha_t and eps: p -= step * g / (sqrt(s) + eps).
+# The fused kernel: per run step = alpha_t and eps: p -= step * g / (sqrt(s) + eps), 0
+# where that denominator is below root_tiny (module docstring).
 COEFS = ("step", "eps")
 EPS = COEFS.index("eps")
 
@@ -46,25 +54,28 @@ def _row(p, g, s, _s1, _s2, c):
     """One stretch of the adagrad kernel (numba): the same operations as ``_CUDA``."""
     step, eps = c[0], c[1]
     zero = c[0] - c[0]  # 0 in the arrays' dtype (rules/amsgrad.py)
+    floor = np.sqrt(np.finfo(c.dtype).tiny)  # root_tiny; "d < floor" is False for NaN
     for j in range(p.size):
         gj = g[j]
         sj = s[j] + gj * gj
         s[j] = sj
         denom = np.sqrt(sj) + eps
-        p[j] -= step * (gj / denom) if denom > zero else zero
+        p[j] -= zero if denom < floor else step * (gj / denom)
 
 
 _CUDA = """
     const T sj = s0 + g * g;
     s0 = sj;
     const T denom = sqrt(sj) + eps;
-    p -= (denom > ZERO) ? step * (g / denom) : ZERO;
+    p -= (denom < ROOT_TINY) ? ZERO : step * (g / denom);
 """
 
 
 def _weight(a0, a1, a2, c):
-    """sqrt(s_t) + eps: the rule's own denominator (docs/theory.md §2.1)."""
-    return np.sqrt(np.float64(a0)) + c[EPS]
+    """sqrt(s_t) + eps: the rule's own denominator (docs/theory.md §2.1), in float64; 0
+    where the step's (in the state's dtype) is below root_tiny (docs/theory.md §6.2)."""
+    w = np.sqrt(np.float64(a0)) + c[EPS]
+    return w - w * (np.sqrt(a0) + c[EPS] < np.sqrt(np.finfo(c.dtype).tiny))
 
 
 KERNEL = Kernel(
@@ -74,7 +85,7 @@ KERNEL = Kernel(
     row=_row,
     cuda=_CUDA,
     weight=_weight,
-    weight_cuda="sqrt((double)a0) + eps",
+    weight_cuda="(sqrt(a0) + eps < ROOT_TINY) ? 0.0 : sqrt((double)a0) + eps",
 )
 
 

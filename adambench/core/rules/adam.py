@@ -23,8 +23,23 @@ which equals Algorithm 1 only when eps_hat = eps sqrt(1 - beta2^t); a constant e
 ``adam-nobias`` removes both corrections (section 6.4, "a version of RMSProp with
 momentum"): theta_t = theta_{t-1} - alpha_t m_t / (sqrt(v_t) + eps).
 
-With eps = 0 (as in the section 4 analysis) a coordinate whose gradients were all zero
-has m = v = 0: the formula is 0/0 there, and the coordinate stays put (as in AdaMax).
+Zero denominators (docs/theory.md §6.2).  With eps = 0 (as in the section 4 analysis) a
+coordinate whose gradients were all zero has m = v = 0 and the formula is 0/0 there.  Tiny
+gradients are the same case in finite precision: g^2 underflows below the smallest normal
+number (|g| < 2^-63 ~ 1.1e-19 in float32, 2^-511 ~ 1.5e-154 in float64) while m = g
+does not, so v is 0 or rounding noise and m / sqrt(v) is not the rule's ratio (it was
+once a step of 2.5e5 for g = 1e-30 in float32).  So every form below divides only by a
+denominator D = sqrt(v_hat) + eps that is at least ``root_tiny`` = sqrt(smallest normal),
+the root of an average of squares that did not underflow, and a coordinate with
+D < root_tiny is treated as one whose gradients were all zero: it stays put this step::
+
+    theta_t = theta_{t-1} - (alpha_t m_hat_t / D   if D >= root_tiny   else 0)
+
+in the arrays' own dtype (the kernels) and in float64 (``reference``); ``_weight`` is 0
+on those coordinates too.  Where D >= root_tiny, the step is Algorithm 1's: what
+underflowed of v changes D by a relative sqrt(1.5 * 2^-23 / (1 - beta2)) at most in
+float32 (1.4% for beta2 = 0.999; 2^-52 in place of 2^-23 in float64), so |Delta_t| stays
+within the bounds of section 2.1 (docs/theory.md §1.3) up to that factor.
 """
 
 from __future__ import annotations
@@ -43,8 +58,9 @@ from ..spec import (
     beta_param,
     column,
     eps_param,
+    guarded,
     lr_param,
-    nonzero,
+    root_tiny,
 )
 
 _COMMON = (
@@ -74,15 +90,16 @@ def _reference(bias_correction: bool):
         m[...] = b1t * m + (1.0 - b1t) * g
         v[...] = b2 * v + (1.0 - b2) * g * g
         eps_hat = column(hp.get("eps_hat", -1.0))
+        floor = root_tiny(np.float64)  # below it, the coordinate stays put (docstring)
         if not bias_correction:
-            p -= alpha * m / nonzero(np.sqrt(v) + column(hp["eps"]))
+            p -= guarded(alpha * m, np.sqrt(v) + column(hp["eps"]), floor)
         elif (eps_hat >= 0).all():
             alpha_t = alpha * np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-            p -= alpha_t * m / nonzero(np.sqrt(v) + eps_hat)
+            p -= guarded(alpha_t * m, np.sqrt(v) + eps_hat, floor)
         else:
             m_hat = m / (1.0 - b1**t)
             v_hat = v / (1.0 - b2**t)
-            p -= alpha * m_hat / nonzero(np.sqrt(v_hat) + column(hp["eps"]))
+            p -= guarded(alpha * m_hat, np.sqrt(v_hat) + column(hp["eps"]), floor)
 
     return reference
 
@@ -90,7 +107,7 @@ def _reference(bias_correction: bool):
 # The fused kernel (kernels_cpu compiles ``_row``, kernels_cuda ``_CUDA``): per run
 # b1 = beta1_t, ob1 = 1 - beta1_t, b2, ob2 = 1 - beta2, step = alpha_t / (1 - beta1^t),
 # isb = 1 / sqrt(1 - beta2^t) and eps, so that
-#     p -= step * m / (sqrt(v) * isb + eps)
+#     p -= step * m / (sqrt(v) * isb + eps)        (0 where that denominator < root_tiny)
 # is Algorithm 1 (step = alpha_t, isb = 1 without bias correction; the efficient form puts
 # sqrt(1 - beta2^t) into step, isb = 1 and eps_hat in place of eps).
 COEFS = ("b1", "ob1", "b2", "ob2", "step", "isb", "eps")
@@ -100,18 +117,20 @@ ISB, EPS = COEFS.index("isb"), COEFS.index("eps")
 def _row(p, g, m, v, _s2, c):
     """One stretch of the adam kernel (numba): the same operations as ``_CUDA``."""
     b1, ob1, b2, ob2, step, isb, eps = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
-    # A positive denominator is >= sqrt(smallest subnormal), far above tiny, so the max
-    # changes nothing there; a zero one (eps = 0, all-zero gradients, so m = 0) gives
-    # 0 / tiny = 0: the coordinate stays put instead of becoming 0/0 = NaN.  A max
-    # vectorises; a branch here cost 1.5x in float32.
-    tiny = np.finfo(c.dtype).tiny
+    zero = c[0] - c[0]  # 0 in the arrays' dtype (rules/amsgrad.py)
+    # A denominator below sqrt(smallest normal) is 0 or the root of an underflowed v: the
+    # coordinate stays put (module docstring).  "d < floor" is False for NaN, so a
+    # diverged run stays NaN.  A select, not a branch: LLVM vectorises it as it did the
+    # former max(d, tiny) (the same packed sqrt and divide; docs/theory.md §6.2).
+    floor = np.sqrt(np.finfo(c.dtype).tiny)
     for j in range(p.size):
         gj = g[j]
         mj = b1 * m[j] + ob1 * gj
         vj = b2 * v[j] + ob2 * gj * gj
         m[j] = mj
         v[j] = vj
-        p[j] -= step * (mj / max(np.sqrt(vj) * isb + eps, tiny))
+        d = np.sqrt(vj) * isb + eps
+        p[j] -= zero if d < floor else step * (mj / d)
 
 
 _CUDA = """
@@ -119,13 +138,17 @@ _CUDA = """
     const T vj = b2 * s1 + ob2 * g * g;
     s0 = mj;
     s1 = vj;
-    p -= step * (mj / py_max(sqrt(vj) * isb + eps, TINY));
+    const T d = sqrt(vj) * isb + eps;
+    p -= (d < ROOT_TINY) ? ZERO : step * (mj / d);
 """
 
 
 def _weight(a0, a1, a2, c):
-    """sqrt(v_hat_t) + eps: the rule's own denominator (docs/theory.md §2.1)."""
-    return np.sqrt(np.float64(a1)) * c[ISB] + c[EPS]
+    """sqrt(v_hat_t) + eps: the rule's own denominator (docs/theory.md §2.1), in float64;
+    0 where the step's denominator (in the state's dtype, as ``_row``) is below
+    sqrt(smallest normal): a coordinate the step treats as unseen (docs/theory.md §6.2)."""
+    w = np.sqrt(np.float64(a1)) * c[ISB] + c[EPS]
+    return w - w * (np.sqrt(a1) * c[ISB] + c[EPS] < np.sqrt(np.finfo(c.dtype).tiny))
 
 
 def _checkpoint(state, coef, T):
@@ -141,7 +164,7 @@ KERNEL = Kernel(
     row=_row,
     cuda=_CUDA,
     weight=_weight,
-    weight_cuda="sqrt((double)a1) * isb + eps",
+    weight_cuda="(sqrt(a1) * isb + eps < ROOT_TINY) ? 0.0 : sqrt((double)a1) * isb + eps",
     checkpoint=_checkpoint,
     stats=("sum_sqrt_T_vhat",),
 )

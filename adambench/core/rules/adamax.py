@@ -9,6 +9,15 @@ Elementwise::
 eps sits inside the max, as torch.optim.Adamax puts it (default there 1e-8); the paper
 has none, so the default here is 0.  A coordinate whose gradients were all zero has
 u = m = 0 and stays put instead of dividing 0 by 0.
+
+Zero denominators (docs/theory.md §6.2): u is a max of |g|, not a root of squares, so
+nothing underflows until |g| itself is subnormal (below the smallest normal number,
+1.2e-38 in float32, 2.2e-308 in float64); m, averaged from such g, then keeps only a few
+bits (1 - beta1 times a subnormal g rounds to a few multiples of the smallest subnormal)
+and m / u may exceed the rule's bound.  So the step divides only by u >= ``tiny``, the
+smallest normal number of the dtype, and a coordinate with u < tiny (u = 0 included) is
+treated as one whose gradients were all zero: it stays put, in the kernels (arrays'
+dtype), in ``reference`` (float64) and in ``_weight`` (0).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from ..spec import (
     beta_param,
     column,
     eps_param,
+    guarded,
     lr_param,
 )
 
@@ -38,12 +48,11 @@ def reference(p, g, state, hp, t):
     b1t = b1 * lam ** (t - 1)
     m[...] = b1t * m + (1.0 - b1t) * g
     u[...] = np.maximum(b2 * u, np.abs(g) + column(hp["eps"]))
-    safe = np.where(u > 0, u, 1.0)
-    p -= np.where(u > 0, (alpha / (1.0 - b1**t)) * m / safe, 0.0)
+    p -= guarded((alpha / (1.0 - b1**t)) * m, u, np.finfo(np.float64).tiny)
 
 
 # The fused kernel: per run b1 = beta1_t, ob1 = 1 - beta1_t, b2, step = alpha_t /
-# (1 - beta1^t) and eps, so that p -= step * m / u (0 where u = 0) is Algorithm 2.
+# (1 - beta1^t) and eps, so that p -= step * m / u (0 where u < tiny) is Algorithm 2.
 COEFS = ("b1", "ob1", "b2", "step", "eps")
 
 
@@ -51,27 +60,30 @@ def _row(p, g, m, u, _s2, c):
     """One stretch of the adamax kernel (numba): the same operations as ``_CUDA``."""
     b1, ob1, b2, step, eps = c[0], c[1], c[2], c[3], c[4]
     zero = c[0] - c[0]  # 0 in the arrays' dtype (rules/amsgrad.py)
+    tiny = np.finfo(c.dtype).tiny  # the floor of u (docstring); "u < tiny" False for NaN
     for j in range(p.size):
         gj = g[j]
         mj = b1 * m[j] + ob1 * gj
-        uj = max(b2 * u[j], abs(gj) + eps)
+        uj = max(abs(gj) + eps, b2 * u[j])  # |g| first: a NaN gradient stays NaN
         m[j] = mj
         u[j] = uj
-        p[j] -= step * (mj / uj) if uj > zero else zero
+        p[j] -= zero if uj < tiny else step * (mj / uj)
 
 
 _CUDA = """
     const T mj = b1 * s0 + ob1 * g;
-    const T uj = py_max(b2 * s1, fabs(g) + eps);
+    const T uj = py_max(fabs(g) + eps, b2 * s1);
     s0 = mj;
     s1 = uj;
-    p -= (uj > ZERO) ? step * (mj / uj) : ZERO;
+    p -= (uj < TINY) ? ZERO : step * (mj / uj);
 """
 
 
 def _weight(a0, a1, a2, c):
-    """u_t: the rule's own denominator (docs/theory.md §2.1)."""
-    return np.float64(a1)
+    """u_t: the rule's own denominator (docs/theory.md §2.1), in float64; 0 where it is
+    below the smallest normal number of the state's dtype (docs/theory.md §6.2)."""
+    w = np.float64(a1)
+    return w - w * (a1 < np.finfo(c.dtype).tiny)
 
 
 KERNEL = Kernel(
@@ -81,7 +93,7 @@ KERNEL = Kernel(
     row=_row,
     cuda=_CUDA,
     weight=_weight,
-    weight_cuda="(double)a1",
+    weight_cuda="(a1 < TINY) ? 0.0 : (double)a1",
 )
 
 

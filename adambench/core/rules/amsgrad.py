@@ -8,9 +8,14 @@ Paper form (``bias_correction=False``), elementwise::
     x_{t+1} = x_t - alpha_t m_t / sqrt(v_hat_t)
 
 The paper has no eps (default 0 here; a coordinate whose gradients were all zero has
-v_hat = m = 0 and stays put).  ``bias_correction=True`` is the torch.optim form
-(Adam(amsgrad=True)): the max is over the raw v_t, then
-x -= alpha_t / (1 - beta1^t) * m_t / (sqrt(v_hat_t) / sqrt(1 - beta2^t) + eps).
+v_hat = m = 0 and stays put).  Zero denominators as in rules/adam.py (docs/theory.md
+§6.2): the step divides only by a denominator D >= root_tiny = sqrt(smallest normal);
+below it (D = 0, or v_hat the remnant of squares that underflowed, e.g. g = 1e-30 in
+float32) the coordinate is treated as one whose gradients were all zero and stays put,
+in the kernels (arrays' dtype), in ``reference`` (float64) and in ``_weight`` (0).
+
+``bias_correction=True`` is the torch.optim form (Adam(amsgrad=True)): the max is over
+the raw v_t, then x -= alpha_t / (1 - beta1^t) * m_t / (sqrt(v_hat_t) / sqrt(1 - beta2^t) + eps).
 The projection onto F is the problem's business (problems/), not the rule's.
 """
 
@@ -31,7 +36,9 @@ from ..spec import (
     beta_param,
     column,
     eps_param,
+    guarded,
     lr_param,
+    root_tiny,
 )
 
 
@@ -50,12 +57,12 @@ def reference(p, g, state, hp, t):
         alpha = alpha / (1.0 - b1**t)
     else:
         denom = np.sqrt(v_hat) + eps
-    safe = np.where(denom > 0, denom, 1.0)
-    p -= np.where(denom > 0, alpha * m / safe, 0.0)
+    p -= guarded(alpha * m, denom, root_tiny(np.float64))
 
 
 # The fused kernel: coefficients as Adam's (rules/adam.py), with the max of the raw v
-# in the denominator: p -= step * m / (sqrt(v_hat) * isb + eps), 0 where that is 0.
+# in the denominator: p -= step * m / (sqrt(v_hat) * isb + eps), 0 where that is below
+# root_tiny (module docstring).
 COEFS = ("b1", "ob1", "b2", "ob2", "step", "isb", "eps")
 B1, STEP, ISB, EPS = (COEFS.index(n) for n in ("b1", "step", "isb", "eps"))
 
@@ -67,33 +74,36 @@ def _row(p, g, m, v, vh, c):
     # turned the select below and the update into float64 work: 10 % slower adagrad
     # at 1e7 float32; the results are bit-identical.
     zero = c[0] - c[0]
+    floor = np.sqrt(np.finfo(c.dtype).tiny)  # root_tiny; "d < floor" is False for NaN
     for j in range(p.size):
         gj = g[j]
         mj = b1 * m[j] + ob1 * gj
         vj = b2 * v[j] + ob2 * gj * gj
-        hj = max(vh[j], vj)
+        hj = max(vj, vh[j])  # vj first: max(a, b) is a unless b > a, so NaN stays NaN
         m[j] = mj
         v[j] = vj
         vh[j] = hj
         denom = np.sqrt(hj) * isb + eps
-        p[j] -= step * (mj / denom) if denom > zero else zero
+        p[j] -= zero if denom < floor else step * (mj / denom)
 
 
 _CUDA = """
     const T mj = b1 * s0 + ob1 * g;
     const T vj = b2 * s1 + ob2 * g * g;
-    const T hj = py_max(s2, vj);
+    const T hj = py_max(vj, s2);
     s0 = mj;
     s1 = vj;
     s2 = hj;
     const T denom = sqrt(hj) * isb + eps;
-    p -= (denom > ZERO) ? step * (mj / denom) : ZERO;
+    p -= (denom < ROOT_TINY) ? ZERO : step * (mj / denom);
 """
 
 
 def _weight(a0, a1, a2, c):
-    """sqrt(v_hat_t) + eps: the rule's own denominator (docs/theory.md §2.1)."""
-    return np.sqrt(np.float64(a2)) * c[ISB] + c[EPS]
+    """sqrt(v_hat_t) + eps: the rule's own denominator (docs/theory.md §2.1), in float64;
+    0 where the step's (in the state's dtype) is below root_tiny (docs/theory.md §6.2)."""
+    w = np.sqrt(np.float64(a2)) * c[ISB] + c[EPS]
+    return w - w * (np.sqrt(a2) * c[ISB] + c[EPS] < np.sqrt(np.finfo(c.dtype).tiny))
 
 
 def _track_on(c):
@@ -132,7 +142,7 @@ KERNEL = Kernel(
     row=_row,
     cuda=_CUDA,
     weight=_weight,
-    weight_cuda="sqrt((double)a2) * isb + eps",
+    weight_cuda="(sqrt(a2) * isb + eps < ROOT_TINY) ? 0.0 : sqrt((double)a2) * isb + eps",
     track=TRACK,
     checkpoint=_checkpoint,
     stats=("sum_sqrt_vhat",),

@@ -13,7 +13,14 @@ RMSpropGraves) is ``centered=True, eps_inside=True`` with rho = 0.95, mu = 0.9,
 alpha = 1e-4, eps = 1e-4; it folds alpha into the momentum buffer, which is the same
 rule for a constant alpha and differs once alpha is scheduled.
 
-With eps = 0, a coordinate whose gradients were all zero stays put (0/0 there).
+With eps = 0, a coordinate whose gradients were all zero stays put (0/0 there).  Zero
+denominators as in rules/adam.py (docs/theory.md §6.2): g_t is divided only by a
+denominator D >= root_tiny = sqrt(smallest normal); below it (D = 0, or v the remnant
+of squares that underflowed, e.g. g = 1e-30 in float32, which once gave a step of
+4.8e6) the term g_t / D is 0, as for a zero gradient, in the kernels (arrays' dtype),
+in ``reference`` (float64) and in ``_weight`` (0).  Each term is then at most
+1 / sqrt(1 - rho) in size (v_t >= (1 - rho) g_t^2, uncentered), so
+|Delta_t| <= alpha_t / ((1 - mu) sqrt(1 - rho)) up to rounding.
 """
 
 from __future__ import annotations
@@ -31,8 +38,9 @@ from ..spec import (
     beta_param,
     column,
     eps_param,
+    guarded,
     lr_param,
-    nonzero,
+    root_tiny,
 )
 
 
@@ -48,7 +56,7 @@ def reference(p, g, state, hp, t):
         gbar[...] = rho * gbar + (1.0 - rho) * g
         w = v - gbar * gbar
     denom = np.sqrt(w + eps) if hp["eps_inside"] else np.sqrt(w) + eps
-    b[...] = mu * b + g / nonzero(denom)
+    b[...] = mu * b + guarded(g, denom, root_tiny(np.float64))
     p -= alpha * b
 
 
@@ -61,8 +69,8 @@ EPS, INSIDE = COEFS.index("eps"), COEFS.index("inside")
 def _row(p, g, v, b, gbar, c):
     """One stretch of the rmsprop kernel (numba): the same operations as ``_CUDA``."""
     rho, orho, mu, step, eps, centered, inside = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
-    zero = c[0] * 0
-    tiny = np.finfo(c.dtype).tiny  # a zero denominator leaves the coordinate put (adam.py)
+    zero = c[0] - c[0]  # 0 in the arrays' dtype (rules/amsgrad.py)
+    floor = np.sqrt(np.finfo(c.dtype).tiny)  # root_tiny; "d < floor" is False for NaN
     for j in range(p.size):
         gj = g[j]
         vj = rho * v[j] + orho * gj * gj
@@ -73,7 +81,7 @@ def _row(p, g, v, b, gbar, c):
             gbar[j] = aj
             w = vj - aj * aj
         denom = np.sqrt(w + eps) if inside != zero else np.sqrt(w) + eps
-        bj = mu * b[j] + gj / max(denom, tiny)
+        bj = mu * b[j] + (zero if denom < floor else gj / denom)
         b[j] = bj
         p[j] -= step * bj
 
@@ -88,17 +96,21 @@ _CUDA = """
         w = vj - aj * aj;
     }
     const T denom = (inside != ZERO) ? sqrt(w + eps) : sqrt(w) + eps;
-    const T bj = mu * s1 + g / py_max(denom, TINY);
+    const T bj = mu * s1 + ((denom < ROOT_TINY) ? ZERO : g / denom);
     s1 = bj;
     p -= step * bj;
 """
 
 
 def _weight(a0, a1, a2, c):
-    """sqrt(v_t) + eps (or sqrt(v_t + eps)): the rule's denominator (docs/theory.md §2.1)."""
+    """sqrt(v_t) + eps (or sqrt(v_t + eps)): the rule's denominator (docs/theory.md §2.1),
+    in float64; 0 where that (in the state's dtype) is below root_tiny (§6.2)."""
+    floor = np.sqrt(np.finfo(c.dtype).tiny)
     if c[INSIDE] != 0:
-        return np.sqrt(np.float64(a0) + c[EPS])
-    return np.sqrt(np.float64(a0)) + c[EPS]
+        w = np.sqrt(np.float64(a0) + c[EPS])
+        return w - w * (np.sqrt(a0 + c[EPS]) < floor)
+    w = np.sqrt(np.float64(a0)) + c[EPS]
+    return w - w * (np.sqrt(a0) + c[EPS] < floor)
 
 
 KERNEL = Kernel(
@@ -108,7 +120,10 @@ KERNEL = Kernel(
     row=_row,
     cuda=_CUDA,
     weight=_weight,
-    weight_cuda="(inside != 0) ? sqrt((double)a0 + eps) : sqrt((double)a0) + eps",
+    weight_cuda=(
+        "(inside != 0) ? ((sqrt(a0 + eps) < ROOT_TINY) ? 0.0 : sqrt((double)a0 + eps))"
+        " : ((sqrt(a0) + eps < ROOT_TINY) ? 0.0 : sqrt((double)a0) + eps)"
+    ),
 )
 
 
