@@ -15,6 +15,8 @@ Intervals:
 * ``across_seeds``: the same, as a record that says why there is no interval: one seed,
   or seeds whose curves are identical (a deterministic problem; then the one curve is
   exact and its estimate is reported without an interval, never a zero-width one).
+* ``log_t_interval``: for a positive quantity (a training loss), the geometric mean and
+  the t interval of the logs, back-transformed: both ends positive, never below zero.
 
 Fits of one regret curve R(T), on a window of checkpoints (the last ``decades``):
 
@@ -124,6 +126,31 @@ def across_seeds(values: Any, exact: bool = False, level: float = LEVEL) -> dict
                 "interval": "none: one seed"}  # fmt: skip
     return {"mean": mean, "low": lo, "high": hi, "n": int(v.size),
             "interval": f"t, {100 * level:g}% across {v.size} seeds"}  # fmt: skip
+
+
+def log_t_interval(values: Any, level: float = LEVEL) -> tuple[float, float, float]:
+    """Geometric mean of positive samples and its interval: a t interval on the log scale.
+
+    The rule, for a quantity that is positive by nature (a training loss): with
+    y_i = log x_i over the n samples (the seeds), m = mean(y) and s = sd(y) (n - 1 in the
+    denominator), the geometric mean exp(m) and the interval
+    exp(m -/+ t_{n-1}(0.5 + level/2) * s / sqrt(n)), the back-transformed Student-t
+    interval of E[log x]; both ends are positive.  Edge convention as ``t_interval``: no
+    interval (NaN bounds) with fewer than two samples or a non-finite one; zero spread
+    gives [gm, gm].  A sample <= 0 has no logarithm: everything is NaN (the caller falls
+    back to ``t_interval``).
+    """
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if v.size == 0 or not (v > 0).all() or not np.isfinite(v).all():
+        return math.nan, math.nan, math.nan
+    y = np.log(v)
+    m = float(y.mean())
+    if v.size < 2:
+        return math.exp(m), math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * stats.sem(y))
+    if not math.isfinite(half):
+        return math.exp(m), math.nan, math.nan
+    return math.exp(m), math.exp(m - half), math.exp(m + half)
 
 
 def window(ends: np.ndarray, decades: float = 2.0) -> np.ndarray:

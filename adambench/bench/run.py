@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..core.optimizer import make_optimizer
+from ..core.registry import runs_reference
 from ..machine import load_average
 from . import peers_numpy, peers_torch, reliability, roofline
 from .config import BenchConfig, Case
@@ -35,6 +36,10 @@ from .timing import Timings, injected_slowdown, measure, slowed, summarize, thre
 ADAMBENCH = "adambench"
 TEXTBOOK = "numpy-textbook"
 ROOFLINE = "roofline"
+# A rule without a compiled kernel is timed on its reference step (core.registry): its
+# row says so, and claims no share of the roofline (a fused kernel's limit, not its).
+REFERENCE = "reference"
+REFERENCE_NOTE = "reference implementation (no compiled kernel): no roofline share"
 Group = tuple[Case, int, str, int]  # case, size, dtype, threads
 # timing.measure's signature: (callables, repeats, min_sample_s=..., budget_s=...) -> Timings.
 # Tests pass a fake one to drive the re-measurement with chosen numbers.
@@ -153,6 +158,7 @@ def run_group(
             "roofline_gbps": bytes_step / roof.best / 1e9,
             "fraction_of_roofline": roof.best / st.median,
             "ratio_to_adambench": st.median / base,
+            "implementation": impl,
             "repeats": len(s),
             "calls_per_sample": timed.numbers[impl],
             "samples_s": s,
@@ -162,6 +168,8 @@ def run_group(
             row["textbook_samples"] = s / samples[TEXTBOOK]
         if impl in notes:
             row["note"] = notes[impl]
+        if impl == ADAMBENCH and runs_reference(opt.rule):  # no kernel: no roofline claim
+            row.update(implementation=REFERENCE, fraction_of_roofline=None, note=REFERENCE_NOTE)
         rows.append(row)
     missing = {k: v for k, v in notes.items() if k not in samples}
     record = {

@@ -8,23 +8,35 @@ holds or fails only when every seed agrees (``experiments.ablation.findings``).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..results import make_result
+from . import dry_run as dry
 from . import training_options as opts
-from .render import console, err_console, fmt, print_json, progress, table
+from . import vocabulary as vocab
+from .dry_run import DryRun
+from .render import Cell, Col, Format, Grid, emit, err_console, fmt, output_format, progress
 
 DEFAULT_OUT = Path("results")
 
 STUDIES = ("bias-correction",)
 
+Task = vocab.problems_option(
+    "The task trained: vae (the paper's), logreg, mlp or cnn; one. Default: vae.", tasks=True
+)
+LearningRates = vocab.lr_option(
+    "Learning rates alpha, repeat or comma-separate, each in [1e-10, 10]; default: "
+    "1e-5,1e-4,1e-3,1e-2,1e-1 (the paper's)."
+)
+
 
 def ablate_command(
     study: str = typer.Argument(..., help="What to ablate: bias-correction (section 6.4)."),
-    task: str = typer.Option("vae", "--task", "-t", help="Task: vae (paper), logreg, mlp, cnn."),
+    tasks: Task = None,
     short_epochs: int = typer.Option(10, "--short", help="Short budget in epochs (paper: 10)."),
     long_epochs: int = typer.Option(
         100, "--long", help="Long budget in epochs, >= --short (paper: 100)."
@@ -33,12 +45,13 @@ def ablate_command(
     beta2: str = typer.Option(
         "0.99,0.999,0.9999", "--beta2", help="Comma list of beta2 in [0, 1)."
     ),
+    lr: LearningRates = None,
     log10_lr: str = typer.Option(
-        "-5,-4,-3,-2,-1", "--log10-lr", help="Comma list of log10(alpha), each in [-10, 1]."
+        None, "--log10-lr", hidden=True, help="log10(alpha), each in [-10, 1]: the old grid option."
     ),
-    seeds: opts.Seeds = 3,
-    first_seed: opts.FirstSeed = 0,
-    batch_size: opts.BatchSize = 128,
+    seeds: vocab.Seeds = 3,
+    first_seed: vocab.FirstSeed = 0,
+    batch_size: vocab.BatchSize = 128,
     dtype: opts.DType = "float32",
     backend: opts.Backend = "numpy",
     data: opts.Data = "digits",
@@ -58,28 +71,33 @@ def ablate_command(
         ),
     ] = DEFAULT_OUT,
     as_json: bool = typer.Option(False, "--json", help="Print the results document as JSON."),
+    table_format: Format = "text",
     report: bool = typer.Option(
         False,
         "--report",
         help="Also build a report (plots, Markdown, HTML) beside the results file: "
         "<results file name>-report/.",
     ),
+    dry_run: DryRun = False,
 ) -> None:
     """Adam with vs without bias correction over the section 6.4 grid (Figure 4)."""
+    form = output_format(table_format, as_json)
     if study not in STUDIES:
         raise ValueError(f"unknown study {study!r}; choose from: {', '.join(STUDIES)}")
-    if task not in opts.TASKS:
-        raise ValueError(f"--task: unknown {task!r}; choose one of: {', '.join(opts.TASKS)}")
-    task_name = task
+    task_name = _one_task(vocab.names("--problems", tasks) or ["vae"])
     opts.check_int("--short", short_epochs, 1, 10000)
     opts.check_int("--long", long_epochs, short_epochs, 10000)
     b1 = _unit_floats("--beta1", beta1)
     b2 = _unit_floats("--beta2", beta2)
-    lg = _floats("--log10-lr", log10_lr, -10.0, 1.0)
+    vocab.exclusive(**{"--lr": lr, "--log10-lr": log10_lr})
+    if lr:
+        lg = tuple(math.log10(a) for a in _floats("--lr", vocab.joined(lr), 1e-10, 10.0))
+    else:
+        lg = _floats("--log10-lr", log10_lr or "-5,-4,-3,-2,-1", -10.0, 1.0)
     backend = opts.check_common(
         seeds=seeds, first_seed=first_seed, batch_size=batch_size, threads=threads,
         dtype=dtype, width=width, backend=backend, data=data, data_dir=data_dir, out=out,
-        cnn_option="--task" if task_name == "cnn" else None,
+        cnn_option="--problems" if task_name == "cnn" else None,
     )  # fmt: skip
 
     from ..engines.training import thread_limits
@@ -100,6 +118,9 @@ def ablate_command(
         width=width,
         backend=backend,
     )
+    if dry_run:  # validated above (data read, not trained on); nothing run or written
+        dry.ablate(cfg, dataset, threads, form == "json")
+        return
     with progress() as bar, thread_limits(threads):
         job = bar.add_task("training", total=2 * long_epochs)
 
@@ -116,12 +137,24 @@ def ablate_command(
     }
     doc = make_result("ablate", config, data=dataset.describe(), ablation=result)
     path = opts.save("ablate", doc, out, report)
-    if as_json:
+    if form != "text":
         err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
-        print_json(doc)
-        return
-    _print(result, cfg, dataset.name)
-    err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
+    grids, notes = _tables(result, cfg, dataset.name)
+    emit(form, grids, doc, notes, multi=True)
+    if form == "text":
+        err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _one_task(names: list[str]) -> str:
+    """``--problems``: the one task of the study (a grid over tasks is ``sweep``'s)."""
+    for name in names:
+        if name not in opts.TASKS:
+            raise ValueError(
+                f"--problems: unknown {name!r}; choose one of: {', '.join(opts.TASKS)}"
+            )
+    if len(names) > 1:
+        raise ValueError(f"--problems: ablate trains one task, got {', '.join(names)}")
+    return names[0]
 
 
 def _unit_floats(option: str, text: str) -> tuple[float, ...]:
@@ -145,22 +178,31 @@ def _floats(
     return tuple(dict.fromkeys(out))
 
 
-def _cell(row: dict, key: str) -> str:
+def _cell(row: dict, key: str) -> Cell:
     v = row[key]
     if v is None:
-        return "diverged"
-    return fmt(v, 4)
+        return Cell("diverged", None)
+    return Cell(fmt(v, 4), v)
 
 
-def _print(result: dict, cfg, data_name: str) -> None:
+def _g(x: float) -> Cell:
+    return Cell(f"{x:g}", x)
+
+
+def _cols(labels: list[str]) -> list[Col]:
+    return [Col(c, "number") for c in labels]
+
+
+def _tables(result: dict, cfg, data_name: str) -> tuple[list[Grid], list[str]]:
+    """The grid table, the best-per-beta table and the claims (notes under them)."""
     s, lg = cfg.short_epochs, cfg.long_epochs
     cols = ["beta1", "beta2", "log10 lr", f"Adam @{s}", f"no-corr @{s}", f"Adam @{lg}"]
     cols += [f"no-corr @{lg}"]
     rows = [
         [
-            f"{r['beta1']:g}",
-            f"{r['beta2']:g}",
-            f"{r['log10_lr']:g}",
+            _g(r["beta1"]),
+            _g(r["beta2"]),
+            _g(r["log10_lr"]),
             _cell(r, "adam_short"),
             _cell(r, "adam-nobias_short"),
             _cell(r, "adam_long"),
@@ -174,23 +216,27 @@ def _print(result: dict, cfg, data_name: str) -> None:
         f"training loss after {s} and {lg} epochs, mean over {len(cfg.seeds)} seed(s) "
         f"(start {fmt(result['initial_loss'], 4)})"
     )
-    console.print(table(title, cols, rows, right=cols))
+    grid = Grid(title, _cols(cols), rows, name="grid")
     f = result["findings"]
     best_rows = [
         [
-            f"{e['beta1']:g}",
-            f"{e['beta2']:g}",
-            fmt(e["adam_short_best"]),
-            fmt(e["adam-nobias_short_best"]),
-            fmt(e["adam_long_best"]),
-            fmt(e["adam-nobias_long_best"]),
+            _g(e["beta1"]),
+            _g(e["beta2"]),
+            *(
+                Cell(fmt(e[k]), e[k])
+                for k in (
+                    "adam_short_best",
+                    "adam-nobias_short_best",
+                    "adam_long_best",
+                    "adam-nobias_long_best",
+                )
+            ),  # fmt: skip
         ]
         for e in f["best_per_beta"]
     ]
     bcols = ["beta1", "beta2", f"Adam @{s}", f"no-corr @{s}", f"Adam @{lg}", f"no-corr @{lg}"]
-    console.print(
-        table("Best over the learning rates (mean over seeds)", bcols, best_rows, right=bcols)
-    )
+    best = Grid("Best over the learning rates (mean over seeds)", _cols(bcols), best_rows)
+    best.name = "best"
     seeds = ", ".join(
         f"seed {sd}: {fmt(t, 2)}" for sd, t in zip(f["seeds"], f["tolerance_per_seed"], strict=True)
     )
@@ -205,7 +251,7 @@ def _print(result: dict, cfg, data_name: str) -> None:
         )
         lines += [f"  seed {e['seed']} {e['result']}: {e['evidence']}" for e in c["per_seed"]]
     lines.append(f"Paper's finding (section 6.4) reproduced: {_status(f['reproduced'])}")
-    console.print("\n".join(lines))
+    return [grid, best], ["\n".join(lines)]
 
 
 COLOURS = {"holds": "green", "yes": "green", "does not hold": "red", "no": "red"}

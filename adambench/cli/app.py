@@ -24,12 +24,14 @@ from .render import err_console
 from .report import report_command
 from .run import run_command
 from .sweep import sweep_command
+from .vocabulary import Command, Group
 
 app = typer.Typer(
     name="adambench",
     help="Benchmark the Adam family of optimizers: exact rules, fast kernels, online regret.",
+    cls=Group,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (the shell is detected)
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -44,20 +46,25 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        False,
+        "--version",
+        "-V",
+        callback=_version,
+        is_eager=True,
+        help="Print the version and exit.",
     ),
 ) -> None:
     """Benchmark the Adam family of optimizers: exact rules, fast kernels, online regret."""
 
 
-app.command("list")(list_command)
-app.command("bench")(bench_command)
-app.command("compare")(compare_command)
-app.command("run")(run_command)
-app.command("ablate")(ablate_command)
-app.command("regret")(regret_command)
-app.command("sweep")(sweep_command)
-app.command("report")(report_command)
+app.command("list", cls=Command)(list_command)
+app.command("bench", cls=Command)(bench_command)
+app.command("compare", cls=Command)(compare_command)
+app.command("run", cls=Command)(run_command)
+app.command("ablate", cls=Command)(ablate_command)
+app.command("regret", cls=Command)(regret_command)
+app.command("sweep", cls=Command)(sweep_command)
+app.command("report", cls=Command)(report_command)
 
 
 class Interrupted(KeyboardInterrupt):

@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
 
 from .. import machine
 from ..results import prepare_file, prepare_out, read_json
+from . import dry_run as dry
 from . import training_options as opts
+from . import vocabulary as vocab
 from .compare import report as gate_report
-from .compare import write_markdown
-from .render import console, err_console, fail, fmt, print_json, progress, table
+from .compare import verdict_table, write_markdown
+from .dry_run import DryRun
+from .render import Cell, Col, Format, Grid, emit, err_console, fail, num, output_format, progress
 
 DEFAULT_OUT = Path("results")
 
@@ -39,6 +41,16 @@ def _size(n: int) -> str:
     return f"{mant}e{int(exp)}" if n >= 1000 else str(n)
 
 
+def _impl(r: dict[str, Any]) -> str:
+    """adambench's own row: ``reference`` when the rule has no compiled kernel."""
+    return r.get("implementation") or r["impl"]
+
+
+def _share(fraction: float | None) -> str:
+    """The roofline share; "-" where none is claimed (a reference implementation)."""
+    return "-" if fraction is None else f"{fraction:.0%}"
+
+
 def _where(r: dict[str, Any]) -> Any:
     """The thread count of a CPU row; "gpu" for a device row (a device has no thread count)."""
     return "gpu" if r.get("backend") == "cupy" else r["threads"]
@@ -55,8 +67,8 @@ def _legend(items: list[dict[str, Any]]) -> str:
     return f"flag: unreliable ({once}others still after one re-measure): {legend(flags)}"
 
 
-def results_table(rows: list[dict[str, Any]]) -> Any:
-    """One row per implementation; dtype in the column only when the run mixes dtypes.
+def results_table(rows: list[dict[str, Any]]) -> Grid:
+    """One row per implementation; dtype in a column only when the run mixes dtypes.
 
     Device rows add "copy": GB/s as a fraction of the same-run device-to-device copy.
     A "flag" column (one letter per flag, legend below) appears when a row is unreliable.
@@ -70,37 +82,45 @@ def results_table(rows: list[dict[str, Any]]) -> Any:
     for r in rows:
         peer = r["impl"] != "adambench"
         iqr = r["iqr_s"] / r["median_s"]
-        copy = [f"{r['fraction_of_copy']:.0%}" if "fraction_of_copy" in r else ""] if device else []
+        fc = r.get("fraction_of_copy")
+        copy = [Cell(f"{fc:.0%}" if fc is not None else "", fc)] if device else []
         flag = [markers(r.get("flags") or [])] if flagged else []
+        dt = [Cell(r["dtype"][5:], r["dtype"])] if mixed else []
         out.append(
             (
-                r["optimizer"], _size(r["size"]) + (f" {r['dtype'][5:]}" if mixed else ""),
-                _where(r), r["impl"] if peer else f"[bold]{r['impl']}[/]",
-                f"{_time(r['median_s'])} ±{iqr:.0%}", fmt(r["ns_per_param"], 3),
-                fmt(r["gbps"], 3), f"{r['fraction_of_roofline']:.0%}", *copy,
-                f"{r['ratio_to_adambench']:.2f}x" if peer else "", *flag,
+                r["optimizer"], Cell(_size(r["size"]), r["size"]), *dt, _where(r),
+                Cell(r["impl"] if peer else f"[bold]{_impl(r)}[/]", _impl(r)),
+                Cell(f"{_time(r['median_s'])} ±{iqr:.0%}", (r["median_s"], r["iqr_s"])),
+                num(r["ns_per_param"], 3), num(r["gbps"], 3),
+                Cell(_share(r["fraction_of_roofline"]), r["fraction_of_roofline"]), *copy,
+                Cell(f"{r['ratio_to_adambench']:.2f}x", r["ratio_to_adambench"])
+                if peer else Cell("", None), *flag,
             )
         )  # fmt: skip
-    cols = ["optimizer", "size", "thr", "impl", "time (IQR)", "ns/p", "GB/s", "roof"]
-    cols += ["copy"] * device + ["vs us"] + ["flag"] * flagged
+    cols = [Col("optimizer"), Col("size", "number")]
+    cols += [Col("dtype", "number")] * mixed
+    cols += [
+        Col("thr", "number"),
+        Col("impl"),
+        Col("time (IQR)", "number", short="time", csv=("median_s", "iqr_s")),
+        Col("ns/p", "number", 2),
+        Col("GB/s", "number", 3),
+        Col("roof", "number", 4),
+    ]
+    cols += [Col("copy", "number", 3)] * device + [Col("vs us", "number", 1)]
+    cols += [Col("flag")] * flagged  # never dropped: it says which rows to distrust
     dtypes = ", ".join(sorted({r["dtype"] for r in rows}))
-    t = table(
+    title = (
         f"Update step, {dtypes}: median of repeats (IQR as % of it); GB/s from the bytes the "
         "rule must move; roof = fraction of the same-run access-pattern roofline; "
         + ("copy = fraction of the same-run device-to-device copy bandwidth; " if device else "")
-        + "vs us = time / adambench's",
-        cols,
-        out,
-        right=cols[1:3] + cols[4:],
+        + "vs us = time / adambench's"
     )
-    t.box = box.SIMPLE_HEAD  # no vertical rules: the row fits 80 columns (CI logs)
-    if flagged:  # the flag column still fits 80 columns: one space less between columns
-        t.collapse_padding, t.pad_edge = True, False
-        t.caption, t.caption_justify = _legend(rows), "left"
-    return t
+    notes = [_legend(rows)] if flagged else []
+    return Grid(title, cols, out, name="update", notes=notes)
 
 
-def roofline_table(records: list[dict[str, Any]], refs: list[dict[str, Any]]) -> Any:
+def roofline_table(records: list[dict[str, Any]], refs: list[dict[str, Any]]) -> Grid:
     from ..bench.reliability import markers
 
     ref = {(r["size"], r["dtype"], r["threads"]): r for r in refs}
@@ -116,31 +136,31 @@ def roofline_table(records: list[dict[str, Any]], refs: list[dict[str, Any]]) ->
         shown.append({"flags": flags})
         out.append(
             (
-                _size(r["size"]), r["dtype"], "gpu" if r.get("clock") == "cuda-event"
-                else r["threads"], r["pattern"], fmt(r["gbps"], 3),
-                fmt(c.get("copy_gbps"), 3), fmt(c.get("triad_gbps"), 3), markers(flags),
+                Cell(_size(r["size"]), r["size"]), r["dtype"], "gpu" if r.get("clock") ==
+                "cuda-event" else r["threads"], r["pattern"], num(r["gbps"], 3),
+                num(c.get("copy_gbps"), 3), num(c.get("triad_gbps"), 3), markers(flags),
             )
         )  # fmt: skip
-    cols = ["size", "dtype", "thr", "pattern", "GB/s", "copy GB/s", "triad GB/s", "flag"]
+    cols = [
+        Col("size", "number"), Col("dtype"), Col("thr", "number"), Col("pattern"),
+        Col("GB/s", "number"), Col("copy GB/s", "number", 2, short="copy"),
+        Col("triad GB/s", "number", 1, short="triad"), Col("flag"),
+    ]  # fmt: skip
+    notes = [_legend(shown)]
     if not any(s["flags"] for s in shown):
-        cols, out = cols[:-1], [o[:-1] for o in out]
-    t = table("Rooflines (best of repeats)", cols, out, right=cols[:3] + cols[4:7])
-    if len(cols) == 8:
-        t.caption, t.caption_justify = _legend(shown), "left"
-    return t
+        cols, out, notes = cols[:-1], [o[:-1] for o in out], []
+    return Grid("Rooflines (best of repeats)", cols, out, name="rooflines", notes=notes)
+
+
+Optimizers = vocab.optimizers_option(
+    "Optimizers to time (default: all), comma-separated and/or repeated: NAME, or "
+    "NAME:key=value with hyperparameters; a further key=value item belongs to the optimizer "
+    "before it (e.g. adam,sgd:momentum=0.9,nesterov=true,adagrad)."
+)
 
 
 def bench_command(
-    optimizers: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--optimizers",
-            "-o",
-            help="Optimizers to time (default: all), comma-separated and/or repeated: "
-            "NAME, or NAME:key=value with hyperparameters; a further key=value item belongs "
-            "to the optimizer before it (e.g. adam,sgd:momentum=0.9,nesterov=true,adagrad).",
-        ),
-    ] = None,
+    optimizers: Optimizers = None,
     backend: Annotated[
         str,
         typer.Option(
@@ -191,6 +211,7 @@ def bench_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the results document on stdout.")
     ] = False,
+    table_format: Format = "text",
     out: Annotated[
         Path,
         typer.Option(
@@ -228,6 +249,7 @@ def bench_command(
             "<results file name>-report/.",
         ),
     ] = False,
+    dry_run: DryRun = False,
 ) -> None:
     """Time update kernels against the memory roofline, beside NumPy and torch.optim."""
     from ..bench import config as bc
@@ -237,8 +259,13 @@ def bench_command(
 
     available_memory = machine.available_memory  # or the device's (below)
     try:
+        form = output_format(table_format, as_json)
         backend = bc.check_backend(backend)  # auto -> numpy | cupy
         cases = bc.parse_cases(optimizers)
+        from ..core.registry import get_rule, note_references, require_backend
+
+        for c in cases:  # a rule without a compiled kernel: its reference, NumPy only
+            require_backend(get_rule(c.name), backend)
         size_list = bc.parse_sizes(sizes, bc.QUICK_SIZES if quick else bc.DEFAULT_SIZES)
         dtypes = bc.parse_dtypes(dtype)
         thread_list = bc.parse_threads(threads or ("1" if quick else "1,all"), max_threads())
@@ -276,15 +303,21 @@ def bench_command(
             prepare_file(markdown, "--markdown")
     except ValueError as e:
         fail(str(e))
-    doc, verdicts = _run(config, baseline, threshold, alpha, metric, quiet=as_json)
-    if not as_json:
-        console.print(results_table(doc["rows"]))
-        console.print(roofline_table(doc["rooflines"], doc["references"]))
+    if dry_run:  # validated above; the plan and its cost, nothing timed or written
+        dry.bench(config, form == "json")
+        return
+    note_references(dict.fromkeys(c.name for c in cases))
+    doc, verdicts = _run(config, baseline, threshold, alpha, metric, quiet=form == "json")
+    if form != "json":
+        grids = [results_table(doc["rows"]), roofline_table(doc["rooflines"], doc["references"])]
+        if verdicts is not None and form != "text":  # text: the gate prints its own table
+            grids.append(verdict_table(verdicts, threshold, alpha))
+        emit(form, grids, multi=True)
         for note in config.notes:
             err_console.print(f"note: {note}")
     code = 0
     if verdicts is not None:
-        code = gate_report(verdicts, threshold, alpha, None, quiet=as_json)
+        code = gate_report(verdicts, threshold, alpha, None, quiet=form == "json", form=form)
     # The results first, then what is derived from them (baseline copy, Markdown, report).
     path = opts.save_results("bench", doc, out)
     if save_baseline is not None:
@@ -294,8 +327,8 @@ def bench_command(
     if report:
         opts.save_report(doc, path)
     err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
-    if as_json:
-        print_json(doc)
+    if form == "json":
+        emit(form, [], doc)
     raise typer.Exit(code)
 
 

@@ -12,29 +12,34 @@ from typing import Annotated, Any
 import typer
 
 from ..results import prepare_file, read_json
-from .render import console, err_console, fail, fmt, print_json, table
+from .render import Cell, Col, Format, Grid, emit, err_console, fail, num, output_format, say
 
 _STYLE = {"regressed": "bold red", "unclear": "yellow", "faster": "green", "ok": ""}
 
 
-def verdict_table(verdicts: list[Any], threshold: float, alpha: float) -> Any:
+def verdict_table(verdicts: list[Any], threshold: float, alpha: float) -> Grid:
     rows = []
     for v in verdicts:
         style = _STYLE[v.status]
         status = f"[{style}]{v.status}[/]" if style else v.status
         rows.append(
             (
-                v.optimizer, f"{v.size:.0e}", v.dtype, v.threads, fmt(v.baseline_median),
-                fmt(v.current_median), f"{v.change:+.1%}", f"{v.p_slower:.2g}",
-                status + (" (re-measured)" if v.remeasured else ""),
+                v.optimizer, Cell(f"{v.size:.0e}", v.size), v.dtype, v.threads,
+                num(v.baseline_median), num(v.current_median),
+                Cell(f"{v.change:+.1%}", v.change), Cell(f"{v.p_slower:.2g}", v.p_slower),
+                Cell(status + (" (re-measured)" if v.remeasured else ""), v.status),
             )
         )  # fmt: skip
     title = (
         f"Normalised time vs baseline (kernel / same-run {verdicts[0].metric}); "
         f"regression: p < {alpha:g} and > {threshold:.0%} slower"
     )
-    cols = ["optimizer", "size", "dtype", "thr", "baseline", "current", "change", "p", "status"]
-    return table(title, cols, rows, right=cols[1:-1])
+    cols = [
+        Col("optimizer"), Col("size", "number"), Col("dtype", priority=2),
+        Col("thr", "number"), Col("baseline", "number", 1), Col("current", "number", 1),
+        Col("change", "number"), Col("p", "number", 3), Col("status"),
+    ]  # fmt: skip
+    return Grid(title, cols, rows, name="gate")
 
 
 def report(
@@ -43,13 +48,17 @@ def report(
     alpha: float,
     markdown: Path | None,
     quiet: bool,
+    form: str = "text",
 ) -> int:
-    """Print the verdicts, write the Markdown summary; return the exit code (0 or 1)."""
+    """Print the verdicts (``form`` text: the table and its verdict on stdout; csv / md:
+    the verdict line on stderr, the caller prints the table), write the Markdown summary;
+    return the exit code (0 or 1)."""
     from ..bench.compare import regressed
 
     bad = regressed(verdicts)
     if not quiet:
-        console.print(verdict_table(verdicts, threshold, alpha))
+        if form == "text":
+            say(verdict_table(verdicts, threshold, alpha))
         unclear = [v for v in verdicts if v.status == "unclear"]
         if bad:
             err_console.print(f"[bold red]{len(bad)} regression(s)[/] beyond {threshold:.0%}")
@@ -59,7 +68,7 @@ def report(
                 "re-measure (bench --compare does so itself)"
             )
         else:
-            console.print("no regression")
+            (say if form == "text" else err_console.print)("no regression")
     if markdown is not None:
         write_markdown(markdown, verdicts, threshold, alpha)
     return 1 if bad else 0
@@ -125,11 +134,13 @@ def compare_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Machine-readable verdicts on stdout.")
     ] = False,
+    table_format: Format = "text",
 ) -> None:
     """Compare two bench results on normalised timings; exit 1 on a regression."""
     from ..bench.compare import check_threshold, compare_docs
 
     try:
+        form = output_format(table_format, as_json)
         check_threshold(threshold, alpha)
         if markdown is not None:  # before any work: a bad place is exit 2, nothing read
             prepare_file(markdown, "--markdown")
@@ -140,15 +151,19 @@ def compare_command(
         )
     except ValueError as e:
         fail(str(e))
-    code = report(verdicts, threshold, alpha, markdown, quiet=as_json)
-    if as_json:
-        print_json(
+    if form in ("csv", "md"):
+        emit(form, [verdict_table(verdicts, threshold, alpha)])
+    code = report(verdicts, threshold, alpha, markdown, quiet=form == "json", form=form)
+    if form == "json":
+        emit(
+            form,
+            [],
             {
                 "threshold": threshold,
                 "alpha": alpha,
                 "metric": metric,
                 "regressions": sum(v.status == "regressed" for v in verdicts),
                 "verdicts": [v.to_dict() for v in verdicts],
-            }
+            },
         )
     raise typer.Exit(code)

@@ -1,4 +1,11 @@
-"""``adambench list``: every optimizer with its hyperparameters, defaults and equation."""
+"""``adambench list``: every optimizer with its hyperparameters, defaults and equation;
+``adambench list problems``: every online problem and training task.
+
+Each entry says where it comes from (``built-in`` or the plugin's distribution) and what
+it can do, as the registries answer it (``core.registry``, ``problems.catalog``): a rule's
+kernels (numba CPU and CUDA, or its reference implementation only) and the commands that
+take it; a problem's kind and the commands that take it.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +13,20 @@ from typing import Any
 
 import typer
 
-from .render import console, fail, print_json, table
+from .render import Cell, Col, Format, Grid, emit, fail, output_format
 
 WHAT = ("optimizers", "problems")
 
 
-def optimizers_doc() -> list[dict[str, Any]]:
-    from ..core import plugins
-    from ..core.registry import RULES
+BUILT_IN = "built-in"
+KERNEL_WORDS = {"numba-cpu": "numba CPU", "cuda": "CUDA", "reference": "reference only"}
 
-    origins = {name: "adambench" for name in RULES}
-    rules = dict(RULES)
-    for name, plug in plugins.optimizers().items():  # entry points (core/plugins.py)
-        rules[name], origins[name] = plug.obj, f"plugin: {plug.origin}"
+
+def optimizers_doc() -> list[dict[str, Any]]:
+    from ..core import plugins, registry
+
+    rules = registry.all_rules()  # built-in, then plugins (entry points, core/plugins.py)
+    found = plugins.optimizers()
     return [
         {
             "name": r.name,
@@ -26,7 +34,11 @@ def optimizers_doc() -> list[dict[str, Any]]:
             "source": r.source,
             "equation": r.equation,
             "bytes_per_param_fp32": r.bytes_per_param,
-            "origin": origins[r.name],
+            "origin": registry.origin(r.name),
+            "distribution": found[r.name].distribution or None if r.name in found else None,
+            "kernels": list(registry.implementation(r)),
+            "backends": list(registry.backends(r)),
+            "commands": list(registry.COMMANDS),
             "hyperparameters": [
                 {
                     "name": p.name,
@@ -45,42 +57,73 @@ def optimizers_doc() -> list[dict[str, Any]]:
 def list_command(
     what: str = typer.Argument("optimizers", help="What to list: " + ", ".join(WHAT) + "."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+    table_format: Format = "text",
 ) -> None:
     """List the optimizers (hyperparameters, defaults, equations) or the online problems."""
     if what not in WHAT:
         fail(f"unknown list {what!r}; choose from: {', '.join(WHAT)}")
+    try:
+        form = output_format(table_format, as_json)
+    except ValueError as e:
+        fail(str(e))
     if what == "problems":
-        _list_problems(as_json)
+        _list_problems(form)
         return
     docs = optimizers_doc()
-    if as_json:
-        print_json({"optimizers": docs})
-        return
     rows = []
     for d in docs:
-        hps = "\n".join(f"{h['name']}={h['default']}  {h['allowed']}" for h in d["hyperparameters"])
-        name = d["name"] if d["origin"] == "adambench" else f"{d['name']}\n[dim]{d['origin']}[/]"
-        rows.append((name, f"{d['equation']}\n[dim]{d['source']}[/]", hps))
-    columns = ["name", "update (source)", "hyperparameters (default, allowed)"]
-    console.print(table("Optimizers", columns, rows))
+        hp = d["hyperparameters"]
+        hps = "\n".join(f"{h['name']}={h['default']}  {h['allowed']}" for h in hp)
+        flat = "; ".join(f"{h['name']}={h['default']} ({h['allowed']})" for h in hp)
+        where = d["origin"].split(" (")[0]  # "plugin: DIST VERSION", without module:attr
+        name = d["name"] if d["origin"] == BUILT_IN else f"{d['name']}\n[dim]{where}[/]"
+        update = Cell(f"{d['equation']}\n[dim]{d['source']}[/]", (d["equation"], d["source"]))
+        kernels = ", ".join(KERNEL_WORDS.get(k, k) for k in d["kernels"])
+        takes = ", ".join(d["commands"]) + ("" if "cupy" in d["backends"] else " (CPU)")
+        runs = Cell(f"{kernels}\n[dim]{takes}[/]", (kernels, takes))
+        rows.append((Cell(name, d["name"]), update, Cell(hps, flat), runs, d["origin"]))
+    columns = [
+        Col("name"),
+        Col("update (source)", "text", 1, short="update", csv=("update", "source")),
+        Col("hyperparameters (default, allowed)", short="hyperparameters"),
+        Col("kernels (commands)", "text", 3, short="kernels", csv=("kernels", "commands")),
+        Col("origin", priority=0),
+    ]
+    if all(d["origin"] == BUILT_IN for d in docs):  # the origin shows under a plugin's name
+        columns, rows = columns[:-1], [r[:-1] for r in rows]
+    emit(form, [Grid("Optimizers", columns, rows, name="optimizers")], {"optimizers": docs})
 
 
-def _list_problems(as_json: bool) -> None:
-    """The online convex problems of ``adambench regret`` with one-line descriptions."""
-    from ..core import plugins
+def problems_doc() -> list[dict[str, Any]]:
+    """Every problem (``problems.catalog``): the online problems with their dimension and
+    sets, then the plugins' training tasks, each with its kind, origin and the commands
+    that take it."""
+    from ..problems import catalog
     from ..problems.online.registry import describe_all
 
-    docs = [{**d, "origin": "adambench"} for d in describe_all()]
-    for name, plug in plugins.problems().items():  # training tasks for sweeps (plugins.py)
-        desc = getattr(plug.obj, "description", "") or "plugin training task (sweep kind run)"
-        docs.append({"name": name, "description": desc, "default_dim": "-", "dim_fixed": False,
-                     "sets": ["-"], "origin": f"plugin: {plug.origin}"})  # fmt: skip
-    if as_json:
-        print_json({"problems": docs})
-        return
+    online = {d["name"]: d for d in describe_all()}
+    docs = []
+    for e in catalog.entries().values():
+        if e.kind == catalog.TASK and e.origin == catalog.BUILT_IN:
+            continue  # the paper's tasks are `adambench run --help`'s; plugins' are listed
+        shape = online.get(e.name, {"default_dim": "-", "dim_fixed": False, "sets": ["-"]})
+        docs.append({**shape, "name": e.name, "description": e.description, "kind": e.kind,
+                     "origin": e.origin, "distribution": e.distribution,
+                     "commands": list(e.commands)})  # fmt: skip
+    return docs
+
+
+def _list_problems(form: str) -> None:
+    """The online convex problems and the training tasks, with what takes each."""
+    docs = problems_doc()
     rows = [
-        (d["name"], d["description"], "1 (fixed)" if d["dim_fixed"] else d["default_dim"],
+        (d["name"], d["description"], d["kind"], ", ".join(d["commands"]),
+         Cell("1 (fixed)", 1) if d["dim_fixed"] else d["default_dim"],
          " | ".join(d["sets"]), d["origin"])
         for d in docs
     ]  # fmt: skip
-    console.print(table("Online problems", ["name", "description", "d", "set", "origin"], rows))
+    cols = [Col("name"), Col("description", "text"), Col("kind", "text", 3),
+            Col("commands", "text"), Col("d", "number"), Col("set", priority=2),
+            Col("origin", priority=1)]  # fmt: skip
+    grid = Grid("Problems and training tasks", cols, rows, name="problems")
+    emit(form, [grid], {"problems": docs})

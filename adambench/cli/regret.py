@@ -15,8 +15,23 @@ from typing import Annotated
 import typer
 
 from ..results import make_result, prepare_out
+from . import dry_run as dry
 from . import training_options as opts
-from .render import console, err_console, fail, fmt, print_json, progress, table
+from . import vocabulary as vocab
+from .dry_run import DryRun
+from .render import (
+    Cell,
+    Col,
+    Format,
+    Grid,
+    emit,
+    err_console,
+    fail,
+    fmt,
+    num,
+    output_format,
+    progress,
+)
 
 # The options, defaults, grids and bounds of a regret run are experiments/regret.py's
 # (shared with regret sweeps); this module parses the flags, calls it and prints.
@@ -59,40 +74,25 @@ def _names(option: str, given: list[str] | None, default: tuple[str, ...]) -> li
     return list(dict.fromkeys(out))
 
 
-_PROBLEM_HELP = (
-    "Problem(s), repeat or comma-separate; default: logistic, sparse-logistic, reddi. "
+Problems = vocab.problems_option(
+    "Problems, repeat or comma-separate; default: logistic, sparse-logistic, reddi. "
     "See `adambench list problems`."
+)
+Optimizers = vocab.optimizers_option("Optimizers, repeat or comma-separate; default: all.")
+LearningRates = vocab.lr_option(
+    "Step size alpha, or a grid: repeat or comma-separate; default: the problem's "
+    "(SGD: divided by the problem's G_inf, as SGD is not scale-invariant)."
 )
 
 
 def regret_command(
-    problem: Annotated[
-        list[str] | None, typer.Option("--problem", "-p", help=_PROBLEM_HELP)
-    ] = None,
-    optimizer: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--optimizer", "-o", help="Optimizer(s), repeat or comma-separate; default: all."
-        ),
-    ] = None,
-    T: Annotated[
-        str, typer.Option("--T", "-T", help="Horizon T: an integer, 1e6 or 1000000.")
-    ] = "1e5",
-    seeds: Annotated[
-        int, typer.Option("--seeds", help="Number of seeds per point (seed-start .. +n-1).")
-    ] = 5,
-    seed_start: Annotated[int, typer.Option("--seed-start", help="First seed (>= 0).")] = 0,
-    dim: Annotated[
-        int | None, typer.Option("--dim", "-d", help="Dimension d (problems with a free d).")
-    ] = None,
-    lr: Annotated[
-        str | None,
-        typer.Option(
-            "--lr",
-            help="Step size alpha or a comma-separated grid; default: the problem's "
-            "(SGD: divided by the problem's G_inf, as SGD is not scale-invariant).",
-        ),
-    ] = None,
+    problem: Problems = None,
+    optimizer: Optimizers = None,
+    T: vocab.Horizon = "1e5",
+    seeds: vocab.Seeds = 5,
+    seed_start: vocab.FirstSeed = 0,
+    dim: vocab.Dim = None,
+    lr: LearningRates = None,
     schedule: Annotated[
         str,
         typer.Option(
@@ -142,6 +142,7 @@ def regret_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Machine-readable results on stdout.")
     ] = False,
+    table_format: Format = "text",
     report: Annotated[
         bool,
         typer.Option(
@@ -157,19 +158,29 @@ def regret_command(
             help="numpy (compiled CPU engine) | cupy (CUDA device) | auto (cupy when usable).",
         ),
     ] = "numpy",
+    dry_run: DryRun = False,
 ) -> None:
     """Online regret of each optimizer on convex problems, against the theory's bounds."""
     try:
         from ..core.backend import select_backend
 
         backend = select_backend(backend)
+        form = output_format(table_format, as_json)
         plan = _plan(
             problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, beta2, beta1_decay,
             dtype, feasible, projection, reddi_c, per_decade,
         )  # fmt: skip
+        from ..core.registry import get_rule, note_references, require_backend
+
+        for o in plan["optimizers"]:  # a rule without a kernel: its reference, NumPy only
+            require_backend(get_rule(o), backend)
         prepare_out(out)  # before any work: a bad folder is exit 2, nothing computed
     except ValueError as e:
         fail(str(e))
+    if dry_run:  # validated above; the plan and its cost, nothing run or written
+        dry.regret(plan, dtype, backend, form == "json")
+        return
+    note_references(plan["optimizers"])
     from ..engines.regret.engine import run
     from ..experiments.regret import comparator_info
     from ..experiments.regret import rows as make_rows
@@ -203,10 +214,7 @@ def regret_command(
         seconds=seconds,
     )
     path = opts.save("regret", doc, out, report)
-    if as_json:
-        print_json(doc)
-    else:
-        _print_table(all_rows, plan["T"], len(plan["seeds"]), seconds)
+    emit(form, [regret_grid(all_rows, plan["T"], len(plan["seeds"]), seconds)], doc, [_NOTE])
     err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
 
 
@@ -217,6 +225,7 @@ def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, be
     from ..core.registry import RULES, get_rule
     from ..engines.regret.engine import RunPoint
     from ..experiments import regret as policy
+    from ..problems import catalog
     from ..problems.online.registry import make_problem
 
     try:
@@ -226,7 +235,10 @@ def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, be
     try:  # before any list of seeds: a count in [1, MAX_SEEDS], the last seed < 2^64
         policy.validate_seeds(seeds, seed_start)
     except policy.OptionError as e:
+        if e.field == "seed_start":  # the policy's name for the first seed, --seed here
+            raise ValueError(f"--seed must be {e.expected}, got {e.got!r}") from None
         raise ValueError(e.for_flag()) from None
+    lr = vocab.joined(lr)
     lrs = parse_list("lr", lr)
     if lrs is not None and any(v <= 0 for v in lrs):
         raise ValueError(f"lr must be > 0, got {lr!r}")
@@ -239,15 +251,11 @@ def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, be
     decay = grids["beta1_decay"]
     if decay is not None and any(not 0 < v <= 1 for v in decay):
         raise ValueError(f"beta1-decay must be in (0, 1], got {','.join(map(str, decay))}")
-    opts = _names("--optimizer", optimizer, tuple(RULES))
+    opts = _names("--optimizers", optimizer, tuple(RULES))
     rules = {o: get_rule(o) for o in opts}
-    for o, rule in rules.items():
-        try:
-            policy.require_compiled(rule)
-        except ValueError as e:
-            raise ValueError(f"optimizer {o!r}: {e}") from None
     work = []
-    for name in _names("--problem", problem, policy.DEFAULT_PROBLEMS):
+    for name in _names("--problems", problem, policy.DEFAULT_PROBLEMS):
+        catalog.refuse_other_kind(name, catalog.ONLINE, "regret")  # a training task
         prob = make_problem(
             name, dim=dim, feasible=feasible, **policy.problem_options(name, reddi_c)
         )
@@ -263,22 +271,31 @@ def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, be
             "problems": [p.name for p, _ in work], "work": work}  # fmt: skip
 
 
-def _exponent_cell(e: dict | None) -> str:
+_NOTE = (
+    "[dim]Intervals are across seeds (t, 95%); exact: the seeds' curves are identical "
+    "(a deterministic problem). Verdicts: docs/theory.md §4.4; a bound above the trivial "
+    "T*G*D is vacuous.[/]"
+)
+
+
+def _interval_cell(e: dict | None) -> Cell:
+    """The exponent's 95% interval across seeds, or why there is none."""
     if e is None:
-        return "-"
+        return Cell("-")
     if e["low"] is None:
-        why = "exact" if "exact" in e.get("interval", "") else "1 seed"
-        return f"{e['slope']:.2f} ({why})"
-    return f"{e['slope']:.2f} [{e['low']:.2f}, {e['high']:.2f}]"
+        return Cell("exact" if "exact" in e.get("interval", "") else "1 seed", (None, None))
+    return Cell(f"[{e['low']:.2f}, {e['high']:.2f}]", (e["low"], e["high"]))
 
 
-def _bound_cell(b: dict) -> str:
+def _bound_cell(b: dict) -> Cell:
     if not b["applies"]:
-        return "n/a"
-    return fmt(b["value"]) + (" (vacuous)" if b.get("vacuous") else "")
+        return Cell("n/a", (None, False))
+    vac = bool(b.get("vacuous"))
+    return Cell(fmt(b["value"]) + (" (vacuous)" if vac else ""), (b["value"], vac))
 
 
-def _print_table(rows, T, n_seeds, seconds) -> None:
+def regret_grid(rows, T, n_seeds, seconds) -> Grid:
+    """The regret table: one row per problem x optimizer (x point when a grid was run)."""
     body = []
     grid = len({(r["problem"], r["optimizer"]) for r in rows}) < len(rows)
     for r in rows:
@@ -287,15 +304,21 @@ def _print_table(rows, T, n_seeds, seconds) -> None:
             cells.append(r["point"])
         v = r["verdict"]
         text = v["text"] + (f"; needs {v['decide']}" if v.get("decide") else "")
-        cells += [fmt(r["R_T"]), fmt(r["R_over_T"]), _exponent_cell(r["exponent"]),
+        e = r["exponent"]
+        slope = num(None) if e is None else Cell(f"{e['slope']:.2f}", e["slope"])
+        cells += [num(r["R_T"]), num(r["R_over_T"]), slope, _interval_cell(e),
                   _bound_cell(r["bound"]), text]  # fmt: skip
         body.append(cells)
-    cols = ["problem", "optimizer"] + (["point"] if grid else [])
-    cols += ["R(T)", "R(T)/T", "exponent [95%]", "bound", "verdict"]
+    cols = [Col("problem"), Col("optimizer")]
+    if grid:
+        cols.append(Col("point", "text", legend=True))
+    cols += [
+        Col("R(T)", "number", 5),
+        Col("R(T)/T", "number", 4),
+        Col("exponent", "number", 3, short="exp."),
+        Col("exponent CI", "number", 1, short="95% CI", csv=("exponent_low", "exponent_high")),
+        Col("bound", "number", 2, csv=("bound", "bound_vacuous")),
+        Col("verdict", "text", legend=True),
+    ]
     title = f"Regret at T = {T:,} (mean of {n_seeds} seed(s), {seconds:.1f} s)"
-    console.print(table(title, cols, body, right=("R(T)", "R(T)/T", "bound")))
-    console.print(
-        "[dim]Intervals are across seeds (t, 95%); exact: the seeds' curves are identical "
-        "(a deterministic problem). Verdicts: docs/theory.md §4.4; a bound above the trivial "
-        "T*G*D is vacuous.[/]"
-    )
+    return Grid(title, cols, body, name="regret")

@@ -15,9 +15,22 @@ import typer
 
 from ..results import make_result
 from . import training_options as opts
-from .render import console, err_console, fmt, print_json, progress, table
+from . import vocabulary as vocab
+from .render import Cell, Col, Format, Grid, emit, err_console, fmt, num, output_format, print_json
 
 DEFAULT_OUT = Path("results")
+
+Tasks = vocab.problems_option(
+    "Training tasks: logreg, mlp, cnn, vae or all; repeat or comma-separate; default: logreg,mlp.",
+    tasks=True,
+)
+Optimizers = vocab.optimizers_option(
+    "Optimizers (see `adambench list`) or all; repeat or comma-separate; default: all."
+)
+LearningRates = vocab.lr_option(
+    "Learning rates tried by every optimizer; repeat or comma-separate; default: a 5-point "
+    "half-decade grid around each optimizer's usual value."
+)
 
 
 def optimizer_names() -> tuple[str, ...]:
@@ -31,24 +44,34 @@ def optimizer_names() -> tuple[str, ...]:
     return tuple(RULES)
 
 
+def _optimizers(text: str) -> tuple[str, ...]:
+    """``--optimizers``: ``all`` (the built-in rules) or names of any registered rule,
+    plugins included (``core.registry.names``)."""
+    from ..core.registry import names
+
+    if opts.split_list("--optimizers", text) == ["all"]:
+        return optimizer_names()
+    return opts.choose("--optimizers", text, names(), all_word=False)
+
+
+def _tasks(text: str) -> str:
+    """``--problems`` as given, after refusing in one line a name of another kind (an
+    online problem: ``adambench regret``; ``problems.catalog``)."""
+    from ..problems import catalog
+
+    for name in opts.split_list("--problems", text):
+        if name != "all":
+            catalog.refuse_other_kind(name, catalog.TASK, "run")
+    return text
+
+
 def run_command(
-    tasks: str = typer.Option(
-        "logreg,mlp", "--tasks", "-t", help="Comma list of tasks: logreg, mlp, cnn, vae (or all)."
-    ),
-    optimizers: str = typer.Option(
-        "all", "--optimizers", "-o", help="Comma list of optimizers (see `adambench list`) or all."
-    ),
-    epochs: int = typer.Option(
-        20, "--epochs", "-e", help="Passes over the training set, 1..10000."
-    ),
-    seeds: opts.Seeds = 3,
-    first_seed: opts.FirstSeed = 0,
-    lr_grid: str = typer.Option(
-        "",
-        "--lr-grid",
-        help="Comma list of learning rates tried by every optimizer; default: a 5-point "
-        "half-decade grid around each optimizer's usual value.",
-    ),
+    tasks: Tasks = None,
+    optimizers: Optimizers = None,
+    epochs: vocab.Epochs = 20,
+    seeds: vocab.Seeds = 3,
+    first_seed: vocab.FirstSeed = 0,
+    lr_grid: LearningRates = None,
     beta1: str = typer.Option(
         "",
         "--beta1",
@@ -61,7 +84,7 @@ def run_command(
         help="Comma list of beta2 values in [0, 1) searched with the lr grid, for the "
         "optimizers that have beta2; default: theirs.",
     ),
-    batch_size: opts.BatchSize = 128,
+    batch_size: vocab.BatchSize = 128,
     dtype: opts.DType = "float32",
     backend: opts.Backend = "numpy",
     data: opts.Data = "digits",
@@ -74,8 +97,9 @@ def run_command(
     target: float = typer.Option(
         None,
         "--target",
-        help="Training loss for 'epochs to target' (default: the worst "
-        "optimizer's final loss, so every optimizer reaches it).",
+        help="Training loss for 'epochs to target' (default: 0.1 x the task's mean "
+        "initial training loss over seeds, 0.5 x for vae: the same start for every "
+        "optimizer, so adding one changes no other's epochs).",
     ),
     threads: int = typer.Option(
         1,
@@ -92,31 +116,46 @@ def run_command(
         ),
     ] = DEFAULT_OUT,
     as_json: bool = typer.Option(False, "--json", help="Print the results document as JSON."),
+    table_format: Format = "text",
     report: bool = typer.Option(
         False,
         "--report",
         help="Also build a report (plots, Markdown, HTML) beside the results file: "
         "<results file name>-report/.",
     ),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Print the plan (tasks, optimizers, grid, runs, epochs) and its estimated time "
+        "and memory (a few real steps of each task timed here); train and write nothing.",
+    ),
 ) -> None:
     """Train every optimizer on the paper's tasks and rank them (Kingma & Ba section 6)."""
-    task_list = opts.choose("--tasks", tasks, opts.TASKS)
-    opt_list = opts.choose("--optimizers", optimizers, optimizer_names())
+    task_list = opts.choose("--problems", _tasks(vocab.joined(tasks, "logreg,mlp")), opts.TASKS)
+    opt_list = _optimizers(vocab.joined(optimizers, "all"))
     opts.check_int("--epochs", epochs, 1, 10000)
+    form = output_format(table_format, as_json)
     backend = opts.check_common(
         seeds=seeds, first_seed=first_seed, batch_size=batch_size, threads=threads,
         dtype=dtype, width=width, backend=backend, data=data, data_dir=data_dir, out=out,
-        cnn_option="--tasks" if "cnn" in task_list else None,
+        cnn_option="--problems" if "cnn" in task_list else None,
     )  # fmt: skip
-    grid = opts.positive_floats("--lr-grid", lr_grid) if lr_grid.strip() else None
+    grid = opts.positive_floats("--lr", vocab.joined(lr_grid)) if lr_grid else None
     beta1_grid = opts.beta_grid("--beta1", beta1, opt_list)
     beta2_grid = opts.beta_grid("--beta2", beta2, opt_list)
     if target is not None:
         opts.check_float("--target", target, float("-inf"), float("inf"), low_open=False)
+    from ..core.registry import get_rule, note_references, require_backend
+
+    for o in opt_list:  # a rule without a compiled kernel: its reference step, NumPy only
+        require_backend(get_rule(o), backend)
+    note_references(opt_list)
 
     from ..engines.training import thread_limits
     from ..experiments.training import RunConfig, config_dict, run_benchmark
     from ..problems.data import load_dataset
+    from . import run_progress as rp
+    from .render import console
 
     dataset = load_dataset(data, data_dir)
     cfg = RunConfig(
@@ -133,29 +172,68 @@ def run_command(
         backend=backend,
         target=target,
     )
-    with progress() as bar, thread_limits(threads):
-        job = bar.add_task("training", total=len(task_list) * len(opt_list) * epochs)
-
-        def advance(task: str, opt: str, epoch: int) -> None:
-            bar.update(job, advance=1, description=f"{task} {opt}")
-
-        tasks_out = run_benchmark(cfg, dataset, advance)
     config = {
         **config_dict(cfg),
         "data": data,
         "data_dir": str(data_dir) if data_dir else None,
         "threads": threads,
     }
-    doc = make_result("run", config, data=dataset.describe(), tasks=tasks_out)
+    with thread_limits(threads):
+        est = _estimate(cfg, dataset, dry_run)
+        if dry_run:  # the plan and its cost; nothing trained, nothing written
+            if form == "json":
+                print_json({"command": "run", "dry_run": True, "plan": config, "estimate": est})
+            else:
+                for line in rp.plan_lines(est, cfg):
+                    console.print(line, markup=False, highlight=False, soft_wrap=True)
+            return
+        done: list[dict] = []
+        try:
+            with rp.TaskBars(est, epochs) as bars:
+                tasks_out = run_benchmark(cfg, dataset, bars.advance, done)
+        except KeyboardInterrupt as e:
+            _keep_interrupted(e, cfg, config, dataset, done, est, out)
+    doc = make_result("run", config, data=dataset.describe(), tasks=tasks_out, estimate=est)
+    doc["complete"] = True
     path = opts.save("run", doc, out, report)
-    if as_json:
+    if form != "text":
         err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
-        print_json(doc)
-        return
-    for t in tasks_out:
-        console.print(_task_table(t, dataset.name))
-    console.print(f"[dim]{_footnote(tasks_out)}[/]")
-    err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
+    grids = [_task_table(t, dataset.name) for t in tasks_out]
+    emit(form, grids, doc, [f"[dim]{_footnote(tasks_out)}[/]"], multi=True)
+    if form == "text":
+        err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _estimate(cfg, dataset, dry_run: bool) -> dict:
+    """The run's plan and cost (``experiments/training.estimate``) before any training:
+    one ``estimate:`` line on stderr; with ``--dry-run`` the whole plan on stdout."""
+    from ..experiments.training import estimate
+    from . import run_progress as rp
+
+    with err_console.status("timing a few steps of each task for the estimate"):
+        est = estimate(cfg, dataset)
+    lines = rp.plan_lines(est, cfg)
+    if not dry_run:
+        line = "estimate: " + lines[-1].removeprefix("total: ")
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    return est
+
+
+def _keep_interrupted(e, cfg, config: dict, dataset, done: list, est: dict, out: Path) -> None:
+    """Interrupted: the finished tasks (and the current one's finished optimizers, marked
+    incomplete) to a results file marked ``"complete": false``; exit 130.  Nothing
+    finished: nothing is written and the interrupt goes on (``interrupted``, 130)."""
+    from . import run_progress as rp
+
+    if not done:
+        raise e
+    doc = make_result("run", config, data=dataset.describe(), tasks=done, estimate=est)
+    doc["complete"] = False
+    doc["interrupted"] = rp.interrupt_record(e, cfg, done)
+    path = opts.save_results("run", doc, out)
+    err_console.print(rp.interrupted_line(done, path), markup=False, highlight=False,
+                      soft_wrap=True)  # fmt: skip
+    raise SystemExit(130) from None
 
 
 def _betas(chosen: dict) -> str:
@@ -175,8 +253,9 @@ def _footnote(tasks_out: list[dict]) -> str:
         text += f" (?: {ranking['note']})"
     return text + (
         "; lr: best of the grid by final training loss (* = on the grid's edge: widen "
-        "--lr-grid); train loss: mean over seeds ± 95% t interval; epochs: first epoch at "
-        "or below the target loss; ms/ep: one run's share of its batch's epoch time; opt%: "
+        "--lr); train loss: geometric mean over seeds [95% t interval of log loss]; epochs: "
+        "first epoch at or below the target loss (default 0.1 x the mean initial loss, "
+        "0.5 x for vae); ms/ep: one run's share of its batch's epoch time; opt%: "
         "share of training time in opt.step (the rest: forward/backward, data); div: "
         "diverged runs of the grid."
     )
@@ -191,33 +270,37 @@ def _order(e: dict) -> tuple:
     return (False, e["rank"] or 0, c["final_train_loss"]["mean"])
 
 
-def _task_table(t: dict, data_name: str):
-    """One Rich table per task, best optimizer first."""
-    from rich import box
-
+def _task_table(t: dict, data_name: str) -> Grid:
+    """One table per task, best optimizer first."""
     rows = []
     entries = sorted(t["optimizers"], key=_order)
     for e in entries:
         c, tm = e["chosen"], e["timing"]
-        div = f"{e['diverged_runs']}/{e['runs']}"
+        div = Cell(f"{e['diverged_runs']}/{e['runs']}", (e["diverged_runs"], e["runs"]))
         if c is None:
-            rows.append(["-", e["optimizer"], "-", "all diverged", "-", "-", "-", "-", "-", div])
+            none = Cell("all diverged", (None, None))
+            rows.append(["-", e["optimizer"], "-", none, "-", "-", "-", "-", "-", div])
             continue
         ftl = c["final_train_loss"]
-        half = ftl["ci95_high"] - ftl["mean"] if ftl["ci95_high"] == ftl["ci95_high"] else None
-        loss = fmt(ftl["mean"], 3) + ("" if half is None else f" ±{fmt(half, 2)}")
+        # the geometric mean and its log-scale t interval (experiments/training.loss_interval)
+        mid = ftl.get("geometric_mean", ftl["mean"])
+        mid = ftl["mean"] if mid is None or mid != mid else mid
+        lo, hi = ftl["ci95_low"], ftl["ci95_high"]
+        ok = lo is not None and hi is not None and lo == lo and hi == hi
+        loss = fmt(mid, 3) + (f" [{fmt(lo, 2)}, {fmt(hi, 2)}]" if ok else "")
         acc = c["test_accuracy"]
+        lr = f"{c['lr']:g}" + ("*" if c["on_grid_edge"] else "") + _betas(c)
         rows.append(
             [
                 e["rank_label"],
                 e["optimizer"],
-                f"{c['lr']:g}" + ("*" if c["on_grid_edge"] else "") + _betas(c),
-                loss,
-                fmt(c["test_loss"], 3),
-                "-" if acc != acc else f"{100 * acc:.1f}",
+                Cell(lr, c["lr"]) if lr == f"{c['lr']:g}" else lr,
+                Cell(loss, (mid, lo if ok else None, hi if ok else None)),
+                num(c["test_loss"], 3),
+                Cell("-", None) if acc != acc else Cell(f"{100 * acc:.1f}", 100 * acc),
                 "-" if c["epochs_to_target"] is None else c["epochs_to_target"],
-                f"{1e3 * tm['epoch_seconds_per_run']:.1f}",
-                f"{100 * tm['optimizer_share']:.0f}",
+                Cell(f"{1e3 * tm['epoch_seconds_per_run']:.1f}", 1e3 * tm["epoch_seconds_per_run"]),
+                Cell(f"{100 * tm['optimizer_share']:.0f}", 100 * tm["optimizer_share"]),
                 div,
             ]
         )
@@ -226,8 +309,21 @@ def _task_table(t: dict, data_name: str):
         f"{task['name']} on {data_name}: {task['parameters']} parameters, "
         f"lr schedule {task['lr_schedule']}, target loss {fmt(t['target_loss'], 3)}"
     )
-    cols = ["#", "optimizer", "lr", "train loss", "test loss", "acc%", "epochs", "ms/ep"]
-    cols += ["opt%", "div"]
-    out = table(title, cols, rows, right=[c for c in cols if c != "optimizer"])
-    out.box = box.SIMPLE_HEAD
-    return out
+    cols = [
+        Col("#"),
+        Col("optimizer"),
+        Col("lr", "text"),
+        Col(
+            "train loss",
+            "number",
+            short="train",
+            csv=("train loss", "train loss ci95 low", "train loss ci95 high"),
+        ),  # fmt: skip
+        Col("test loss", "number", 4, short="test"),
+        Col("acc%", "number", 5),
+        Col("epochs", "number", 2, short="ep"),
+        Col("ms/ep", "number", 3),
+        Col("opt%", "number", 1),
+        Col("div", "number", 6, csv=("diverged runs", "runs")),
+    ]
+    return Grid(title, cols, rows, name=task["name"])

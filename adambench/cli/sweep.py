@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ..results import prepare_out
 from ..sweep.config import load
 from . import training_options as opts
-from .render import console, err_console, fail, fmt, print_json, progress, table
+from . import vocabulary as vocab
+from .render import Cell, Col, Format, Grid, emit, err_console, fail, num, output_format
+from .sweep_progress import unit_progress
 
 DEFAULT_ROOT = Path("results") / "sweeps"
 
@@ -28,12 +31,7 @@ def sweep_command(
             "optimizers.NAME table per optimizer."
         ),
     ],
-    jobs: int = typer.Option(
-        None,
-        "--jobs",
-        "-j",
-        help="Local worker processes (>= 1); default: the number of cores. 1 runs in this process.",
-    ),
+    jobs: vocab.Jobs = None,
     scheduler: str = typer.Option(
         None,
         "--scheduler",
@@ -59,11 +57,13 @@ def sweep_command(
         ),
     ] = None,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+    table_format: Format = "text",
 ) -> None:
     """Run a sweep: problems x optimizers x grids x seeds, cached and resumable."""
     from ..sweep.plan import plan, sweep_id
 
     try:
+        form = output_format(table_format, as_json)
         cfg = load(config)
         units = plan(cfg)
     except ValueError as e:
@@ -75,7 +75,12 @@ def sweep_command(
     if scheduler is not None and jobs is not None:
         fail("--jobs and --scheduler exclude each other (a Dask cluster has its own workers)")
     if dry_run:  # reads the folder if there is one, writes nothing
-        _dry_run(cfg, sid, units, folder, as_json)
+        if scheduler is not None:  # validation first: the scheduler must answer
+            try:
+                _executor(None, scheduler).close()
+            except ValueError as e:
+                fail(str(e))
+        _dry_run(cfg, sid, units, folder, form, jobs, scheduler)
         return
     try:  # before any work (no worker started): a folder that cannot be written is exit 2
         prepare_out(folder)
@@ -85,11 +90,11 @@ def sweep_command(
         from ..core.backend import select_backend
 
         try:
-            select_backend("cupy")
+            select_backend("cupy", f"config {cfg.kind}.backend =")
         except ValueError as e:
-            fail(f"config {cfg.kind}.backend: {e}")
+            fail(str(e))
         jobs = jobs or 1  # one process drives the device (more would share it, not add one)
-    _run(cfg, sid, units, folder, jobs, scheduler, resume, as_json)
+    _run(cfg, sid, units, folder, jobs, scheduler, resume, form)
 
 
 def _cached_keys(folder: Path, sid: str, units: list) -> set[str]:
@@ -106,9 +111,13 @@ def _cached_keys(folder: Path, sid: str, units: list) -> set[str]:
     return {u.key for u in units if store.load(u) is not None}
 
 
-def _dry_run(cfg, sid: str, units: list, folder: Path, as_json: bool) -> None:
+def _dry_run(cfg, sid: str, units: list, folder: Path, form: str, jobs, scheduler) -> None:
+    from ..sweep.costs import sweep_estimate
+    from ..sweep.executors import cores
+
     cached = _cached_keys(folder, sid, units)
     todo = [u for u in units if u.key not in cached]
+    est = sweep_estimate(cfg.kind, todo, jobs, scheduler, cores())  # fixed + per-step
     doc = {
         "sweep": cfg.name,
         "id": sid,
@@ -120,28 +129,34 @@ def _dry_run(cfg, sid: str, units: list, folder: Path, as_json: bool) -> None:
             for u in units
         ],
         "runs": sum(u.runs for u in units),
-        "estimated_seconds_to_compute": sum(u.est_seconds for u in todo),
+        "estimated_seconds_to_compute": est["cpu_seconds"],
+        "estimate": est,
         "estimated_peak_bytes_per_worker": max(u.est_bytes for u in units),
     }  # fmt: skip
-    if as_json:
-        print_json(doc)
-        return
     rows = [
-        (u.key[:12], u.label, u.runs, "yes" if u.key in cached else "",
-         _seconds(u.est_seconds), _bytes(u.est_bytes))
+        (Cell(u.key[:12], u.key), u.label, u.runs, Cell("yes" if u.key in cached else "",
+         u.key in cached), Cell(_seconds(u.est_seconds), u.est_seconds),
+         Cell(_bytes(u.est_bytes), u.est_bytes))
         for u in units
     ]  # fmt: skip
     title = (
         f"Sweep {cfg.name!r} (id {sid}, kind {cfg.kind}): {len(units)} units, {doc['runs']} runs"
     )
-    cols = ["key", "unit", "runs", "cached", "est. time (1 core)", "est. memory"]
-    console.print(table(title, cols, rows, right=("runs", "est. time (1 core)", "est. memory")))
-    console.print(
-        f"to compute: {len(todo)} unit(s), about {_seconds(doc['estimated_seconds_to_compute'])} "
-        f"of one core; peak memory per worker about "
-        f"{_bytes(doc['estimated_peak_bytes_per_worker'])}; results folder: {folder}"
-    )
-    console.print("[dim]estimates from per-step costs measured on a 2-core machine (plan.py)[/]")
+    cols = [
+        Col("key", priority=1), Col("unit", "text", legend=True), Col("runs", "number"),
+        Col("cached", priority=2), Col("est. time (1 core)", "number", 4, short="est. time"),
+        Col("est. memory", "number", 3, short="memory"),
+    ]  # fmt: skip
+    notes = [
+        f"to compute: {len(todo)} unit(s) on {est['executor']}, about "
+        f"{_seconds(est['wall_seconds'])} wall, {_seconds(est['cpu_seconds'])} of CPU "
+        f"({_seconds(est['units_seconds'])} in units + "
+        f"{_seconds(est['startup_seconds_per_worker'])} per worker to start); peak memory "
+        f"per worker about {_bytes(doc['estimated_peak_bytes_per_worker'])}; results "
+        f"folder: {folder}",
+        f"[dim]{escape(est['covers'])}[/]",
+    ]
+    emit(form, [Grid(title, cols, rows, name="units")], doc, notes)
 
 
 def _seconds(s: float) -> str:
@@ -172,7 +187,7 @@ def _executor(jobs: int | None, scheduler: str | None):
     return InlineExecutor(threads=cores()) if jobs == 1 else ProcessExecutor(jobs)
 
 
-def _run(cfg, sid, units, folder, jobs, scheduler, resume, as_json) -> None:
+def _run(cfg, sid, units, folder, jobs, scheduler, resume, form) -> None:
     from ..sweep.runner import execute, merge
     from ..sweep.store import Store
 
@@ -188,15 +203,8 @@ def _run(cfg, sid, units, folder, jobs, scheduler, resume, as_json) -> None:
     err_console.print(f"sweep {cfg.name!r}: {len(units)} units on {executor.description}",
                       highlight=False)  # fmt: skip
     try:
-        with progress() as bar:
-            task = bar.add_task("units", total=len(units))
-            outcome = execute(
-                units,
-                store,
-                executor,
-                on_start=lambda cached, todo: bar.update(task, completed=cached),
-                on_unit=lambda u, ok: bar.advance(task),
-            )
+        with unit_progress(units) as callbacks:  # moves inside units (sweep/progress.py)
+            outcome = execute(units, store, executor, **callbacks)
     finally:
         executor.close()
     if outcome.interrupted:
@@ -213,34 +221,44 @@ def _run(cfg, sid, units, folder, jobs, scheduler, resume, as_json) -> None:
         fail(f"{outcome.summary()}; unit {label!r} failed: {msg}", code=1)
     doc = merge(cfg, sid, units, outcome, executor.description)
     path = opts.save_file(store.merged_path(), "sweep", doc)  # the units stay cached
-    if as_json:
-        print_json(doc)
-    else:
-        _print_rows(cfg.kind, doc["rows"])
-        console.print(f"{outcome.summary()}; {outcome.seconds:.1f} s; results: {path}")
+    summary = f"{outcome.summary()}; {outcome.seconds:.1f} s; results: {path}"
+    emit(form, [_rows_grid(cfg.kind, doc["rows"])] if form != "json" else [], doc, [summary])
     if outcome.exit_code:  # 3: results written, but some grid points failed (their rows say)
         raise SystemExit(outcome.exit_code)
 
 
-def _print_rows(kind: str, rows: list[dict]) -> None:
+def _rows_grid(kind: str, rows: list[dict]) -> Grid:
     if kind == "regret":
-        cols = ["problem", "optimizer", "point", "R(T)", "R(T)/T", "exponent", "verdict"]
+        cols = [
+            Col("problem"), Col("optimizer"), Col("point", "text", legend=True),
+            Col("R(T)", "number", 3), Col("R(T)/T", "number", 2), Col("exponent", "number", 1),
+            Col("verdict", "text", legend=True),
+        ]  # fmt: skip
         body = [
-            (r["problem"], r["optimizer"], r["point"], fmt(r["R_T"]), fmt(r["R_over_T"]),
-             "-" if r["exponent"] is None else f"{r['exponent']['slope']:.2f}",
-             r["verdict"]["text"])
+            (r["problem"], r["optimizer"], r["point"], num(r["R_T"]), num(r["R_over_T"]),
+             num(None) if r["exponent"] is None else Cell(f"{r['exponent']['slope']:.2f}",
+             r["exponent"]["slope"]), r["verdict"]["text"])
             for r in rows
         ]  # fmt: skip
         title = f"Sweep: regret at T = {rows[0]['T']:,}" if rows else "Sweep"
     else:
-        cols = ["task", "optimizer", "point", "final train loss", "test acc %", "diverged"]
+        cols = [
+            Col("task"), Col("optimizer"), Col("point", "text", legend=True),
+            Col("final train loss", "number", short="train loss"),
+            Col("test acc %", "number", 2, short="acc%"),
+            Col("diverged", "number", 1, short="div", csv=("diverged seeds", "seeds")),
+        ]  # fmt: skip
         body = []
         for r in rows:
             accs = [a for a in r["test_accuracy_per_seed"] if a is not None]
-            acc = f"{100 * sum(accs) / len(accs):.1f}" if accs else "-"
+            acc = (
+                Cell(f"{100 * sum(accs) / len(accs):.1f}", 100 * sum(accs) / len(accs))
+                if accs
+                else Cell("-", None)
+            )
             div = sum(e is not None for e in r["diverged_epoch"])
-            body.append((r["task"], r["optimizer"], r["point"], fmt(r["final_train_loss"]), acc,
-                         f"{div}/{len(r['diverged_epoch'])}"))  # fmt: skip
+            n = len(r["diverged_epoch"])
+            body.append((r["task"], r["optimizer"], r["point"], num(r["final_train_loss"]), acc,
+                         Cell(f"{div}/{n}", (div, n))))  # fmt: skip
         title = "Sweep: training"
-    nums = ("R(T)", "R(T)/T", "exponent", "final train loss", "test acc %", "diverged")
-    console.print(table(title, cols, body, right=nums))
+    return Grid(title, cols, body, name="rows")

@@ -16,10 +16,9 @@ from .. import results
 from .render import fail, print_json
 from .report import attach_report
 
-# The command-line options ``run`` and ``ablate`` share (defaults stay in each signature).
-Seeds = Annotated[int, typer.Option("--seeds", "-s", help="Seeds per grid point, 1..100.")]
-FirstSeed = Annotated[int, typer.Option("--seed", help="First seed (seeds are seed, seed+1, ...).")]
-BatchSize = Annotated[int, typer.Option("--batch-size", "-b", help="Minibatch size, 1..65536.")]
+# The command-line options only ``run`` and ``ablate`` have (defaults stay in each
+# signature); those every command shares (--seeds, --seed, --batch-size, ...) are
+# vocabulary.py's.
 DType = Annotated[str, typer.Option("--dtype", help="Arithmetic: float32 or float64.")]
 Backend = Annotated[
     str,

@@ -84,17 +84,26 @@ def cuda_status() -> tuple[bool, str]:
     return True, f"{count} CUDA device(s)"
 
 
-def select_backend(name: str) -> str:
+def no_device_message(why: str, where: str = "--backend cupy") -> str:
+    """The one wording of "CuPy asked for, no usable device" (every command, sweeps too)."""
+    return (
+        f"backend 'cupy' ({where}) needs CuPy and a usable CUDA device: {why}; "
+        "--backend numpy runs on the CPU, --backend auto falls back to it"
+    )
+
+
+def select_backend(name: str, where: str = "--backend") -> str:
     """``numpy`` or ``cupy`` for ``--backend numpy|cupy|auto``; ValueError (one line) if unusable.
 
     ``auto`` picks CuPy when it imports and ``cupy.cuda.runtime.getDeviceCount() > 0``,
-    else NumPy.
+    else NumPy.  This is the one place that words a backend error (bench, regret, run,
+    ablate and sweep all call it); ``where`` names the option or config key.
     """
     if name not in BACKENDS:
-        raise ValueError(f"--backend must be one of {' | '.join(BACKENDS)}, got {name!r}")
+        raise ValueError(f"{where}: unknown backend {name!r}; choose from: {' | '.join(BACKENDS)}")
     if name == "numpy":
         return "numpy"
     ok, why = cuda_status()
     if name == "cupy" and not ok:
-        raise ValueError(f"--backend cupy: no usable CUDA device ({why})")
+        raise ValueError(no_device_message(why, f"{where} cupy"))
     return "cupy" if ok else "numpy"

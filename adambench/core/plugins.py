@@ -13,12 +13,16 @@ built-in rules.  A plugin without a compiled numba kernel sets ``kernel=None``: 
 ``reference(p, g, state, hp, t)`` is then its step, applied by ``Optimizer.step`` on the
 (B, d) arrays in the arrays' own dtype (float params are length-1 or length-B vectors:
 use ``spec.column`` to broadcast them).  ``numpy_rule`` below builds such a rule from
-the few things that matter.  NumPy-step rules train in ``adambench run`` and sweeps of
-kind ``run``; the regret engine runs compiled kernels only and refuses them.
+the few things that matter.  Such a rule runs in every command that takes an
+optimizer (``run``, ``regret``, ``bench``, sweeps) on its reference implementation, the
+slower path, on NumPy arrays (``registry.implementation``, ``registry.backends``); a
+command says so once on stderr (``registry.note_references``).  A rule without
+``train_lr`` gets its ``lr`` default as the centre of its training lr grid.
 
 **Problem plugins** provide a callable ``make(n_features, n_classes, image_shape, width)``
-returning a ``problems.nn.base.Task`` (the same signature as ``problems.nn.make_task``);
-sweeps of kind ``run`` train it like a built-in task.  An optional attribute
+returning a ``problems.nn.base.Task`` (the same signature as ``problems.nn.make_task``):
+a training task, which ``problems/catalog.py`` lists beside the built-in ones; sweeps of
+kind ``run`` train it like a built-in task.  An optional attribute
 ``description`` (str) on the callable is shown by ``adambench list problems``.
 
 Loading is lazy (nothing is imported until a name is not built in, or ``list`` asks) and
@@ -28,6 +32,7 @@ by name, as one warning line on stderr, and skipped: it never breaks other comma
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from collections.abc import Callable, Mapping
@@ -35,8 +40,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+import numpy as np
+
 from .builtin import RULES
-from .spec import Param, Rule
+from .spec import LR_SCHEDULE, Param, Rule
+
+LR_SCHEDULES = LR_SCHEDULE.choices  # the schedules of a training lr grid
 
 GROUPS = {"optimizers": "adambench.optimizers", "problems": "adambench.problems"}
 
@@ -48,6 +57,7 @@ class Plugin:
     name: str
     obj: Any
     origin: str  # "distribution version (module:attr)"
+    distribution: str = ""  # the distribution's name, "" when unknown
 
 
 @dataclass(frozen=True)
@@ -68,16 +78,22 @@ def numpy_rule(
     source: str = "plugin",
     equation: str = "",
     bytes_per_param: int = 12,
+    train_lr: Mapping[str, float] | None = None,
 ) -> Rule:
     """A plugin ``Rule`` whose update is the NumPy function ``step(p, g, state, hp, t)``.
 
     ``p`` and ``g`` are (B, d) arrays (updated in place), ``state`` maps the names in
     ``buffers`` to (B, d) arrays (zero at t = 0), ``hp`` holds the validated values
     (floats as 1-D vectors of length 1 or B) and ``t`` is the step count, 1, 2, ...
+    ``train_lr`` is the centre of ``adambench run``'s lr grid per schedule (default: the
+    ``lr`` parameter's default for both).
     """
 
     def coefficients(hp: Mapping[str, Any], t: Any) -> Any:
-        raise ValueError(f"optimizer {name!r} is a NumPy plugin rule: it has no kernel table")
+        """No kernel, no coefficients: an empty (R, 0) or (n, R, 0) table (what a plan
+        sizing a kernel's coefficient table reads)."""
+        runs = max((np.size(v) for v in hp.values() if isinstance(v, np.ndarray)), default=1)
+        return np.zeros((*np.shape(t)[:-1], runs, 0))
 
     return Rule(
         name=name,
@@ -90,13 +106,22 @@ def numpy_rule(
         buffers=lambda hp: tuple(buffers),
         reference=step,
         coefficients=coefficients,
+        train_lr=dict(train_lr) if train_lr is not None else _lr_centre(params),
     )
 
 
-def _origin(ep: metadata.EntryPoint) -> str:
+def _lr_centre(params: tuple[Param, ...]) -> dict[str, float]:
+    """The training lr grid's centre of a rule that gives none: its lr default, for both
+    schedules ({} without an lr parameter: the training engine refuses such a rule)."""
+    lr = next((p for p in params if p.name == "lr"), None)
+    return {} if lr is None else {s: float(lr.default) for s in LR_SCHEDULES}
+
+
+def _origin(ep: metadata.EntryPoint) -> tuple[str, str]:
+    """("distribution version (module:attr)", the distribution's name or "")."""
     dist = getattr(ep, "dist", None)
     where = f"{dist.name} {dist.version}" if dist is not None else "unknown distribution"
-    return f"{where} ({ep.value})"
+    return f"{where} ({ep.value})", dist.name if dist is not None else ""
 
 
 def _check_optimizer(name: str, obj: Any) -> Rule:
@@ -108,6 +133,8 @@ def _check_optimizer(name: str, obj: Any) -> Rule:
         raise TypeError(f"its rule is called {obj.name!r}, not {name!r}")
     if obj.kernel is not None:  # the compiled dispatch is built from the built-in rules
         raise TypeError("a plugin rule steps with its NumPy reference: set kernel=None")
+    if not obj.train_lr:
+        obj = dataclasses.replace(obj, train_lr=_lr_centre(obj.params))
     return obj
 
 
@@ -129,7 +156,7 @@ def _load(group: str) -> tuple[dict[str, Plugin], tuple[Broken, ...]]:
     good: dict[str, Plugin] = {}
     bad: list[Broken] = []
     for ep in metadata.entry_points(group=GROUPS[group]):
-        origin = _origin(ep)
+        origin, dist = _origin(ep)
         try:
             if group == "optimizers" and ep.name in RULES:
                 raise TypeError(f"the name {ep.name!r} is a built-in optimizer")
@@ -144,7 +171,7 @@ def _load(group: str) -> tuple[dict[str, Plugin], tuple[Broken, ...]]:
                 file=sys.stderr,
             )
             continue
-        good[ep.name] = Plugin(ep.name, obj, origin)
+        good[ep.name] = Plugin(ep.name, obj, origin, dist)
     return good, tuple(bad)
 
 

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from .. import stats
+from ..core.registry import require_backend
 from ..core.spec import Rule
 from ..problems.online.base import PROJECTIONS
 from . import bounds, grid
@@ -170,13 +171,11 @@ def problem_options(name: str, reddi_c: float) -> dict[str, float]:
     return {"C": float(reddi_c)} if name == "reddi" else {}
 
 
-def require_compiled(rule: Rule) -> None:
-    """The regret engine runs fused kernels only: ValueError for a NumPy-only rule."""
-    if not rule.compiled:
-        raise ValueError(
-            "a NumPy plugin rule has no compiled kernel and the regret engine runs "
-            "compiled kernels only"
-        )
+def require_compiled(rule: Rule, backend: str = "numpy") -> None:
+    """ValueError (one line) when ``rule`` cannot run on ``backend``: a rule without a
+    compiled kernel runs on its reference step, on NumPy arrays only (the regret engine's
+    ``reference_runs.py``; ``core.registry.require_backend``)."""
+    require_backend(rule, backend)
 
 
 def default_point(problem: Any, rule: Rule, schedule: str = "auto") -> dict[str, Any]:

@@ -7,6 +7,19 @@ final training loss (mean over seeds) reported.  A grid point where any seed div
 (NaN/Inf) is not eligible.  For each task the runs of one optimizer (grid points x
 seeds) train as one batch, with per-run hyperparameter vectors.  Optimizers are ranked
 with ties decided by a paired t test across seeds (``paired_ranks``).
+
+Reported per chosen point: the final training loss over seeds as its geometric mean and
+the t interval of the log losses, back-transformed (``stats.log_t_interval``: a loss is
+positive, and so is every end of its interval); "epochs to target", the first epoch whose
+mean curve is at or below the target loss, by default ``TARGET_FRACTION`` of the task's
+mean initial training loss over seeds (epoch 0: the start every optimizer shares for a
+seed, evaluated once per task), so that the target, and every optimizer's epochs,
+depend on the task and the seeds, never on which other optimizers are trained.
+
+A run is planned and costed before it starts (``plan_batches``, ``estimate``: real steps
+timed on this machine, ``engines/training.measure_cost``), and an interrupted one keeps
+what it finished (``run_benchmark``'s ``done``: every finished task, then the finished
+optimizers of the current one, marked ``"complete": false``).
 """
 
 from __future__ import annotations
@@ -21,10 +34,25 @@ import numpy as np
 from ..core.backend import module
 from ..core.registry import RULES, get_rule
 from ..core.spec import Rule
-from ..engines.training import BatchResult, TaskData, train_batch
+from ..engines.training import (
+    BatchResult,
+    StepCost,
+    TaskData,
+    initial_losses,
+    measure_cost,
+    train_batch,
+)
 from ..problems.data import Dataset
 from ..problems.nn import make_task
-from ..stats import RANK_LEVEL, RANK_NEEDS_SEEDS, RANK_TEST, paired_ranks, t_interval
+from ..stats import (
+    LEVEL,
+    RANK_LEVEL,
+    RANK_NEEDS_SEEDS,
+    RANK_TEST,
+    log_t_interval,
+    paired_ranks,
+    t_interval,
+)
 from . import grid
 
 # Every built-in rule, in registry order.  What each trains with is declared on its
@@ -36,6 +64,62 @@ from . import grid
 # alpha/sqrt(t) schedule (logreg, section 6.1) needs larger alpha.  ``--lr-grid``
 # replaces the grids; a best value on the edge of its grid is flagged in the table.
 OPTIMIZERS = tuple(RULES)
+
+# The default target of "epochs to target": this fraction of the task's mean initial
+# training loss over seeds.  A tenfold cut of the cross-entropy (log 10 = 2.30 at the
+# start on ten classes), which every built-in optimizer reaches at its best grid point on
+# the digits in 10 epochs (tests/engines/test_training.py); the VAE's negative ELBO
+# falls to about 0.42 of its start in 20 epochs there, so its target is half the start.
+TARGET_FRACTION: dict[str, float] = {"vae": 0.5}
+TARGET_FRACTION_DEFAULT = 0.1
+
+
+def target_fraction(task: str) -> float:
+    """The fraction of the initial loss that is the task's default target."""
+    return TARGET_FRACTION.get(task, TARGET_FRACTION_DEFAULT)
+
+
+def default_target(task: str, initial: Sequence[float]) -> float | None:
+    """``target_fraction(task)`` x the mean over seeds of the initial training losses
+    (``engines/training.initial_losses``); None when one is not finite."""
+    v = np.asarray(initial, dtype=np.float64)
+    if v.size == 0 or not np.isfinite(v).all():
+        return None
+    return target_fraction(task) * float(v.mean())
+
+
+def target_rule(task: str, target: float | None) -> str:
+    """What the task's target loss is, in words (the results document says it)."""
+    if target is not None:
+        return "--target"
+    return (
+        f"{target_fraction(task):g} x the mean initial training loss over seeds (epoch 0, "
+        "the same start for every optimizer)"
+    )
+
+
+def loss_interval(finals: Any, level: float = LEVEL) -> dict[str, Any]:
+    """The final training losses of one grid point over seeds: their arithmetic ``mean``
+    (what the grid search minimises), ``geometric_mean`` and its interval
+    ``ci95_low``/``ci95_high`` (``stats.log_t_interval``), and ``interval``, the rule.
+
+    A loss <= 0 (a plugin task's loss may be) has no log scale: then the Student-t
+    interval of the mean (``stats.t_interval``), and ``interval`` says so.
+    """
+    v = np.asarray(finals, dtype=np.float64)
+    mean = float(v.mean())
+    n = v.size
+    if (v > 0).all():
+        gm, lo, hi = log_t_interval(v, level)
+        rule = f"t on log(loss) across {n} seeds, back-transformed: geometric mean"
+    else:
+        gm = math.nan
+        _, lo, hi = t_interval(v, level)
+        rule = f"t across {n} seeds on the mean (a loss <= 0: no log scale)"
+    if n < 2:
+        rule = "none: one seed"
+    return {"mean": mean, "geometric_mean": gm, "ci95_low": lo, "ci95_high": hi,
+            "interval": rule}  # fmt: skip
 
 
 def default_grid(optimizer: str, schedule: str) -> list[float]:
@@ -60,7 +144,7 @@ class RunConfig:
     batch_size: int = 128
     dtype: str = "float32"
     width: float = 0.25
-    target: float | None = None  # None: the worst optimizer's final mean training loss
+    target: float | None = None  # None: default_target (a fraction of the initial loss)
     backend: str = "numpy"  # numpy | cupy: where the runs train
 
 
@@ -187,12 +271,11 @@ def summarise(
         return out
     best = min(eligible, key=lambda i: scores[i])
     p = points[best]
-    mean, lo, hi = t_interval(p["final_train_loss"])
     lrs = sorted({hp["lr"] for hp in grid})
     out["chosen"] = {
         **grid[best],
         "on_grid_edge": len(lrs) > 1 and grid[best]["lr"] in (lrs[0], lrs[-1]),
-        "final_train_loss": {"mean": mean, "ci95_low": lo, "ci95_high": hi},
+        "final_train_loss": loss_interval(p["final_train_loss"]),
         "test_loss": float(np.mean(p["test_loss"])),
         "test_accuracy": float(np.mean(p["test_accuracy"])),
         "mean_curve": p["train_loss_curves"].mean(axis=0),
@@ -214,8 +297,12 @@ def ranking_info(n_seeds: int, level: float = RANK_LEVEL) -> dict[str, Any]:
 
 def rank_and_target(entries: list[dict[str, Any]], target: float | None) -> float | None:
     """Add ``rank``, ``rank_label`` and ``better_than`` (``paired_ranks`` on the per-seed
-    final training losses of each chosen point) and ``epochs_to_target`` in place; return
-    the target used (default: the worst chosen optimizer's final mean loss)."""
+    final training losses of each chosen point) and ``epochs_to_target`` (None when
+    ``target`` is None or never reached) in place; return ``target``.
+
+    The target is the caller's (``--target`` or ``default_target``), never derived from
+    the entries: adding an optimizer changes no other optimizer's epochs.
+    """
     per_seed = {
         e["optimizer"]: None if e["chosen"] is None else e["chosen"]["final_train_loss_per_seed"]
         for e in entries
@@ -223,58 +310,185 @@ def rank_and_target(entries: list[dict[str, Any]], target: float | None) -> floa
     ranked = paired_ranks(per_seed)
     for e in entries:
         e.update(ranked[e["optimizer"]])
-    ok = [e for e in entries if e["chosen"] is not None]
-    ok.sort(key=lambda e: e["chosen"]["final_train_loss"]["mean"])
-    if target is None and ok:
-        target = ok[-1]["chosen"]["final_train_loss"]["mean"]
-    for e in ok:
-        e["chosen"]["epochs_to_target"] = (
-            epochs_to(e["chosen"]["mean_curve"], target) if target is not None else None
-        )
+    for e in entries:
+        if e["chosen"] is not None:
+            e["chosen"]["epochs_to_target"] = (
+                epochs_to(e["chosen"]["mean_curve"], target) if target is not None else None
+            )
     return target
 
 
-def run_benchmark(
-    cfg: RunConfig, data: Dataset, on_epoch: Callable[[str, str, int], None] | None = None
-) -> list[dict[str, Any]]:
-    """Train every (task, optimizer) of ``cfg`` on ``data``; one dict per task."""
-    dtype = np.dtype(cfg.dtype)
+@dataclass(frozen=True)
+class Batch:
+    """One optimizer's batch of runs on one task: its grid points x the seeds."""
+
+    task: str
+    optimizer: str
+    points: list[dict[str, Any]]
+    n_seeds: int
+
+    @property
+    def runs(self) -> int:
+        return len(self.points) * self.n_seeds
+
+
+def task_batches(cfg: RunConfig, task: Any) -> list[Batch]:
+    """The batches ``run_benchmark`` trains on ``task``, in order (one per optimizer)."""
     out = []
+    for opt in cfg.optimizers:
+        lr_list = list(cfg.lr_grid) if cfg.lr_grid else default_grid(opt, task.lr_schedule)
+        out.append(Batch(task.name, opt, grid_points(opt, lr_list, cfg), len(cfg.seeds)))
+    return out
+
+
+def _make_task(name: str, data: Dataset, cfg: RunConfig) -> Any:
+    return make_task(name, data.n_features, data.n_classes, data.image_shape, cfg.width)
+
+
+def _batch_inputs(batch: Batch, cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Learning rates, seeds and hyperparameters of a batch's runs (point-major)."""
+    rule = get_rule(batch.optimizer)
+    lrs, batched = batch_hyperparameters(rule, batch.points, len(cfg.seeds))
+    seeds = np.tile(np.asarray(cfg.seeds, dtype=np.int64), len(batch.points))
+    return lrs, seeds, {**rule.train_hp, **batched}
+
+
+def estimate(
+    cfg: RunConfig, data: Dataset, on_measure: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """The plan of ``run_benchmark(cfg, data)`` and its cost, before it runs.
+
+    Per task, each distinct batch size (runs) is measured once
+    (``engines/training.measure_cost``: real steps of the first optimizer with that many
+    runs, with its own hyperparameters, on this machine) and every batch of that size is
+    costed from it: epochs x (n / m steps + n evaluated examples) + the test set + the
+    initial evaluation, n training examples in minibatches of m.  A measurement takes
+    well under a second to a few seconds; nothing is kept.  ``on_measure(task)`` is
+    called before each task's measurements (a status line).
+    """
+    dtype = np.dtype(cfg.dtype)
+    n = int(data.x_train.shape[0])
+    n_test = int(data.x_test.shape[0])
+    tasks = []
     for name in cfg.tasks:
-        task = make_task(name, data.n_features, data.n_classes, data.image_shape, cfg.width)
+        if on_measure is not None:
+            on_measure(name)
+        task = _make_task(name, data, cfg)
         prepared = TaskData.prepare(task, data, dtype, module(cfg.backend))
-        entries = []
-        for opt in cfg.optimizers:
-            lr_list = list(cfg.lr_grid) if cfg.lr_grid else default_grid(opt, task.lr_schedule)
-            grid = grid_points(opt, lr_list, cfg)
-            rule = get_rule(opt)
-            lrs, batched = batch_hyperparameters(rule, grid, len(cfg.seeds))
-            seeds = np.tile(np.asarray(cfg.seeds, dtype=np.int64), len(grid))
-            hps = {**rule.train_hp, **batched}
-            cb = (lambda e, _o=opt, _t=name: on_epoch(_t, _o, e)) if on_epoch else None
-            res = train_batch(
-                task,
-                prepared,
-                opt,
-                lrs,
-                seeds,
-                cfg.epochs,
-                cfg.batch_size,
-                dtype,
-                hps or None,
-                cb,
+        data_bytes = sum(int(a.nbytes) for a in vars(prepared).values())
+        costs: dict[int, StepCost] = {}
+        batches = []
+        for batch in task_batches(cfg, task):
+            if batch.runs not in costs:
+                lrs, seeds, hps = _batch_inputs(batch, cfg)
+                costs[batch.runs] = measure_cost(
+                    task, prepared, batch.optimizer, lrs, seeds, cfg.batch_size, dtype,
+                    hps or None,
+                )  # fmt: skip
+            c = costs[batch.runs]
+            per_epoch = n / c.batch_size * c.step_seconds + n * c.eval_seconds_per_example
+            once = (n + n_test) * c.eval_seconds_per_example
+            batches.append(
+                {
+                    "optimizer": batch.optimizer,
+                    "grid_points": len(batch.points),
+                    "runs": batch.runs,
+                    "epoch_seconds": per_epoch,
+                    "seconds": cfg.epochs * per_epoch + once,
+                    "array_bytes": c.array_bytes,
+                }
             )
-            entries.append(summarise(opt, grid, list(cfg.seeds), res))
-        target = rank_and_target(entries, cfg.target)
-        out.append(
+        c0 = costs[min(costs)]
+        initial = n * c0.eval_seconds_per_example * len(cfg.seeds) / c0.runs
+        tasks.append(
             {
-                "task": task.describe(),
-                "target_loss": target,
-                "ranking": ranking_info(len(cfg.seeds)),
-                "optimizers": entries,
+                "task": name,
+                "parameters": task.size,
+                "batches": batches,
+                "seconds": initial + sum(b["seconds"] for b in batches),
+                "peak_bytes": data_bytes + max(b["array_bytes"] for b in batches),
+                "measured": [
+                    {
+                        "runs": k,
+                        "step_seconds": v.step_seconds,
+                        "steps_timed": v.steps_timed,
+                        "eval_seconds_per_example": v.eval_seconds_per_example,
+                        "batch_size": v.batch_size,
+                    }
+                    for k, v in costs.items()
+                ],  # fmt: skip
             }
         )
+    return {
+        "method": "timed: real training steps (median) and an evaluation slice of each "
+        "task's batches, on this machine, before the run (engines/training.measure_cost)",
+        "tasks": tasks,
+        "seconds": sum(t["seconds"] for t in tasks),
+        "peak_bytes": max(t["peak_bytes"] for t in tasks),
+        "runs": sum(b["runs"] for t in tasks for b in t["batches"]),
+    }
+
+
+def run_benchmark(
+    cfg: RunConfig,
+    data: Dataset,
+    on_epoch: Callable[[str, str, int], None] | None = None,
+    done: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Train every (task, optimizer) of ``cfg`` on ``data``; one dict per task.
+
+    ``done``: the list the task dicts are appended to as each task finishes (returned);
+    on an interrupt (KeyboardInterrupt) the finished optimizers of the current task are
+    appended too, as a task marked ``"complete": false`` with its ``missing_optimizers``
+    (ranked among themselves, against the same target), then the interrupt goes on.
+    """
+    dtype = np.dtype(cfg.dtype)
+    out = [] if done is None else done
+    for name in cfg.tasks:
+        task = _make_task(name, data, cfg)
+        prepared = TaskData.prepare(task, data, dtype, module(cfg.backend))
+        start = initial_losses(task, prepared, cfg.seeds, dtype)
+        target = cfg.target if cfg.target is not None else default_target(name, start)
+        entries: list[dict[str, Any]] = []
+        try:
+            for batch in task_batches(cfg, task):
+                lrs, seeds, hps = _batch_inputs(batch, cfg)
+                opt = batch.optimizer
+                cb = (lambda e, _o=opt, _t=name: on_epoch(_t, _o, e)) if on_epoch else None
+                res = train_batch(
+                    task, prepared, opt, lrs, seeds, cfg.epochs, cfg.batch_size, dtype,
+                    hps or None, cb,
+                )  # fmt: skip
+                entries.append(summarise(opt, batch.points, list(cfg.seeds), res))
+        except KeyboardInterrupt:
+            if entries:
+                out.append(_task_doc(task, cfg, start, target, entries))
+            raise
+        out.append(_task_doc(task, cfg, start, target, entries))
     return out
+
+
+def _task_doc(
+    task: Any, cfg: RunConfig, start: np.ndarray, target: float | None, entries: list[dict]
+) -> dict[str, Any]:
+    """One task's section of the results: ranked entries, target and how it was set."""
+    rank_and_target(entries, target)
+    trained = [e["optimizer"] for e in entries]
+    doc: dict[str, Any] = {
+        "task": task.describe(),
+        "complete": len(entries) == len(cfg.optimizers),
+        "initial_train_loss": {"mean": float(np.mean(start)), "per_seed": start},
+        "target_loss": target,
+        "target_rule": target_rule(task.name, cfg.target),
+        "ranking": ranking_info(len(cfg.seeds)),
+        "optimizers": entries,
+    }
+    if not doc["complete"]:
+        doc["missing_optimizers"] = [o for o in cfg.optimizers if o not in trained]
+        doc["ranking"]["note"] += (
+            f"; interrupted: ranked among the {len(entries)} optimizer(s) that finished"
+        )
+    return doc
 
 
 def config_dict(cfg: RunConfig) -> dict[str, Any]:

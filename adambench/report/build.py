@@ -3,6 +3,12 @@
 The report is assembled in a temporary folder beside its destination and moved into
 place only when every file is written, so a bad input or a crash leaves nothing behind
 (docs/design.md, "Results are data"; reports are rebuilt from results alone).
+
+Sections: one per command.  Several results files of one command make one section whose
+plots overlay them, one labelled series per file (``overlay.py``; the label is the
+file's stem or ``labels``), with each file's tables and summary under its label; files
+of different commands make a section each; a sweep's results folder is a section of its
+own (``sweeps.py``).  Every section is titled by its command, files and times.
 """
 
 from __future__ import annotations
@@ -13,17 +19,27 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..results import to_jsonable
-from . import figures, html, markdown, plots_ablation, plots_bench, plots_regret, plots_training
-from .load import Source, check_sources, load
+from ..results import read_json, to_jsonable
+from . import (
+    figures,
+    html,
+    markdown,
+    overlay,
+    plots_ablation,
+    plots_bench,
+    plots_regret,
+    plots_training,
+    sweeps,
+)
+from .load import Source, check, report_name
 from .model import Figure, Report, Section
 from .summary import SUMMARIES
-from .tables import TABLES, key_values
+from .tables import TABLES, Table, flatten, key_values
 
 PLOTS = {
     "regret": plots_regret.plots,
@@ -36,8 +52,10 @@ TITLES = {
     "bench": "adambench bench: update kernels against the memory roofline",
     "run": "adambench run: optimizers on the paper's tasks",
     "ablate": "adambench ablate: bias correction (Kingma & Ba section 6.4)",
+    "sweep": "adambench sweep: a grid of runs",
 }
 MARKER = "report.md"  # a folder holding this is a report and may be replaced
+_BAD = (KeyError, TypeError, IndexError, AttributeError, ArithmeticError, ValueError)
 
 
 @dataclass
@@ -45,20 +63,21 @@ class Written:
     """What ``build_report`` wrote (``--json`` prints this)."""
 
     out: str
-    command: str
+    command: str  # the command of every source, or "report" for several
     sources: list[str]
     files: list[str]
     plots: list[str]
+    sections: list[str]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def parse_formats(text: str) -> tuple[str, ...]:
+def parse_formats(text: str, option: str = "--format") -> tuple[str, ...]:
     """'png,svg' -> ('png', 'svg'); ValueError naming the allowed values."""
     items = tuple(dict.fromkeys(s.strip().lower() for s in text.split(",") if s.strip()))
     if not items or any(f not in figures.FORMATS for f in items):
-        raise ValueError(f"--format must be png, svg or png,svg, got {text!r}")
+        raise ValueError(f"{option} must be png, svg or png,svg, got {text!r}")
     return items
 
 
@@ -85,6 +104,39 @@ def check_out(out: Path) -> None:
         raise ValueError(f"--out {out} is a folder with other files; give a new or empty folder")
 
 
+def load(paths: Sequence[str | os.PathLike[str]]) -> tuple[str, list[Source]]:
+    """Read and check every input: results files and sweeps' results folders (or their
+    manifest, or their merged ``sweep.json``); return the report's name (the command,
+    or ``report`` for several) and the sources.  ValueError (one line) on bad input."""
+    if not paths:
+        raise ValueError("RESULTS: give at least one results file or sweep folder")
+    sources = []
+    for p in paths:
+        if sweeps.is_sweep(p):
+            source = sweeps.read_sweep(p)
+        elif Path(p).is_dir():
+            raise ValueError(
+                f"{p} is a folder without {sweeps.MANIFEST}: give results files or a sweep's "
+                "results folder"
+            )
+        else:
+            source = Source(Path(p).name, read_json(p), str(p))
+            if source.doc.get("command") == "sweep":
+                source = sweeps.from_merged(source)
+        sources.append(source)
+    check_all(sources)
+    return report_name(sources), sources
+
+
+def check_all(sources: list[Source]) -> None:
+    """Check every source's layout (results files: ``load.check``; sweeps: ``sweeps``)."""
+    for s in sources:
+        if s.doc.get("command") == "sweep" and isinstance(s.doc.get("units"), list):
+            sweeps.check(s)
+        else:
+            check(s)
+
+
 def read_section(source: Source, command: str, suffix: str = "") -> tuple[list, list, list]:
     """The plots, tables and summary of one checked document.
 
@@ -94,75 +146,207 @@ def read_section(source: Source, command: str, suffix: str = "") -> tuple[list, 
     """
     doc = source.doc
     try:  # the figures are plain matplotlib Figures (no pyplot): nothing to close
+        if command == "sweep":
+            return sweeps.plots(doc, suffix), sweeps.tables(doc), sweeps.summary(doc)
         return PLOTS[command](doc, suffix), TABLES[command](doc), SUMMARIES[command](doc)
-    except (KeyError, TypeError, IndexError, AttributeError, ArithmeticError, ValueError) as e:
+    except _BAD as e:
         raise ValueError(
             f"{source.name}: malformed {command} results ({type(e).__name__}: {e})"
         ) from None
+
+
+@dataclass
+class Group:
+    """The sources of one section and their labels."""
+
+    command: str
+    sources: list[Source]
+    labels: list[str]
+
+
+def groups(sources: list[Source], labels: list[str]) -> list[Group]:
+    """One group per command in order of first appearance; a sweep is a group alone."""
+    out: list[Group] = []
+    by_command: dict[str, Group] = {}
+    for s, label in zip(sources, labels, strict=True):
+        command = str(s.doc["command"])
+        if command == "sweep":
+            out.append(Group(command, [s], [label]))
+            continue
+        if command not in by_command:
+            by_command[command] = Group(command, [], [])
+            out.append(by_command[command])
+        by_command[command].sources.append(s)
+        by_command[command].labels.append(label)
+    return out
+
+
+def when(created: Any) -> str:
+    """'2026-12-02T07:47:24+00:00' -> '2026-12-02 07:47:24 UTC' (as given if not a time)."""
+    try:
+        t = datetime.fromisoformat(str(created))
+    except ValueError:
+        return str(created)
+    if t.tzinfo is not None:
+        t = t.astimezone(timezone.utc)
+    return t.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if t.tzinfo is not None else "")
+
+
+def title(group: Group) -> str:
+    """The section's title: its command, its files (with their labels when several) and
+    when they were made, so that no two sections of any report read the same."""
+    if group.command == "sweep":
+        s, doc = group.sources[0], group.sources[0].doc
+        sw = doc["sweep"]
+        return (
+            f"sweep {sw['name']} ({sw['kind']}, id {sw['id']}): {s.name}, "
+            f"{when(doc.get('created'))}"
+        )
+    if len(group.sources) == 1:
+        s = group.sources[0]
+        return f"{group.command}: {s.name}, {when(s.doc.get('created', '?'))}"
+    files = "; ".join(
+        f"{label} = {s.name}, {when(s.doc.get('created', '?'))}"
+        for s, label in zip(group.sources, group.labels, strict=True)
+    )
+    return f"{group.command}, {len(group.sources)} files overlaid: {files}"
+
+
+def _labelled(t: Table, label: str) -> Table:
+    return replace(t, title=f"{t.title} ({label})" if t.title else label)
+
+
+def side_by_side(docs: list[dict[str, Any]], labels: list[str]) -> Table:
+    """Nested configurations (or environments) as one table, a column per file."""
+    flat = [dict(flatten(d)) for d in docs]
+    keys = list(dict.fromkeys(k for f in flat for k in f))
+    rows = [[k, *(f.get(k, "-") for f in flat)] for k in keys]
+    return Table("", ["key", *labels], rows)
+
+
+def _read_group(group: Group) -> tuple[list, list, list, Table, Table]:
+    """Plots, tables, summary, configuration and environment of one section."""
+    if len(group.sources) == 1:
+        s = group.sources[0]
+        drawn, tables, summary = read_section(s, group.command)
+        env = s.doc.get("machine") or s.doc.get("environment") or {}
+        return drawn, tables, summary, key_values("", s.doc["config"]), key_values("", env)
+    pairs = [(label, s.doc) for s, label in zip(group.sources, group.labels, strict=True)]
+    names = ", ".join(s.name for s in group.sources)
+    try:
+        drawn = PLOTS[group.command](overlay.merge(group.command, pairs))
+    except _BAD as e:
+        raise ValueError(
+            f"{names}: malformed {group.command} results ({type(e).__name__}: {e})"
+        ) from None
+    tables, summary = [], []
+    for s, label in zip(group.sources, group.labels, strict=True):
+        t, lines = _tables_summary(s, group.command)
+        tables += [_labelled(x, label) for x in t]
+        summary += [f"{label}: {line}" for line in lines]
+    docs = [s.doc for s in group.sources]
+    config = side_by_side([d["config"] for d in docs], group.labels)
+    env = side_by_side([d.get("machine") or d.get("environment") or {} for d in docs], group.labels)
+    return drawn, tables, summary, config, env
+
+
+def _tables_summary(source: Source, command: str) -> tuple[list, list]:
+    try:
+        return TABLES[command](source.doc), SUMMARIES[command](source.doc)
+    except _BAD as e:
+        raise ValueError(
+            f"{source.name}: malformed {command} results ({type(e).__name__}: {e})"
+        ) from None
+
+
+def _unique(name: str, used: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3``... when a section before took it."""
+    out, k = name, 1
+    while out in used:
+        k += 1
+        out = f"{name}-{k}"
+    used.add(out)
+    return out
 
 
 def _section(
-    source: Source,
-    command: str,
-    suffix: str,
+    group: Group,
     folder: Path,
     formats: tuple[str, ...],
     dpi: int,
+    used: set[str],
     on_step: Callable[[str], None] | None,
 ) -> Section:
-    doc = source.doc
-    drawn, tables, summary = read_section(source, command, suffix)
+    drawn, tables, summary, config, env = _read_group(group)
+    names = ", ".join(s.name for s in group.sources)
     figs = []
     try:
         for plot in drawn:
+            stem = _unique(plot.name, used)
             files, data = {}, {}
             for fmt in formats:
                 blob = figures.render(plot, fmt, dpi)
-                name = f"{plot.name}.{fmt}"
+                name = f"{stem}.{fmt}"
                 (folder / name).write_bytes(blob)
                 files[fmt], data[fmt] = name, blob
-            figs.append(Figure(plot.name, plot.title, plot.caption, files, data))
+            figs.append(Figure(stem, plot.title, plot.caption, files, data))
             if on_step is not None:
-                on_step(plot.name)
-    except (KeyError, TypeError, IndexError, AttributeError, ArithmeticError, ValueError) as e:
+                on_step(stem)
+    except _BAD as e:
         raise ValueError(
-            f"{source.name}: malformed {command} results ({type(e).__name__}: {e})"
+            f"{names}: malformed {group.command} results ({type(e).__name__}: {e})"
         ) from None
     return Section(
-        source=source.name,
-        created=str(doc.get("created", "?")),
+        title=title(group),
+        command=group.command,
+        files=[
+            (label, s.name, when(s.doc.get("created", "?")))
+            for s, label in zip(group.sources, group.labels, strict=True)
+        ],
         summary=summary,
         figures=figs,
         tables=tables,
-        config=key_values("", doc["config"]),
-        environment=key_values("", doc.get("machine") or doc.get("environment") or {}),
+        config=config,
+        environment=env,
     )
+
+
+def report_title(groups: list[Group]) -> str:
+    commands = list(dict.fromkeys(g.command for g in groups))
+    if len(commands) > 1:
+        return "adambench report: " + ", ".join(commands)
+    if commands == ["sweep"] and len(groups) == 1:
+        return f"adambench sweep: {groups[0].sources[0].doc['sweep']['name']}"
+    return TITLES[commands[0]]
 
 
 def build(
     sources: list[Source],
     out: str | os.PathLike[str] | None = None,
     formats: Sequence[str] = ("png", "svg"),
-    dpi: int = 100,
+    dpi: int = figures.DPI,
     on_step: Callable[[str], None] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> Written:
-    """Build the report of ``sources`` (documents of one command) into ``out``."""
-    command, sources = check_sources(sources)
+    """Build the report of ``sources`` into ``out`` (module docstring: its sections)."""
+    check_all(sources)
+    name = report_name(sources)
     formats = tuple(formats)
     if not formats or any(f not in figures.FORMATS for f in formats):
         raise ValueError(f"plot formats must be among {', '.join(figures.FORMATS)}, got {formats}")
     if not 20 <= dpi <= 600:
         raise ValueError(f"--dpi must be in [20, 600], got {dpi}")
-    dest = Path(out) if out is not None else default_out(command)
+    given = overlay.labels([s.path or s.name for s in sources], list(labels) if labels else None)
+    parts = groups(sources, given)
+    dest = Path(out) if out is not None else default_out(name)
     check_out(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        report = Report(command, TITLES[command])
-        many = len(sources) > 1
-        for i, s in enumerate(sources):
-            suffix = f"-{i + 1}" if many else ""
-            report.sections.append(_section(s, command, suffix, tmp, formats, dpi, on_step))
+        report = Report(name, report_title(parts))
+        used: set[str] = set()
+        for g in parts:
+            report.sections.append(_section(g, tmp, formats, dpi, used, on_step))
         # The first format is the one shown: linked from the Markdown, embedded in the HTML.
         (tmp / "report.md").write_text(markdown.render(report, formats[0]))
         (tmp / "report.html").write_text(html.render(report, formats[0]))
@@ -172,7 +356,9 @@ def build(
         raise
     files = sorted(p.name for p in dest.iterdir())
     plots = [f.name for s in report.sections for f in s.figures]
-    return Written(str(dest), command, [s.name for s in sources], files, plots)
+    return Written(
+        str(dest), name, [s.name for s in sources], files, plots, [s.title for s in report.sections]
+    )
 
 
 def _move_into_place(tmp: Path, dest: Path) -> None:
@@ -203,12 +389,14 @@ def build_report(
     paths: Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str] | None = None,
     formats: Sequence[str] = ("png", "svg"),
-    dpi: int = 100,
+    dpi: int = figures.DPI,
     on_step: Callable[[str], None] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> Written:
-    """Read results files (one command) and build their report; ValueError on bad input."""
+    """Read results files and sweep folders and build their report; ValueError on bad
+    input.  ``labels``: one per path, naming its series where files are overlaid."""
     _, sources = load(paths)
-    return build(sources, out, formats, dpi, on_step)
+    return build(sources, out, formats, dpi, on_step, labels)
 
 
 def report_for(

@@ -13,18 +13,41 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-# Fixed colours (matplotlib's tab10) so an optimizer looks the same in every plot.
+# The one palette of every plot: Okabe & Ito's eight colours, distinguishable with the
+# common colour-vision deficiencies (Okabe & Ito 2008, "Color Universal Design"), plus
+# greys for references.  Every plot module takes its colours from here.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
+PALETTE = tuple(OKABE_ITO.values())
+GREY, LIGHT_GREY = "#555555", "#999999"  # reference lines (roofline, sqrt T, copy)
+# Fixed colours so an optimizer looks the same in every plot (yellow, faint on white, is
+# left to plugins' optimizers).
 OPTIMIZER_COLOURS = {
-    "adam": "#1f77b4",
-    "amsgrad": "#ff7f0e",
-    "adagrad": "#2ca02c",
-    "sgd": "#d62728",
-    "adamax": "#9467bd",
-    "rmsprop-momentum": "#8c564b",
-    "adam-nobias": "#e377c2",
+    "adam": OKABE_ITO["blue"],
+    "amsgrad": OKABE_ITO["orange"],
+    "adagrad": OKABE_ITO["bluish green"],
+    "sgd": OKABE_ITO["vermillion"],
+    "adamax": OKABE_ITO["reddish purple"],
+    "rmsprop-momentum": OKABE_ITO["sky blue"],
+    "adam-nobias": OKABE_ITO["black"],
 }
 LINESTYLES = {"adam-nobias": "--", "adamax": "-.", "rmsprop-momentum": ":"}
-_SPARE = ("#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896")
+_SPARE = PALETTE
+# One line style and marker per results file when several are overlaid (``overlay.py``):
+# colour stays the optimizer's, the style tells the files apart.
+SERIES_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)))
+SERIES_MARKERS = ("o", "s", "^", "D", "v", "P")
+MIN_WIDTH = 8.4  # inches: at the default 150 dpi a PNG is 1260 px wide
+DPI = 150
+MAX_LEGEND = 24  # entries; more are summed up in one last entry
 FORMATS = ("png", "svg")
 
 _RC = {
@@ -62,6 +85,24 @@ def colour(name: str) -> str:
     return _SPARE[sum(map(ord, base)) % len(_SPARE)]
 
 
+def series_of(item: dict[str, Any], labels: list[str]) -> int | None:
+    """The index of the results file an overlaid row came from (``overlay.SERIES``); None
+    for a report of one file."""
+    name = item.get("series") if isinstance(item, dict) else None
+    return labels.index(name) if name in labels else None
+
+
+def line_style(optimizer: str, series: int | None) -> Any:
+    """The optimizer's own style for one file; the file's style when files are overlaid."""
+    return dashes(optimizer) if series is None else SERIES_STYLES[series % len(SERIES_STYLES)]
+
+
+def with_series(text: str, item: dict[str, Any]) -> str:
+    """``text`` with the results file's label of an overlaid row: "adam · before"."""
+    name = item.get("series") if isinstance(item, dict) else None
+    return f"{text} · {name}" if name else text
+
+
 @contextmanager
 def style() -> Iterator[None]:
     """The report's matplotlib settings, for drawing and saving."""
@@ -71,12 +112,77 @@ def style() -> Iterator[None]:
         yield
 
 
-def new_figure(width: float = 6.4, height: float = 4.0) -> Any:
-    """A Figure on the Agg canvas (no pyplot), in inches."""
+def new_figure(width: float = MIN_WIDTH, height: float = 4.0) -> Any:
+    """A Figure on its own Agg canvas (no pyplot), in inches, at least ``MIN_WIDTH`` wide."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     with style():
-        return Figure(figsize=(width, height), layout="constrained")
+        fig = Figure(figsize=(max(width, MIN_WIDTH), height), layout="constrained")
+    FigureCanvasAgg(fig)  # fig.canvas: measuring legends, drawing in tests
+    return fig
+
+
+def _cap(handles: list[Any], labels: list[str]) -> tuple[list[Any], list[str]]:
+    """At most ``MAX_LEGEND`` entries: the rest summed up in a last, invisible one."""
+    if len(labels) <= MAX_LEGEND:
+        return handles, labels
+    from matplotlib.lines import Line2D
+
+    more = Line2D([], [], color="none")
+    rest = len(labels) - MAX_LEGEND + 1
+    return [*handles[: MAX_LEGEND - 1], more], [
+        *labels[: MAX_LEGEND - 1],
+        f"+ {rest} more (tables)",
+    ]
+
+
+def legend(
+    fig: Any,
+    handles: list[Any] | None = None,
+    labels: list[str] | None = None,
+    where: str = "right",
+    ax: Any = None,
+) -> Any:
+    """A legend outside the axes (it never covers data), sized to fit in the figure.
+
+    ``where="right"``: beside the axes, in as many columns as its height needs (below
+    them when that would take more than half the width); ``"below"``: under the axes, in
+    as few rows as its width allows.  Handles default to those of ``ax`` (or the first
+    axes).  Returns the Legend, or None when there is nothing to show.
+    """
+    if handles is None or labels is None:
+        handles, labels = (ax or fig.axes[0]).get_legend_handles_labels()
+    if not handles:
+        return None
+    handles, labels = _cap(list(handles), list(labels))
+    renderer = fig.canvas.get_renderer()
+    W, H = fig.bbox.width, fig.bbox.height
+    n = len(labels)
+
+    def place(loc: str, ncols: int) -> Any:
+        with style():
+            leg = fig.legend(handles, labels, loc=loc, ncols=ncols)
+        return leg, leg.get_window_extent(renderer)
+
+    if where == "right":
+        for ncols in range(1, n + 1):
+            leg, box = place("outside right upper", ncols)
+            if box.width > 0.5 * W:
+                leg.remove()
+                break
+            if box.height <= 0.96 * H:
+                return leg
+            leg.remove()
+    for ncols in range(min(n, 6), 0, -1):  # below: the widest row that fits
+        leg, box = place("outside lower center", ncols)
+        if box.width <= 0.98 * W or ncols == 1:
+            break
+        leg.remove()
+    if box.height > 0.3 * H:  # a tall legend below: the figure grows to hold it
+        w, h = fig.get_size_inches()
+        fig.set_size_inches(w, h + box.height / fig.dpi)
+    return leg
 
 
 def render(plot: Plot, fmt: str, dpi: int) -> bytes:

@@ -17,7 +17,7 @@ MIME = {"png": "image/png", "svg": "image/svg+xml"}
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.4}
-h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;font-size:1.3em}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1.5em}
 th,td{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
@@ -47,7 +47,7 @@ def table(t: Table) -> str:
         for r in t.rows
     )
     note = f'<p class="note">{escape(t.note)}</p>' if t.note else ""
-    title = f"<h3>{escape(t.title)}</h3>" if t.title else ""
+    title = f"<h4>{escape(t.title)}</h4>" if t.title else ""
     return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
 
 
@@ -60,6 +60,20 @@ def image(f: Figure, prefer: str) -> str:
     )
 
 
+def _sources(files: list[tuple[str, str, str]]) -> str:
+    if len(files) == 1:
+        _, name, created = files[0]
+        return f"Results: <code>{escape(name)}</code>, created {escape(created)}."
+    return (
+        "Results, one series per file: "
+        + "; ".join(
+            f"<code>{escape(name)}</code> as <b>{escape(label)}</b>, created {escape(created)}"
+            for label, name, created in files
+        )
+        + "."
+    )
+
+
 def render(report: Report, prefer: str = "svg") -> str:
     """The HTML document; each plot embedded once, in format ``prefer`` when saved in it."""
     parts = [
@@ -69,22 +83,17 @@ def render(report: Report, prefer: str = "svg") -> str:
         f"<title>{escape(report.title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(report.title)}</h1>",
     ]
-    many = len(report.sections) > 1
     for s in report.sections:
         parts.append("<section>")
-        if many:
-            parts.append(f"<h2>{escape(s.source)}</h2>")
-        parts.append(
-            f'<p class="note">Results: <code>{escape(s.source)}</code>, created '
-            f"{escape(s.created)}.</p>"
-        )
-        parts.append('<h2>Summary</h2><ul class="summary">')
+        parts.append(f"<h2>{escape(s.title)}</h2>")
+        parts.append(f'<p class="note">{_sources(s.files)}</p>')
+        parts.append('<h3>Summary</h3><ul class="summary">')
         parts += [f"<li>{escape(line)}</li>" for line in s.summary]
-        parts.append("</ul><h2>Plots</h2>")
+        parts.append("</ul><h3>Plots</h3>")
         parts += [image(f, prefer) for f in s.figures]
-        parts.append("<h2>Tables</h2>")
+        parts.append("<h3>Tables</h3>")
         parts += [table(t) for t in s.tables]
-        parts.append("<h2>Configuration</h2>" + table(s.config))
+        parts.append("<h3>Configuration</h3>" + table(s.config))
         parts.append("<details><summary>Environment</summary>" + table(s.environment))
         parts.append("</details></section>")
     parts.append("</body></html>")

@@ -1,9 +1,9 @@
 """Reading the results files of one report, and checking they have the layout a report needs.
 
-A report covers one command: every file must be an adambench results file
-(``results.read_json``: schema and version) of the same command, with the sections that
-command writes.  Anything else is a one-line ValueError naming the file and the part
-that is missing, raised before anything is drawn or written.
+Every file must be an adambench results file (``results.read_json``: schema and
+version) of a command a report covers, with the sections that command writes (a sweep's
+results folder is read by ``sweeps.py``).  Anything else is a one-line ValueError naming
+the file and the part that is missing, raised before anything is drawn or written.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class Source:
 
     name: str  # file name (or a label for a document never written to a file)
     doc: dict[str, Any]
+    path: str | None = None  # where it was read (labels tell same-named files apart)
 
 
 class _Checker:
@@ -162,12 +163,17 @@ def _check_bench(c: _Checker, doc: dict) -> None:
 
 
 def _check_run(c: _Checker, doc: dict) -> None:
+    # "complete": false marks an interrupted run (its finished tasks; files before the
+    # marker have none and are complete)
+    c.get(doc, "complete", bool, "", optional=True)
+    c.get(doc, "interrupted", dict, "", optional=True)
     tasks = c.items(doc, "tasks", "")
     if not tasks:
         c.fail("tasks", "is empty")
     for i, t in enumerate(tasks):
         p = f"tasks[{i}]"
         c.get(c.get(t, "task", dict, p), "name", str, p + ".task")
+        c.get(t, "complete", bool, p, optional=True)
         for j, e in enumerate(c.items(t, "optimizers", p)):
             q = f"{p}.optimizers[{j}]"
             c.get(e, "optimizer", str, q)
@@ -211,20 +217,24 @@ def check(source: Source) -> None:
 def load(paths: Sequence[str | os.PathLike[str]]) -> tuple[str, list[Source]]:
     """Read and check every file; return their command and the documents.
 
-    ValueError (one line) on an unreadable, foreign, malformed or mixed set of files.
+    ValueError (one line) on an unreadable, foreign or malformed file.  Files of several
+    commands are fine: the report has a section per command (``build.py``).
     """
     if not paths:
         raise ValueError("RESULTS: give at least one results file")
-    sources = [Source(Path(p).name, read_json(p)) for p in paths]
+    sources = [Source(Path(p).name, read_json(p), str(p)) for p in paths]
     return check_sources(sources)
 
 
 def check_sources(sources: list[Source]) -> tuple[str, list[Source]]:
-    """Check documents already in memory (``--report`` of other commands)."""
+    """Check documents already in memory (``--report`` of other commands); return their
+    command (``report`` for several commands: the default report folder's name)."""
     for s in sources:
         check(s)
-    commands = {s.doc["command"] for s in sources}
-    if len(commands) > 1:
-        which = ", ".join(f"{s.name}: {s.doc['command']}" for s in sources)
-        raise ValueError(f"mixed results ({which}); a report covers the results of one command")
-    return sources[0].doc["command"], sources
+    return report_name(sources), sources
+
+
+def report_name(sources: list[Source]) -> str:
+    """The command of every source, or ``report`` when they are of several commands."""
+    commands = list(dict.fromkeys(s.doc.get("command") for s in sources))
+    return str(commands[0]) if len(commands) == 1 else "report"

@@ -1,4 +1,5 @@
-"""The Markdown report: summary, plots (files beside it), tables, configuration, environment."""
+"""The Markdown report: per section (``## title``: command, files and times), the summary,
+plots (files beside it), tables, configuration and environment."""
 
 from __future__ import annotations
 
@@ -20,30 +21,38 @@ def table(t: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
+def sources_line(files: list[tuple[str, str, str]]) -> str:
+    """The results files a section reads, with their series labels when several."""
+    if len(files) == 1:
+        _, name, created = files[0]
+        return f"Results: `{name}`, created {created}."
+    return (
+        "Results, one series per file: "
+        + "; ".join(f"`{name}` as {label}, created {created}" for label, name, created in files)
+        + "."
+    )
+
+
 def render(report: Report, image_format: str) -> str:
     """Markdown text; images link to the ``image_format`` files in the same folder."""
     out = [f"# {report.title}", ""]
-    many = len(report.sections) > 1
     for s in report.sections:
-        h = "##" if not many else "###"
-        if many:
-            out += [f"## {s.source}", ""]
-        out += [f"Results: `{s.source}`, created {s.created}.", ""]
-        out += [f"{h} Summary", ""] + [f"- {line}" for line in s.summary] + [""]
-        out += [f"{h} Plots", ""]
+        out += [f"## {_cell(s.title)}", "", sources_line(s.files), ""]
+        out += ["### Summary", ""] + [f"- {line}" for line in s.summary] + [""]
+        out += ["### Plots", ""]
         for f in s.figures:
             fmt = image_format if image_format in f.files else next(iter(f.files))
             other = [f"[{k.upper()}]({v})" for k, v in f.files.items() if k != fmt]
             out += [f"![{f.title}]({f.files[fmt]})", "", f"*{f.title}.* {f.caption}"]
             out += [" ".join(other), ""] if other else [""]
-        out += [f"{h} Tables", ""]
+        out += ["### Tables", ""]
         for t in s.tables:
             out += [table(t)]
         out += [
-            f"{h} Configuration",
+            "### Configuration",
             "",
             table(s.config),
-            f"{h} Environment",
+            "### Environment",
             "",
             table(s.environment),
         ]

@@ -1,5 +1,6 @@
-"""What a report holds, independent of its format: per results file, the summary, the plots
-(with the files each was saved as), the tables, the configuration and the environment."""
+"""What a report holds, independent of its format: per section (a command's results files,
+or a sweep), the summary, the plots (with the files each was saved as), the tables, the
+configuration and the environment."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ class Figure:
 
 @dataclass
 class Section:
-    """The report of one results file."""
+    """The report of one command's results files (overlaid), or of one sweep."""
 
-    source: str
-    created: str
+    title: str  # command, files and times: distinct between sections
+    command: str
+    files: list[tuple[str, str, str]]  # (label, file name, created) per results file
     summary: list[str]
     figures: list[Figure]
     tables: list[Table]

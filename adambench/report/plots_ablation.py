@@ -2,18 +2,23 @@
 
 One panel per (beta1, beta2): rows beta1, columns beta2, the short budget's panels on
 the left and the long budget's on the right (the paper's 10 and 100 epochs); in each,
-the training loss against log10(alpha), red with the bias correction (Algorithm 1,
-docs/theory.md §1.4) and green without (``adam-nobias``), as in the paper.  A diverged point
-is drawn as a cross at the top of its panel.
+the training loss against log10(alpha), with the bias correction (Algorithm 1,
+docs/theory.md §1.4) and without (``adam-nobias``); the paper's red and green are
+replaced by the report's colour-blind-safe blue and orange (``figures.OKABE_ITO``).  A
+diverged point is drawn as a cross at the top of its panel.  Several results files
+overlaid (``overlay.py``: rows tagged with their file's label) are told apart by line style.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .figures import Plot, new_figure
+from .figures import GREY, OKABE_ITO, SERIES_STYLES, Plot, legend, new_figure, series_of
 
-VARIANTS = (("adam", "with correction", "#d62728"), ("adam-nobias", "without", "#2ca02c"))
+VARIANTS = (
+    ("adam", "with correction", OKABE_ITO["blue"]),
+    ("adam-nobias", "without", OKABE_ITO["orange"]),
+)
 BUDGETS = ("short", "long")
 
 
@@ -93,6 +98,27 @@ def _cap(sec: dict[str, Any], values: list[float]) -> float | None:
     return None
 
 
+def _draw(ax: Any, sel: list[dict], key: str, col: str, cap: float | None, ls: Any) -> None:
+    """One variant's losses over log10(lr) in one panel: blow-ups as triangles at the cap,
+    diverged points as crosses at the top."""
+    xs = [float(r["log10_lr"]) for r in sel]
+    ys = [r.get(key) for r in sel]
+    ok = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
+    if cap is not None:
+        high = [x for x, y in ok if y > cap]
+        ok = [(x, y if y <= cap else cap) for x, y in ok]
+        if high:
+            ax.plot(high, [cap] * len(high), ls="none", marker="^", color=col, ms=5)
+    if ok:
+        ax.plot(*zip(*ok, strict=True), color=col, marker="o", ms=3, lw=1.4, ls=ls)
+    bad = [x for x, y in zip(xs, ys, strict=True) if y is None]
+    if bad:
+        ax.plot(
+            bad, [0.96] * len(bad), ls="none", marker="x", color=col,
+            transform=ax.get_xaxis_transform(), clip_on=False,
+        )  # fmt: skip
+
+
 def figure4(doc: dict[str, Any], suffix: str = "") -> Plot:
     """Loss against log10(lr), one panel per (budget, beta1, beta2)."""
     sec = section(doc)
@@ -100,7 +126,8 @@ def figure4(doc: dict[str, Any], suffix: str = "") -> Plot:
     b1s = sorted({float(r["beta1"]) for r in rows})
     b2s = sorted({float(r["beta2"]) for r in rows})
     labels = budgets(doc)
-    fig = new_figure(1.9 * len(BUDGETS) * len(b2s) + 0.8, 1.9 * len(b1s) + 1.1)
+    files = list(dict.fromkeys(r["series"] for r in rows if r.get("series")))
+    fig = new_figure(1.9 * len(BUDGETS) * len(b2s) + 0.8, 1.9 * len(b1s) + 1.3)
     blocks = fig.subfigures(1, len(BUDGETS), wspace=0.02)
     for budget, sub in zip(BUDGETS, blocks, strict=True):
         sub.suptitle(f"after {labels[budget]}", fontsize=10)
@@ -118,22 +145,9 @@ def figure4(doc: dict[str, Any], suffix: str = "") -> Plot:
                     key=lambda r: r["log10_lr"],
                 )
                 for v, _, col in VARIANTS:
-                    xs = [float(r["log10_lr"]) for r in sel]
-                    ys = [r.get(f"{v}_{budget}") for r in sel]
-                    ok = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
-                    if cap is not None:
-                        high = [x for x, y in ok if y > cap]
-                        ok = [(x, y if y <= cap else cap) for x, y in ok]
-                        if high:
-                            ax.plot(high, [cap] * len(high), ls="none", marker="^", color=col, ms=5)
-                    if ok:
-                        ax.plot(*zip(*ok, strict=True), color=col, marker="o", ms=3, lw=1.4)
-                    bad = [x for x, y in zip(xs, ys, strict=True) if y is None]
-                    if bad:
-                        ax.plot(
-                            bad, [0.96] * len(bad), ls="none", marker="x", color=col,
-                            transform=ax.get_xaxis_transform(), clip_on=False,
-                        )  # fmt: skip
+                    for k in range(max(1, len(files))):
+                        mine = [r for r in sel if series_of(r, files) == (k if files else None)]
+                        _draw(ax, mine, f"{v}_{budget}", col, cap, SERIES_STYLES[k % 6])
                 ax.set_title(f"β1={b1:g}, β2={b2:g}", fontsize=8)
                 if i == len(b1s) - 1:
                     ax.set_xlabel("log10(α)")
@@ -141,20 +155,25 @@ def figure4(doc: dict[str, Any], suffix: str = "") -> Plot:
                     ax.set_ylabel("training loss")
         if cap is not None:
             axes[0][0].set_ylim(top=cap * 1.04)
-    first = fig.axes[0]
-    for _, name, col in VARIANTS:
-        first.plot([], [], color=col, marker="o", ms=3, label=name)
-    first.plot([], [], color="0.3", marker="x", ls="none", label="diverged (NaN/Inf)")
-    first.plot([], [], color="0.3", marker="^", ls="none", label="above the axis (blow-up)")
-    handles, names = first.get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncols=4)
+    from matplotlib.lines import Line2D
+
+    handles = [(name, dict(color=col, marker="o", ms=3)) for _, name, col in VARIANTS]
+    handles += [(f, dict(color=GREY, ls=SERIES_STYLES[k % 6])) for k, f in enumerate(files)]
+    handles += [
+        ("diverged (NaN/Inf)", dict(color=GREY, marker="x", ls="none")),
+        ("above the axis (blow-up)", dict(color=GREY, marker="^", ls="none")),
+    ]
+    lines = [Line2D([], [], **kw) for _, kw in handles]
+    legend(fig, lines, [h[0] for h in handles], where="below")
     task = sec.get("task", {}).get("name") if isinstance(sec.get("task"), dict) else None
     return Plot(
         f"ablation{suffix}",
         "Bias-correction ablation (Kingma & Ba Figure 4 layout)",
         f"Training loss{' of ' + task if task else ''} after the short (left block) and long "
-        "(right block) budget against log10(α); rows β1, columns β2; red: Adam with bias "
-        "correction, green: without. Crosses: diverged (in some seed); triangles: a loss above "
+        "(right block) budget against log10(α); rows β1, columns β2; blue: Adam with bias "
+        "correction, orange: without (the paper's red and green)"
+        + ("; line style: results file" if files else "")
+        + ". Crosses: diverged (in some seed); triangles: a loss above "
         "1.25x the initial loss, drawn at the top of the axis. Mean over seeds.",
         fig,
     )

@@ -9,8 +9,10 @@
 One figure of each per (dtype, threads) measured.  GB/s = bytes the rule must move
 (docs/design.md §8) / median time per step.  Rows still flagged unreliable after one
 re-measure (``reliable: false``, bench/reliability.py) are left out of the lines and drawn
-as red crosses (on the fraction plot at most just above 100%, the figure itself being
-nonsense), so that no line is drawn through an impossible figure.
+as crosses (on the fraction plot at most just above 100%, the figure itself being
+nonsense), so that no line is drawn through an impossible figure.  Several results files
+(``overlay.py``: rows tagged with their file's label) are told apart by line style and
+marker, the colour staying the optimizer's.
 """
 
 from __future__ import annotations
@@ -18,15 +20,28 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .figures import Plot, colour, new_figure
+from .figures import (
+    GREY,
+    LIGHT_GREY,
+    OKABE_ITO,
+    SERIES_MARKERS,
+    SERIES_STYLES,
+    Plot,
+    colour,
+    legend,
+    new_figure,
+    series_of,
+    with_series,
+)
 
 ADAMBENCH = "adambench"
 PEER_STYLE = {  # impl -> (colour, marker)
-    "numpy-textbook": ("#7f7f7f", "s"),
-    "torch": ("#bcbd22", "^"),
-    "torch-foreach": ("#17becf", "v"),
-    "torch-fused": ("#000000", "D"),
+    "numpy-textbook": (LIGHT_GREY, "s"),
+    "torch": (OKABE_ITO["reddish purple"], "^"),
+    "torch-foreach": (OKABE_ITO["sky blue"], "v"),
+    "torch-fused": (OKABE_ITO["black"], "D"),
 }
+OTHER_PEER = (OKABE_ITO["yellow"], "P")
 
 
 def groups(doc: dict[str, Any]) -> list[tuple[str, int]]:
@@ -34,7 +49,12 @@ def groups(doc: dict[str, Any]) -> list[tuple[str, int]]:
     return list(dict.fromkeys((r["dtype"], r["threads"]) for r in doc["rows"]))
 
 
-UNRELIABLE = dict(color="#d62728", marker="x", ls="none", ms=6, mew=1.5)
+UNRELIABLE = dict(color=OKABE_ITO["vermillion"], marker="x", ls="none", ms=6, mew=1.5)
+
+
+def series_labels(doc: dict[str, Any]) -> list[str]:
+    """The results files' labels of an overlay (``overlay.py``), in order; [] for one."""
+    return list(dict.fromkeys(r["series"] for r in doc["rows"] if r.get("series")))
 
 
 def _series(
@@ -58,9 +78,18 @@ def _slug(dtype: str, threads: int) -> str:
     return f"{dtype}-{threads}thr"
 
 
+def _style(k: int) -> dict[str, Any]:
+    """Line style and marker of results file ``k`` of an overlay."""
+    return dict(ls=SERIES_STYLES[k % len(SERIES_STYLES)], marker=SERIES_MARKERS[k % 6])
+
+
 def gbps_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "") -> Plot:
+    """GB/s against N, one panel per optimizer.  Several results files overlaid: per file
+    its kernel and roofline in the file's line style (peers and copy/triad, which would
+    double the lines, are in the tables)."""
     rows = [r for r in doc["rows"] if r["dtype"] == dtype and r["threads"] == threads]
     opts = list(dict.fromkeys(r["optimizer"] for r in rows))
+    files = series_labels(doc)
     roofs = [
         r
         for r in doc.get("rooflines", [])
@@ -73,31 +102,44 @@ def gbps_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "") -
     ]
     ncols = min(4, len(opts))
     nrows = math.ceil(len(opts) / ncols)
-    fig = new_figure(2.5 * ncols + 0.6, 2.3 * nrows + 0.8)
+    fig = new_figure(2.5 * ncols + 0.6, 2.3 * nrows + 1.0)
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
     peers_seen: dict[str, tuple[str, str]] = {}
     for k, opt in enumerate(opts):
         ax = axes[k // ncols][k % ncols]
         mine = [r for r in rows if r["optimizer"] == opt]
-        roof = [r for r in roofs if r["optimizer"] == opt]
-        if roof:
-            xs, ys = _series(roof, "gbps")
-            ax.plot(xs, ys, color="0.55", lw=4, alpha=0.5, solid_capstyle="round")
-        for key, ls in (("copy_gbps", ":"), ("triad_gbps", "-.")):
-            xs, ys = _series(refs, key)
-            if xs:
-                ax.plot(xs, ys, color="0.6", lw=0.8, ls=ls)
-        for impl in dict.fromkeys(r["impl"] for r in mine):
-            xs, ys = _series([r for r in mine if r["impl"] == impl], "gbps")
-            bx, by = _series([r for r in mine if r["impl"] == impl], "gbps", reliable=False)
-            if bx:
-                ax.plot(bx, by, **UNRELIABLE)
-            if impl == ADAMBENCH:
-                ax.plot(xs, ys, color=colour(opt), lw=2, marker="o", ms=4)
-            else:
-                c, m = PEER_STYLE.get(impl, ("#8c564b", "P"))
-                peers_seen[impl] = (c, m)
-                ax.plot(xs, ys, color=c, lw=1, ls="--", marker=m, ms=4, mfc="none")
+        if files:
+            for s in range(len(files)):
+                st = _style(s)
+                roof = [r for r in roofs if r["optimizer"] == opt and series_of(r, files) == s]
+                if roof:
+                    ax.plot(*_series(roof, "gbps"), color=LIGHT_GREY, lw=3.5, alpha=0.6,
+                            ls=st["ls"])  # fmt: skip
+                ours = [r for r in mine if r["impl"] == ADAMBENCH and series_of(r, files) == s]
+                ax.plot(*_series(ours, "gbps"), color=colour(opt), lw=1.8, ms=4, **st)
+                bx, by = _series(ours, "gbps", reliable=False)
+                if bx:
+                    ax.plot(bx, by, **UNRELIABLE)
+        else:
+            roof = [r for r in roofs if r["optimizer"] == opt]
+            if roof:
+                xs, ys = _series(roof, "gbps")
+                ax.plot(xs, ys, color=LIGHT_GREY, lw=4, alpha=0.6, solid_capstyle="round")
+            for key, ls in (("copy_gbps", ":"), ("triad_gbps", "-.")):
+                xs, ys = _series(refs, key)
+                if xs:
+                    ax.plot(xs, ys, color=GREY, lw=0.8, ls=ls)
+            for impl in dict.fromkeys(r["impl"] for r in mine):
+                xs, ys = _series([r for r in mine if r["impl"] == impl], "gbps")
+                bx, by = _series([r for r in mine if r["impl"] == impl], "gbps", reliable=False)
+                if bx:
+                    ax.plot(bx, by, **UNRELIABLE)
+                if impl == ADAMBENCH:
+                    ax.plot(xs, ys, color=colour(opt), lw=2, marker="o", ms=4)
+                else:
+                    c, m = PEER_STYLE.get(impl, OTHER_PEER)
+                    peers_seen[impl] = (c, m)
+                    ax.plot(xs, ys, color=c, lw=1, ls="--", marker=m, ms=4, mfc="none")
         ax.set_title(opt, color=colour(opt), fontsize=9)
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -107,29 +149,42 @@ def gbps_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "") -
         ax.set_xlabel("parameters N")
     for row in axes:
         row[0].set_ylabel("GB/s (rule's bytes / time)")
-    handles = [
-        ("adambench (colour: optimizer)", dict(color="0.2", lw=2, marker="o", ms=4)),
-        ("roofline: own access pattern", dict(color="0.55", lw=4, alpha=0.5)),
-        ("copy", dict(color="0.6", lw=0.8, ls=":")),
-        ("triad", dict(color="0.6", lw=0.8, ls="-.")),
-    ] + [
-        (impl, dict(color=c, lw=1, ls="--", marker=m, ms=4, mfc="none"))
-        for impl, (c, m) in peers_seen.items()
-    ]
+    if files:
+        handles = [
+            ("adambench (colour: optimizer)", dict(color=GREY, lw=1.8)),
+            ("roofline: own access pattern", dict(color=LIGHT_GREY, lw=3.5, alpha=0.6)),
+        ] + [(name, dict(color=GREY, lw=1.2, ms=4, **_style(s))) for s, name in enumerate(files)]
+    else:
+        handles = [
+            ("adambench (colour: optimizer)", dict(color=GREY, lw=2, marker="o", ms=4)),
+            ("roofline: own access pattern", dict(color=LIGHT_GREY, lw=4, alpha=0.6)),
+            ("copy", dict(color=GREY, lw=0.8, ls=":")),
+            ("triad", dict(color=GREY, lw=0.8, ls="-.")),
+        ] + [
+            (impl, dict(color=c, lw=1, ls="--", marker=m, ms=4, mfc="none"))
+            for impl, (c, m) in peers_seen.items()
+        ]
     if _any_unreliable(rows):
         handles.append(("unreliable (flagged)", UNRELIABLE))
-    lines = [axes[0][0].plot([], [], **kw)[0] for _, kw in handles]
-    fig.legend(lines, [h[0] for h in handles], loc="outside lower center", ncols=4)
+    from matplotlib.lines import Line2D
+
+    lines = [Line2D([], [], **kw) for _, kw in handles]
+    legend(fig, lines, [h[0] for h in handles], where="below")
     fig.suptitle(f"Achieved bandwidth, {dtype}, {threads} thread(s)")
     return Plot(
         f"bench-gbps-{_slug(dtype, threads)}{suffix}",
         f"Achieved GB/s, {dtype}, {threads} thread(s)",
         "GB/s = bytes the rule must move per step / median time per step. Thick grey: the "
         "same-run roofline (a trivial loop with the rule's own reads and writes, best of "
-        "repeats); dotted/dash-dotted: copy and triad for reference; dashed with open "
-        "markers: peers timed side by side in the same run."
+        "repeats)"
         + (
-            " Red crosses: rows still flagged unreliable after one re-measure (not joined)."
+            "; line style and marker: results file (peers, copy and triad are in the tables)."
+            if files
+            else "; dotted/dash-dotted: copy and triad for reference; dashed with open "
+            "markers: peers timed side by side in the same run."
+        )
+        + (
+            " Crosses: rows still flagged unreliable after one re-measure (not joined)."
             if _any_unreliable(rows)
             else ""
         ),
@@ -143,12 +198,17 @@ def fraction_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "
         for r in doc["rows"]
         if r["dtype"] == dtype and r["threads"] == threads and r["impl"] == ADAMBENCH
     ]
-    fig = new_figure(6.4, 3.4)
+    files = series_labels(doc)
+    fig = new_figure(height=3.4)
     ax = fig.add_subplot()
     top = 100.0
-    for opt in dict.fromkeys(r["optimizer"] for r in rows):
-        xs, ys = _series([r for r in rows if r["optimizer"] == opt], "fraction_of_roofline")
-        ax.plot(xs, [100 * y for y in ys], color=colour(opt), marker="o", ms=4, label=opt)
+    keys = dict.fromkeys((r["optimizer"], series_of(r, files)) for r in rows)
+    for opt, s in keys:
+        mine = [r for r in rows if r["optimizer"] == opt and series_of(r, files) == s]
+        xs, ys = _series(mine, "fraction_of_roofline")
+        st = dict(marker="o", ls="-") if s is None else _style(s)
+        name = with_series(opt, mine[0])
+        ax.plot(xs, [100 * y for y in ys], color=colour(opt), ms=4, label=name, **st)
         top = max([top, *(100 * y for y in ys)])
     bad = [r for r in rows if r.get("reliable") is False and r.get("fraction_of_roofline")]
     if bad:  # an impossible share (3054%) must not set the scale: clipped just above the top
@@ -162,14 +222,15 @@ def fraction_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "
     ax.set_xlabel("parameters N")
     ax.set_ylabel("% of roofline")
     ax.set_title(f"adambench kernels: share of the measured roofline, {dtype}, {threads} thr")
-    ax.legend(ncols=2)
+    legend(fig, ax=ax)
     return Plot(
         f"bench-roofline-{_slug(dtype, threads)}{suffix}",
         f"Fraction of roofline, {dtype}, {threads} thread(s)",
         "Roofline best time / kernel median time, per size (dotted: 90%). Small sizes are "
         "dominated by the call overhead, large ones by memory bandwidth."
+        + (" Line style and marker: results file." if files else "")
         + (
-            " Red crosses: rows still flagged unreliable after one re-measure, left out of "
+            " Crosses: rows still flagged unreliable after one re-measure, left out of "
             "the lines (clipped to the top of the axis)."
             if bad
             else ""

@@ -15,7 +15,23 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .figures import Plot, colour, dashes, empty_note, new_figure, numbers, positive
+from .figures import (
+    GREY,
+    LIGHT_GREY,
+    SERIES_MARKERS,
+    Plot,
+    colour,
+    empty_note,
+    legend,
+    line_style,
+    new_figure,
+    numbers,
+    positive,
+    series_of,
+    with_series,
+)
+
+FAR = 100.0  # a bound above FAR x the largest value drawn is written at the axis edge
 
 
 def by_problem(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -26,11 +42,33 @@ def by_problem(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def series_labels(rows: list[dict[str, Any]]) -> list[str]:
+    """The results files' labels of overlaid rows (``overlay.py``), in order; [] for one."""
+    return list(dict.fromkeys(r["series"] for r in rows if r.get("series")))
+
+
 def label(row: dict[str, Any], rows: list[dict[str, Any]]) -> str:
-    """The optimizer, plus its hyperparameter point when the problem has several."""
-    same = [r for r in rows if r["optimizer"] == row["optimizer"]]
+    """The optimizer, plus its hyperparameter point when the problem has several, plus the
+    results file's label when several are overlaid."""
+    same = [
+        r
+        for r in rows
+        if r["optimizer"] == row["optimizer"] and r.get("series") == row.get("series")
+    ]
     point = row.get("point") or ""
-    return f"{row['optimizer']} ({point})" if len(same) > 1 and point else row["optimizer"]
+    text = f"{row['optimizer']} ({point})" if len(same) > 1 and point else row["optimizer"]
+    return with_series(text, row)
+
+
+def point_marker(row: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Markers telling apart the grid points of one optimizer (and file): none on the
+    first, then circles, squares, ... (the colour is the optimizer's, the style the file's)."""
+    key = (row["optimizer"], row.get("series"))
+    same = [r for r in rows if (r["optimizer"], r.get("series")) == key]
+    k = next((i for i, r in enumerate(same) if r is row), 0)
+    if k == 0:
+        return {}
+    return {"marker": SERIES_MARKERS[(k - 1) % len(SERIES_MARKERS)], "ms": 4, "markevery": 0.1}
 
 
 def _bound_value(row: dict[str, Any]) -> float | None:
@@ -39,39 +77,65 @@ def _bound_value(row: dict[str, Any]) -> float | None:
     return float(v) if b.get("applies") and isinstance(v, (int, float)) and v > 0 else None
 
 
+def _finite(values: list[float]) -> list[float]:
+    return [v for v in values if v == v and not math.isinf(v)]
+
+
 def regret_plot(problem: str, rows: list[dict[str, Any]], suffix: str = "") -> Plot:
-    """R(T) vs T on log-log axes with 95% bands, sqrt(T) reference and bounds at T."""
-    fig = new_figure(6.4, 4.2)
+    """R(T) vs T on log-log axes with 95% bands, sqrt(T) reference and bounds at T.
+
+    A bound far above the curves (more than ``FAR`` x the largest value drawn, a vacuous
+    one typically) would squeeze them into a sliver of the axis: it is written at the
+    top edge with an arrow instead, and the axis stays on the data.
+    """
+    fig = new_figure(height=4.2)
     ax = fig.add_subplot()
-    anchors = []
+    files = series_labels(rows)
+    anchors, tops, bounds = [], [], []
     drawn = 0
     for r in rows:
         c, lab = colour(r["optimizer"]), label(r, rows)
+        ls = line_style(r["optimizer"], series_of(r, files))
         T, mean = numbers(r["curve"]["T"]), positive(r["curve"]["R_mean"])
         if not any(v == v for v in mean):
             continue
         drawn += 1
-        ax.plot(T, mean, color=c, ls=dashes(r["optimizer"]), lw=1.6, label=lab)
+        ax.plot(T, mean, color=c, ls=ls, lw=1.6, label=lab, **point_marker(r, rows))
         lo, hi = positive(r["curve"]["R_low"]), positive(r["curve"]["R_high"])
         lo = [
             a if a == a else m for a, m in zip(lo, mean, strict=True)
         ]  # a band below 0 ends at the line
         ax.fill_between(T, lo, hi, color=c, alpha=0.18, lw=0)
+        tops += _finite(mean) + _finite(hi)
         if mean[-1] == mean[-1]:
             anchors.append(mean[-1] / math.sqrt(T[-1]))
         b = _bound_value(r)
         if b is not None:
-            ax.plot([T[-1]], [b], marker="v", ms=8, color=c, ls="none", mec="k", mew=0.6)
+            bounds.append((T[-1], b, c, lab))
     if drawn:
         ax.set_xscale("log")
         ax.set_yscale("log")
         Tmax = max(r["curve"]["T"][-1] for r in rows)
         ref = sorted(anchors)[len(anchors) // 2]
         xs = [10 ** (k / 4) for k in range(0, int(4 * math.log10(max(Tmax, 10))) + 1)]
-        ax.plot(xs, [ref * math.sqrt(x) for x in xs], "k--", lw=0.9, alpha=0.6, label="∝ √T")
-        if any(_bound_value(r) for r in rows):
-            ax.plot([], [], marker="v", color="0.5", mec="k", ls="none", label="bound at T")
-        ax.legend(loc="upper left", ncols=2)
+        ax.plot(xs, [ref * math.sqrt(x) for x in xs], color=GREY, ls=(0, (4, 2)), lw=0.9,
+                label="∝ √T")  # fmt: skip
+        top = max(tops)
+        near = [(t, b, c) for t, b, c, _ in bounds if b <= FAR * top]
+        far = [(t, b, c, lab) for t, b, c, lab in bounds if b > FAR * top]
+        for t, b, c in near:
+            ax.plot([t], [b], marker="v", ms=8, color=c, ls="none", mec="k", mew=0.6)
+        if near:
+            ax.plot([], [], marker="v", color=LIGHT_GREY, mec="k", ls="none", label="bound at T")
+        for k, (t, b, c, lab) in enumerate(far):  # top left: where growing curves are not
+            ax.annotate(
+                f"{lab}: bound {b:.3g}, above the axis", xy=(t, 1.0),
+                xycoords=("data", "axes fraction"), xytext=(0.02, 0.95 - 0.065 * k),
+                textcoords="axes fraction", ha="left", va="center", fontsize=7, color=c,
+                annotation_clip=False,
+                arrowprops=dict(arrowstyle="->", color=c, lw=0.8, shrinkA=2, shrinkB=0),
+            )  # fmt: skip
+        legend(fig, ax=ax)
     else:
         empty_note(ax, "no positive regret to draw on log axes")
     ax.set_xlabel("T (steps)")
@@ -80,26 +144,28 @@ def regret_plot(problem: str, rows: list[dict[str, Any]], suffix: str = "") -> P
     return Plot(
         f"regret-{problem}{suffix}",
         f"Regret R(T) on {problem}",
-        "Mean over seeds with its 95% t interval (band); dashed: a sqrt(T) line through the "
-        "median final R(T)/sqrt(T); triangles: the theory's bound at T evaluated on the run's "
-        "own constants, where its conditions hold. Points with R(T) <= 0 are left out of "
-        "the log axes.",
+        "Mean over seeds with its 95% t interval (band); dashed grey: a sqrt(T) line through "
+        "the median final R(T)/sqrt(T); triangles: the theory's bound at T evaluated on the "
+        "run's own constants, where its conditions hold; a bound more than 100x above the "
+        "curves is written at the top edge (arrow) so the axis stays on the data. Points "
+        "with R(T) <= 0 are left out of the log axes."
+        + (" Line style: results file." if files else ""),
         fig,
     )
 
 
 def rate_plot(problem: str, rows: list[dict[str, Any]], suffix: str = "") -> Plot:
     """R(T)/T against T (log T): tends to 0 for sublinear regret."""
-    fig = new_figure(6.4, 3.6)
+    fig = new_figure(height=3.6)
     ax = fig.add_subplot()
+    files = series_labels(rows)
     for r in rows:
         c = colour(r["optimizer"])
         cur = r["curve"]
         T = numbers(cur["T"])
-        ax.plot(
-            T, numbers(cur["R_over_T"]), color=c, ls=dashes(r["optimizer"]), lw=1.6,
-            label=label(r, rows),
-        )  # fmt: skip
+        ls = line_style(r["optimizer"], series_of(r, files))
+        ax.plot(T, numbers(cur["R_over_T"]), color=c, ls=ls, lw=1.6, label=label(r, rows),
+                **point_marker(r, rows))  # fmt: skip
         lo = [a / t for a, t in zip(numbers(cur["R_low"]), T, strict=True)]
         hi = [a / t for a, t in zip(numbers(cur["R_high"]), T, strict=True)]
         ax.fill_between(T, lo, hi, color=c, alpha=0.18, lw=0)
@@ -108,12 +174,12 @@ def rate_plot(problem: str, rows: list[dict[str, Any]], suffix: str = "") -> Plo
     ax.set_xlabel("T (steps)")
     ax.set_ylabel("R(T) / T")
     ax.set_title(f"Average regret on {problem}")
-    ax.legend(ncols=2)
+    legend(fig, ax=ax)
     return Plot(
         f"regret-rate-{problem}{suffix}",
         f"Average regret R(T)/T on {problem}",
         "Sublinear regret means R(T)/T -> 0; a curve levelling off above 0 is linear regret. "
-        "Band: 95% t interval over seeds.",
+        "Band: 95% t interval over seeds." + (" Line style: results file." if files else ""),
         fig,
     )
 
@@ -123,13 +189,15 @@ def iterate_plot(problem: str, rows: list[dict[str, Any]], suffix: str = "") -> 
     rows = [r for r in rows if "x_first_coord_mean" in r["curve"]]
     if not rows:
         return None
-    fig = new_figure(6.4, 3.4)
+    fig = new_figure(height=3.4)
     ax = fig.add_subplot()
+    files = series_labels(rows)
     for r in rows:
         cur = r["curve"]
         ax.plot(
             numbers(cur["T"]), numbers(cur["x_first_coord_mean"]), color=colour(r["optimizer"]),
-            ls=dashes(r["optimizer"]), lw=1.6, marker=".", ms=3, label=label(r, rows),
+            ls=line_style(r["optimizer"], series_of(r, files)), lw=1.6, marker=".", ms=3,
+            label=label(r, rows),
         )  # fmt: skip
     for y in (-1.0, 1.0):
         ax.axhline(y, color="k", lw=0.7, ls=":")
@@ -138,7 +206,7 @@ def iterate_plot(problem: str, rows: list[dict[str, Any]], suffix: str = "") -> 
     ax.set_xlabel("t (steps)")
     ax.set_ylabel("x_t (first coordinate)")
     ax.set_title(f"Iterate path on {problem}")
-    ax.legend(ncols=2)
+    legend(fig, ax=ax)
     return Plot(
         f"iterate-{problem}{suffix}",
         f"Iterate path on {problem}",
@@ -153,8 +221,9 @@ def exponent_plot(rows: list[dict[str, Any]], suffix: str = "") -> Plot:
     """Fitted exponents p of R(T) ~ T^p with intervals, one row per (problem, optimizer)."""
     probs = by_problem(rows)
     entries = [(p, r) for p, rs in probs.items() for r in rs]
-    fig = new_figure(6.4, 0.9 + 0.28 * len(entries))
+    fig = new_figure(height=0.9 + 0.28 * len(entries))
     ax = fig.add_subplot()
+    files = series_labels(rows)
     ylabels = []
     for i, (p, r) in enumerate(entries):
         y = len(entries) - 1 - i
@@ -166,9 +235,10 @@ def exponent_plot(rows: list[dict[str, Any]], suffix: str = "") -> Plot:
         s = float(e["slope"])
         lo = float(e["low"]) if e.get("low") is not None else s
         hi = float(e["high"]) if e.get("high") is not None else s
+        k = series_of(r, files)
         ax.errorbar(
-            [s], [y], xerr=[[s - lo], [hi - s]], fmt="o", color=colour(r["optimizer"]),
-            capsize=3, ms=4,
+            [s], [y], xerr=[[s - lo], [hi - s]], color=colour(r["optimizer"]), capsize=3, ms=4,
+            fmt="o" if k is None else SERIES_MARKERS[k % len(SERIES_MARKERS)],
         )  # fmt: skip
     for x, name in ((0.5, " √T"), (1.0, " linear")):
         ax.axvline(x, color="k", lw=0.8, ls="--", alpha=0.6)
@@ -188,7 +258,8 @@ def exponent_plot(rows: list[dict[str, Any]], suffix: str = "") -> Plot:
         "Growth exponents",
         "Slope of log R(T) against log T over the last two decades, fitted per seed, with "
         "its 95% t interval across seeds (a point alone: one seed or identical curves); "
-        "0.5 is O(sqrt T) regret, 1 is linear (no convergence).",
+        "0.5 is O(sqrt T) regret, 1 is linear (no convergence)."
+        + (" Marker: results file." if files else ""),
         fig,
     )
 

@@ -5,6 +5,9 @@
   section 6 protocol, docs/theory.md §1.7: best of a learning-rate grid);
 * final training loss against the learning rate per task, every grid point (the
   sensitivity the chosen rate hides), mean over seeds.
+
+Several results files overlaid (``overlay.py``: entries tagged with their file's label)
+are told apart by line style, the colour staying the optimizer's.
 """
 
 from __future__ import annotations
@@ -12,7 +15,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .figures import Plot, colour, dashes, empty_note, new_figure, numbers
+from .figures import (
+    Plot,
+    colour,
+    empty_note,
+    legend,
+    line_style,
+    new_figure,
+    numbers,
+    series_of,
+    with_series,
+)
 
 GRID_KEYS = ("lr", "beta1", "beta2")  # the searched hyperparameters (experiments/training.py)
 
@@ -46,9 +59,15 @@ def seed_band(curves: list[list[Any]]) -> tuple[list[float], list[float], list[f
             )
 
 
+def series_labels(t: dict[str, Any]) -> list[str]:
+    """The results files' labels of an overlaid task (``overlay.py``), in order; [] for one."""
+    return list(dict.fromkeys(e["series"] for e in t["optimizers"] if e.get("series")))
+
+
 def loss_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
     name = t["task"]["name"]
-    fig = new_figure(6.4, 4.0)
+    files = series_labels(t)
+    fig = new_figure(height=4.0)
     ax = fig.add_subplot()
     drawn = 0
     positive = True
@@ -59,15 +78,16 @@ def loss_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
         med, lo, hi = seed_band(g["train_loss_curves"])
         epochs = list(range(len(med)))
         c = colour(e["optimizer"])
-        lab = f"{e['optimizer']} (lr {float(g['lr']):g})"
-        ax.plot(epochs, med, color=c, ls=dashes(e["optimizer"]), lw=1.6, label=lab)
+        lab = with_series(f"{e['optimizer']} (lr {float(g['lr']):g})", e)
+        ls = line_style(e["optimizer"], series_of(e, files))
+        ax.plot(epochs, med, color=c, ls=ls, lw=1.6, label=lab)
         ax.fill_between(epochs, lo, hi, color=c, alpha=0.18, lw=0)
         positive &= all(v > 0 for v in lo if v == v)
         drawn += 1
     if drawn:
         if positive:
             ax.set_yscale("log")
-        ax.legend(ncols=2)
+        legend(fig, ax=ax)
     else:
         empty_note(ax, "every run diverged")
     from matplotlib.ticker import MaxNLocator
@@ -80,7 +100,8 @@ def loss_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
         f"loss-{name}{suffix}",
         f"Training loss on {name}",
         "Median over seeds (line) and the range from the best to the worst seed (band), at "
-        "the learning rate each optimizer chose from its grid (lowest mean final loss).",
+        "the learning rate each optimizer chose from its grid (lowest mean final loss)."
+        + (" Line style: results file." if files else ""),
         fig,
     )
 
@@ -89,7 +110,8 @@ def lr_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
     import numpy as np
 
     name = t["task"]["name"]
-    fig = new_figure(6.4, 3.6)
+    files = series_labels(t)
+    fig = new_figure(height=3.6)
     ax = fig.add_subplot()
     every = []
     for e in t["optimizers"]:
@@ -111,11 +133,11 @@ def lr_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
             xs,
             ys,
             color=c,
-            ls=dashes(e["optimizer"]),
+            ls=line_style(e["optimizer"], series_of(e, files)),
             marker="o",
             ms=3,
             lw=1.2,
-            label=e["optimizer"],
+            label=with_series(e["optimizer"], e),
         )
         if bad:
             ax.plot(bad, [0.97] * len(bad), "x", color=c, transform=ax.get_xaxis_transform())
@@ -125,13 +147,14 @@ def lr_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
     ax.set_xlabel("learning rate α")
     ax.set_ylabel("final training loss (mean over seeds)")
     ax.set_title(f"{name} on {data}: learning-rate grid")
-    ax.legend(ncols=2)
+    legend(fig, ax=ax)
     return Plot(
         f"lr-grid-{name}{suffix}",
         f"Learning-rate grid on {name}",
         "Final training loss at every learning rate of the grid (mean over seeds; the best "
         "over the beta grid where one was searched); crosses at the top: a learning rate "
-        "where a seed diverged at every grid point.",
+        "where a seed diverged at every grid point."
+        + (" Line style: results file." if files else ""),
         fig,
     )
 

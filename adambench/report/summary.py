@@ -15,6 +15,7 @@ from typing import Any
 
 from .plots_ablation import section
 from .plots_regret import by_problem
+from .plots_regret import label as row_label
 from .tables import _size, num
 
 
@@ -55,10 +56,10 @@ def regret_summary(doc: dict[str, Any]) -> list[str]:
         other = [r for r in sub if r not in sqrt_t]
         if other:
             parts.append("sublinear: " + "; ".join(map(_expo, other)))
-        for r in of("undetermined") + of("diverged"):
+        for r in of("undetermined") + of("diverged") + of("failed"):  # failed: a sweep's point
             v = r["verdict"]
             need = f" (needs {v['decide']})" if v.get("decide") else ""
-            parts.append(f"{r['optimizer']}: {v['text']}{need}")
+            parts.append(f"{row_label(r, rows)}: {v['text']}{need}")  # its point if several
         out.append(f"{problem}: " + "; ".join(parts) + ".")
     return out
 
@@ -162,9 +163,19 @@ def run_summary(doc: dict[str, Any]) -> list[str]:
     from .tables import _run_order, rank_label
 
     out = []
+    if doc.get("complete") is False:  # an interrupted run: what it kept
+        stop = doc.get("interrupted") or {}
+        left = ", ".join(stop.get("not_started") or []) or "none"
+        out.append(
+            f"Partial results: the run was interrupted ({stop.get('signal', 'signal')}); "
+            f"{len(stop.get('finished_tasks') or [])} task(s) finished, not started: {left}."
+        )
     for t in doc["tasks"]:
         ranked = sorted((e for e in t["optimizers"] if e.get("chosen")), key=_run_order)
         name = t["task"]["name"]
+        if t.get("complete") is False:
+            missing = ", ".join(t.get("missing_optimizers") or [])
+            name += f" (incomplete: not trained: {missing})"
         if not ranked:
             out.append(f"{name}: every run diverged.")
             continue

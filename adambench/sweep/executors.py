@@ -1,10 +1,15 @@
 """Executors: where work units run.  In this process, in local worker processes, or on
 a Dask distributed cluster.
 
-Every executor has ``map(units, done)``: it runs ``work.run_unit`` on each unit and
-calls ``done(unit, payload)`` in the calling thread as each one finishes, in whatever
+Every executor has ``map(units, done, failed)``: it runs ``work.run_unit`` on each unit
+and calls ``done(unit, payload)`` in the calling thread as each one finishes, in whatever
 order they finish (the driver writes the result file then, so one process writes the
-store).  On KeyboardInterrupt it stops its workers and re-raises; on a lost worker it
+store).  The inline and the local-process executors (``reports_progress``) also take
+``progress(unit, fraction)``, called in the calling thread when a unit starts (0) and
+as its engine advances: local workers send (key, fraction) on a queue, at most every
+``PROGRESS_INTERVAL`` seconds a unit, which the driver drains while it waits.
+
+On KeyboardInterrupt it stops its workers and re-raises; on a lost worker it
 runs the lost units again.  A unit whose computation raises is reported to
 ``failed(unit, message)`` and the others go on.
 
@@ -23,6 +28,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +38,8 @@ from .work import run_unit
 
 Done = Callable[[Unit, dict[str, Any]], None]
 Failed = Callable[[Unit, str], None]
+Progress = Callable[[Unit, float], None]
+PROGRESS_INTERVAL = 0.25  # seconds between a worker's progress messages for one unit
 MAX_ATTEMPTS = 3  # runs of one unit whose worker died before giving up on it
 
 
@@ -50,14 +58,22 @@ def cores() -> int:
 class InlineExecutor:
     """Units one after another in this process (numba on ``threads`` threads)."""
 
+    reports_progress = True
+
     def __init__(self, threads: int | None = None):
         self.threads = threads
         self.description = "this process"
 
-    def map(self, units: list[Unit], done: Done, failed: Failed) -> None:
+    def map(
+        self, units: list[Unit], done: Done, failed: Failed, progress: Progress | None = None
+    ) -> None:
         for u in units:
+            tell = None
+            if progress is not None:
+                progress(u, 0.0)
+                tell = _throttled(lambda f, u=u: progress(u, f))
             try:
-                payload = run_unit(u.spec, self.threads)
+                payload = run_unit(u.spec, self.threads, tell)
             except Exception as e:
                 failed(u, _message(e))
                 continue
@@ -65,6 +81,38 @@ class InlineExecutor:
 
     def close(self) -> None:
         pass
+
+
+def _throttled(tell: Callable[[float], None]) -> Callable[[float], None]:
+    """``tell`` at most every ``PROGRESS_INTERVAL`` seconds (and always at 1.0)."""
+    last = [0.0]
+
+    def call(fraction: float) -> None:
+        now = time.monotonic()
+        if fraction >= 1.0 or now - last[0] >= PROGRESS_INTERVAL:
+            last[0] = now
+            tell(fraction)
+
+    return call
+
+
+_PROGRESS_QUEUE: Any = None  # in a local worker: where its units' progress goes
+
+
+def _run_reporting(key: str, spec: dict[str, Any], threads: int | None) -> dict[str, Any]:
+    """``run_unit`` in a local worker, its progress sent to the driver as (key, fraction)."""
+    queue = _PROGRESS_QUEUE
+    if queue is None:
+        return run_unit(spec, threads)
+
+    def send(fraction: float) -> None:
+        try:
+            queue.put_nowait((key, fraction))
+        except Exception:  # noqa: BLE001 - a full or closed queue costs only the bar
+            pass
+
+    send(0.0)
+    return run_unit(spec, threads, _throttled(send))
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -93,9 +141,10 @@ def _watch_driver(alive: Any) -> None:
     os._exit(1)  # a worker has nothing to save: its unit is recomputed by a later run
 
 
-def _worker_init(alive: Any = None) -> None:
+def _worker_init(alive: Any = None, queue: Any = None) -> None:
     """Set up a local worker.
 
+    * Progress of its units goes to ``queue`` (``_run_reporting``).
     * Ctrl-C is ignored: the driver stops the workers (and keeps what finished).
     * The worker dies with its driver (``_die_with_parent``, ``_watch_driver``).
     * ``spawn`` becomes this process's default start method (it starts no process): numba
@@ -104,7 +153,9 @@ def _worker_init(alive: Any = None) -> None:
       sweep) cannot release, hence the resource tracker's "leaked semaphore" warning.
       The lock would be this worker's own, so it guards nothing.
     """
+    global _PROGRESS_QUEUE
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _PROGRESS_QUEUE = queue
     _die_with_parent()
     if alive is not None:
         threading.Thread(target=_watch_driver, args=(alive,), name="adambench-driver-watch",
@@ -123,6 +174,8 @@ class ProcessExecutor:
     memory) breaks the pool: a new pool runs the units that had not finished.
     """
 
+    reports_progress = True
+
     def __init__(self, jobs: int, threads: int | None = None):
         if jobs < 1:
             raise ValueError(f"--jobs must be an integer >= 1, got {jobs}")
@@ -136,15 +189,18 @@ class ProcessExecutor:
         self.pool: Any = None
         self.restarts = 0
         self._alive: tuple[Any, Any] | None = None  # (read end for the workers, write end)
+        self._queue: Any = None  # the workers' progress messages (key, fraction)
 
     def _new_pool(self) -> Any:
         from concurrent.futures import ProcessPoolExecutor
 
         if self._alive is None:
             self._alive = self.context.Pipe(duplex=False)
+        if self._queue is None:
+            self._queue = self.context.Queue()
         return ProcessPoolExecutor(
             self.jobs, mp_context=self.context, initializer=_worker_init,
-            initargs=(self._alive[0],),
+            initargs=(self._alive[0], self._queue),
         )  # fmt: skip
 
     def worker_pids(self) -> list[int]:
@@ -152,21 +208,42 @@ class ProcessExecutor:
         procs = getattr(self.pool, "_processes", None) or {}
         return [p.pid for p in list(procs.values()) if p.pid is not None]
 
-    def map(self, units: list[Unit], done: Done, failed: Failed) -> None:
+    def _drain(self, by_key: dict[str, Unit], progress: Progress | None) -> None:
+        """Hand the workers' queued progress messages to ``progress`` (this thread)."""
+        if self._queue is None:
+            return
+        import queue as queue_mod
+
+        while True:
+            try:
+                key, fraction = self._queue.get_nowait()
+            except (queue_mod.Empty, OSError, EOFError, ValueError):
+                return
+            if progress is not None and key in by_key:
+                progress(by_key[key], float(fraction))
+
+    def map(
+        self, units: list[Unit], done: Done, failed: Failed, progress: Progress | None = None
+    ) -> None:
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
         attempts = dict.fromkeys((u.key for u in units), 0)
+        by_key = {u.key: u for u in units}
         todo = list(units)
+        tick = PROGRESS_INTERVAL if progress is not None else None
         try:
             while todo:
                 self.pool = self.pool or self._new_pool()
-                pending = {self.pool.submit(run_unit, u.spec, self.threads): u for u in todo}
+                pending = {
+                    self.pool.submit(_run_reporting, u.key, u.spec, self.threads): u for u in todo
+                }
                 for u in todo:
                     attempts[u.key] += 1
                 todo = []
                 while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    finished, _ = wait(pending, timeout=tick, return_when=FIRST_COMPLETED)
+                    self._drain(by_key, progress)
                     for f in finished:
                         u = pending.pop(f)
                         try:
@@ -210,6 +287,10 @@ class ProcessExecutor:
             alive, self._alive = self._alive, None
             for end in alive or ():
                 end.close()
+            queue, self._queue = self._queue, None
+            if queue is not None:
+                queue.close()
+                queue.cancel_join_thread()  # unread progress messages are not waited for
 
 
 class _NoDaskErrors(logging.Filter):

@@ -33,17 +33,10 @@ from ..problems.nn import TASKS
 from ..problems.online.registry import BALL_CAPABLE, make_problem
 from ..problems.online.registry import info as problem_info
 from ..results import to_jsonable
+from . import costs
 from .config import SweepConfig
 from .work import dataset, make_train_task
 
-# Measured on the project's 2-core machine while other work ran (docs/scaling.md), one
-# thread: seconds per (step x run x (d + 10)) of the regret engine (6.6-8.6e-9 at
-# d = 10), per (step x seed) of a Newton comparator (smooth problems; 1.7e-6 on
-# logistic d = 10), per (example x run x parameter x epoch) of training (2e-10, MLP
-# on the digits).  Estimates only: --dry-run says so.
-REGRET_SECONDS_PER_WORK = 1.0e-8
-COMPARATOR_SECONDS_PER_STEP = 2.0e-6
-TRAIN_SECONDS_PER_WORK = 2.0e-10
 # The most runs one sweep may plan (100x the 10,000-run plan of docs/scaling.md; planning
 # it takes seconds, running it days).
 MAX_RUNS = 1_000_000
@@ -51,7 +44,9 @@ MAX_RUNS = 1_000_000
 
 @dataclass(frozen=True)
 class Unit:
-    """One work unit: its key, its plain-data spec (what a worker runs) and estimates."""
+    """One work unit: its key, its plain-data spec (what a worker runs) and estimates:
+    ``est_seconds`` on a running worker (``costs.unit_seconds``: fixed + per-step terms;
+    a worker's own startup is ``costs.estimate``'s), ``est_bytes`` its peak memory."""
 
     key: str
     spec: dict[str, Any]
@@ -139,8 +134,29 @@ def plan(cfg: SweepConfig) -> list[Unit]:
     return units
 
 
-def _plan_regret(cfg: SweepConfig) -> list[Unit]:
+def regret_bytes(prob: Any, n_points: int, n_seeds: int, kmax: int) -> int:
+    """Peak memory of one batch of the regret engine: the runs' state, one block of data
+    and the block's (n, P, kmax) table of coefficients, at the engine's own block size."""
     from ..engines.regret.engine import block_size  # numba
+    from ..experiments.regret import state_bytes
+
+    P, S = n_points, n_seeds
+    block = block_size(P, kmax, S, prob.nnz)
+    return int(state_bytes(P * S, prob.d) + S * block * (16 * prob.nnz + 8) + block * P * kmax * 8)
+
+
+def regret_seconds(prob: Any, T: int, runs: int, n_seeds: int) -> float:
+    """One batch of the regret engine on a running process (``costs.unit_seconds``): fixed
+    + T x runs x (d + 10) engine work + a smooth problem's comparator, T x seeds."""
+    from ..experiments.regret import run_work
+
+    return costs.unit_seconds(
+        kind="regret", work=run_work(T, runs, prob.d),
+        comparator_steps=0 if prob.linear else T * n_seeds,
+    )  # fmt: skip
+
+
+def _plan_regret(cfg: SweepConfig) -> list[Unit]:
     from ..experiments import regret as policy  # scipy (stats)
 
     e = cfg.engine
@@ -202,19 +218,27 @@ def _plan_regret(cfg: SweepConfig) -> list[Unit]:
                     **({"backend": e["backend"]} if "backend" in e else {}),
                 }
                 runs, P = len(chunk) * S, len(chunk)
-                seconds = policy.run_work(T, runs, prob.d) * REGRET_SECONDS_PER_WORK
-                if not prob.linear:
-                    seconds += T * S * COMPARATOR_SECONDS_PER_STEP
-                # the runs' state, one block of data and the block's (n, P, kmax) table
-                # of coefficients, at the engine's own block size
-                block = block_size(P, kmax, S, prob.nnz)
-                mem = (policy.state_bytes(runs, prob.d) + S * block * (16 * prob.nnz + 8)
-                       + block * P * kmax * 8)  # fmt: skip
+                seconds = regret_seconds(prob, T, runs, S)  # fixed + per-step (costs.py)
+                mem = regret_bytes(prob, P, S, kmax)
                 units.append(
                     Unit(unit_key(spec), spec, runs, f"{pname} {oname} x{len(chunk)}",
                          seconds, int(mem))
                 )  # fmt: skip
     return units
+
+
+def train_cost(
+    task: Any, data: Any, runs: int, epochs: int, batch_size: int, dtype: str
+) -> tuple[float, int]:
+    """(seconds on a running process, peak bytes) of ``runs`` training runs batched as one:
+    fixed + epochs x examples x runs x parameters (``costs.unit_seconds``); parameters,
+    gradients and state, the activations of a minibatch (capped) and the data twice."""
+    work = epochs * len(data.y_train) * runs * task.size
+    item = np.dtype(dtype).itemsize
+    mem = runs * task.size * item * 6 + min(
+        40_000_000 * 8, runs * batch_size * task.activation_floats() * 8 * 4
+    )
+    return costs.unit_seconds(kind="run", work=work), int(mem + data.x_train.nbytes * 2)
 
 
 def _plan_run(cfg: SweepConfig) -> list[Unit]:
@@ -261,14 +285,10 @@ def _plan_run(cfg: SweepConfig) -> list[Unit]:
                     **({"backend": e["backend"]} if "backend" in e else {}),
                 }
                 runs = len(chunk) * S
-                n = len(data.y_train)
-                work = e["epochs"] * n * runs * task.size
-                item = np.dtype(e["dtype"]).itemsize
-                mem = runs * task.size * item * 6 + min(
-                    40_000_000 * 8, runs * e["batch_size"] * task.activation_floats() * 8 * 4
-                )
+                seconds, mem = train_cost(task, data, runs, e["epochs"], e["batch_size"],
+                                          e["dtype"])  # fmt: skip
                 units.append(
-                    Unit(unit_key(spec), spec, runs, f"{tname} {oname} x{len(chunk)}",
-                         work * TRAIN_SECONDS_PER_WORK, int(mem + data.x_train.nbytes * 2))
+                    Unit(unit_key(spec), spec, runs, f"{tname} {oname} x{len(chunk)}", seconds,
+                         mem)
                 )  # fmt: skip
     return units

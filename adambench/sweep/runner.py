@@ -91,11 +91,17 @@ def execute(
     executor: Any,
     on_start: Callable[[int, int], None] | None = None,
     on_unit: Callable[[Unit, bool], None] | None = None,
+    on_progress: Callable[[Unit, float], None] | None = None,
+    on_cache: Callable[[list[Unit]], None] | None = None,
 ) -> Outcome:
     """Run the missing units of a sweep; see the module docstring.
 
     ``on_start(cached, todo)`` is called once the cache is read; ``on_unit(unit, ok)``
-    after each computed (or failed) unit.  Never raises KeyboardInterrupt: an interrupted
+    after each computed (or failed) unit; ``on_progress(unit, fraction)`` when a unit
+    starts (0) and as it advances, where the executor reports it (``reports_progress``:
+    the inline and local-process executors; a Dask cluster reports finished units only);
+    ``on_cache(units)`` with the units loaded from the cache.
+    Never raises KeyboardInterrupt: an interrupted
     sweep returns with ``interrupted`` set and its ``remaining`` units.
     """
     start = time.perf_counter()
@@ -109,6 +115,8 @@ def execute(
             out.payloads[u.key] = payload
             out.cached += 1
     out.recomputed_corrupt = len(store.corrupt)
+    if on_cache is not None:
+        on_cache([u for u in units if u.key in out.payloads])
     if on_start is not None:
         on_start(out.cached, len(todo))
 
@@ -126,7 +134,9 @@ def execute(
             on_unit(u, False)
 
     try:
-        if todo:
+        if todo and on_progress is not None and getattr(executor, "reports_progress", False):
+            executor.map(todo, done, failed, on_progress)
+        elif todo:
             executor.map(todo, done, failed)
     except KeyboardInterrupt:
         out.interrupted = True

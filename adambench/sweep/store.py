@@ -19,13 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..results import to_jsonable, write_json
+from ..results import check_writable, to_jsonable, write_json
 from .plan import Unit, canonical
 
 MANIFEST = "manifest.json"
@@ -101,15 +100,12 @@ class Store:
         if resume and manifest is None:
             raise ValueError(f"nothing to resume: {folder} holds no sweep; run without --resume")
         store = cls(folder, sweep_id)
+        check_writable(store.units_dir, f"results folder {folder}")  # results.py's one probe
         try:
             store.units_dir.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(prefix=".probe.", dir=store.units_dir)
-            os.close(fd)
-            os.unlink(probe)
         except OSError as e:
-            raise ValueError(
-                f"cannot write to results folder {folder}: {e.strerror or e}"
-            ) from None
+            raise ValueError(f"results folder {folder}: cannot create {store.units_dir} "
+                             f"({e.strerror or e})") from None  # fmt: skip
         doc = {
             "schema": SCHEMA,
             "schema_version": SCHEMA_VERSION,

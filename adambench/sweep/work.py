@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -53,15 +54,26 @@ def units_run_here() -> int:
     return _RUNS_COMPLETED
 
 
-def run_unit(spec: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
-    """Compute one unit; returns {"rows": [...], "info": {...}, "timing": {...}}."""
+Progress = Callable[[float], None]
+
+
+def run_unit(
+    spec: dict[str, Any], threads: int | None = None, on_progress: Progress | None = None
+) -> dict[str, Any]:
+    """Compute one unit; returns {"rows": [...], "info": {...}, "timing": {...}}.
+
+    ``on_progress(fraction)`` (optional) hears the share of the unit's run-steps (regret)
+    or epochs (training) done, in [0, 1], as the engine advances: the sweep's progress
+    bar moves inside a unit.
+    """
     global _RUNS_COMPLETED
     start = time.perf_counter()
+    report = on_progress or (lambda f: None)
     with thread_limits(numba=threads, blas=1):
         if spec["kind"] == "regret":
-            out = _regret_unit(spec)
+            out = _regret_unit(spec, report)
         elif spec["kind"] == "run":
-            out = _run_unit(spec)
+            out = _run_unit(spec, report)
         else:
             raise ValueError(f"unknown unit kind {spec['kind']!r}")
     out["timing"]["seconds"] = time.perf_counter() - start
@@ -73,7 +85,7 @@ def run_unit(spec: dict[str, Any], threads: int | None = None) -> dict[str, Any]
 _NOT_A_POINT = (MemoryError, OSError)
 
 
-def _regret_unit(spec: dict[str, Any]) -> dict[str, Any]:
+def _regret_unit(spec: dict[str, Any], report: Progress) -> dict[str, Any]:
     """A batch of the online protocol (Reddi et al.; docs/theory.md §2.1) on the regret engine;
     a point that cannot run fails alone (the module docstring)."""
     from ..engines.regret.engine import RunPoint, run  # numba
@@ -82,6 +94,11 @@ def _regret_unit(spec: dict[str, Any]) -> dict[str, Any]:
     p = spec["problem"]
     prob = make_problem(p["name"], dim=p["dim"], feasible=p["set"], **p["options"])
     points = [RunPoint(spec["optimizer"], dict(hp)) for hp in spec["points"]]
+    steps = [0]
+
+    def advanced(n: int) -> None:  # the batched run's steps (a retry point by point: done)
+        steps[0] += n
+        report(min(1.0, steps[0] / spec["T"]))
 
     def engine(pts: list[Any], comparator: Any = None) -> Any:
         return run(
@@ -94,6 +111,7 @@ def _regret_unit(spec: dict[str, Any]) -> dict[str, Any]:
             per_decade=spec["per_decade"],
             backend=spec.get("backend", "numpy"),
             comparator=comparator,
+            on_steps=advanced,
         )
 
     failed: dict[int, tuple[str, BaseException]] = {}
@@ -231,7 +249,7 @@ def make_train_task(name: str, data: Any, width: float) -> Any:
     return found.obj(data.n_features, data.n_classes, data.image_shape, width)
 
 
-def _run_unit(spec: dict[str, Any]) -> dict[str, Any]:
+def _run_unit(spec: dict[str, Any], report: Progress) -> dict[str, Any]:
     """A batch of minibatch training runs (Kingma & Ba section 6) on ``train_batch``."""
     from ..experiments.training import batch_hyperparameters, point_rows  # scipy
 
@@ -251,6 +269,7 @@ def _run_unit(spec: dict[str, Any]) -> dict[str, Any]:
         spec["batch_size"],
         dtype,
         hp,
+        on_epoch=lambda e: report(min(1.0, e / spec["epochs"])),
     )
     out_rows = point_rows(spec["task"], spec["optimizer"], points, seeds, res)
     info = {"task": task.describe(), "data": data.describe()}

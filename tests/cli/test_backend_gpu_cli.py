@@ -35,21 +35,26 @@ def cli(*args, cwd=None):
 def test_select_backend():
     assert backend_mod.select_backend("numpy") == "numpy"
     assert backend_mod.select_backend("auto") in ("numpy", "cupy")
-    with pytest.raises(ValueError, match=r"--backend must be one of numpy \| cupy \| auto"):
+    with pytest.raises(
+        ValueError, match=r"^--backend: unknown backend 'tpu'; choose from: numpy \|"
+    ):
         backend_mod.select_backend("tpu")
 
 
 def test_select_backend_without_device(monkeypatch):
     monkeypatch.setattr(backend_mod, "cuda_status", lambda: (False, "no CUDA device found"))
     assert backend_mod.select_backend("auto") == "numpy"
-    with pytest.raises(ValueError, match=r"^--backend cupy: no usable CUDA device \(no CUDA"):
+    with pytest.raises(ValueError) as e:
         backend_mod.select_backend("cupy")
+    assert str(e.value) == backend_mod.no_device_message("no CUDA device found")
+    assert str(e.value).startswith("backend 'cupy' (--backend cupy) needs CuPy and a usable")
 
 
 NO_DEVICE = [
     ("regret", "--T", "100", "-p", "reddi", "-o", "adam"),
     ("bench", "-o", "adam", "--sizes", "1e3"),
     ("run", "--tasks", "logreg", "--epochs", "1"),
+    ("ablate", "bias-correction", "--short", "1", "--long", "1"),
 ]
 
 
@@ -65,6 +70,18 @@ def test_backend_cupy_without_device_is_one_line(tmp_path, args):
     assert len(lines) == 1 and lines[0].startswith("error: ") and "cupy" in lines[0], lines
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert not out.exists()
+
+
+def test_backend_cupy_error_is_one_message_on_every_command(tmp_path):
+    """bench, regret, run and ablate word a missing device the same (core/backend.py's
+    ``no_device_message``), reason included."""
+    ok, why = backend_mod.cuda_status()
+    if ok:
+        pytest.skip("a CUDA device is usable here: the no-device error cannot be shown")
+    want = "error: " + backend_mod.no_device_message(why)
+    for args in NO_DEVICE:
+        proc = cli(*args, "--backend", "cupy", "--out", str(tmp_path / "o"), cwd=tmp_path)
+        assert proc.returncode == 2 and proc.stderr.strip() == want, (args, proc.stderr)
 
 
 def test_regret_backend_auto_runs_and_records_backend(tmp_path):

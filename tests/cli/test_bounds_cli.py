@@ -55,9 +55,9 @@ def test_regret_tiny_lr_completes_with_an_infinite_marked_bound(tmp_path, optimi
 
 def test_regret_seeds_past_the_stream_key_are_refused(tmp_path):
     res = _regret(tmp_path, "-o", "adam", "--seed-start", str(2**64 + 1))
-    _one_line_exit_2(res, "--seed-start must be an integer in [0, 2^64 - 1]")
+    _one_line_exit_2(res, "--seed must be an integer in [0, 2^64 - 1]")
     res = _regret(tmp_path, "-o", "adam", "--seeds", "2", "--seed-start", str(2**64 - 1))
-    _one_line_exit_2(res, "--seed-start must be an integer in [0, 2^64 - 2]")
+    _one_line_exit_2(res, "--seed must be an integer in [0, 2^64 - 2]")
     assert not (tmp_path / "o").exists()
     rows = _rows(_regret(tmp_path, "-o", "sgd", "--seeds", "2", "--seed-start", str(2**64 - 2)))
     assert rows[0]["seeds"] == 2

@@ -51,7 +51,7 @@ def test_report_json_lists_what_was_written(tmp_path: Path) -> None:
 
 def test_default_out_folder_and_table(tmp_path: Path) -> None:
     src = report_docs.write(tmp_path, "ablate")
-    proc = run_cli("report", str(src), "--format", "svg", cwd=tmp_path)
+    proc = run_cli("report", str(src), "--plot-format", "svg", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     made = list((tmp_path / "reports").iterdir())
     assert len(made) == 1 and made[0].name.startswith("ablate-")
@@ -77,9 +77,14 @@ def test_malformed_results_exit_2(tmp_path: Path, make, phrase) -> None:
 
 def test_mixed_and_missing_exit_2(tmp_path: Path) -> None:
     a, b = report_docs.write(tmp_path, "bench"), report_docs.write(tmp_path, "regret")
-    one_line_error(run_cli("report", str(a), str(b), "--out", str(tmp_path / "r")), "mixed results")
+    one_line_error(  # files of two commands are two sections; a wrong label count is refused
+        run_cli("report", str(a), str(b), "--labels", "x", "--out", str(tmp_path / "r")),
+        "--labels: give one label per results file or folder (2 inputs, 1 label(s))",
+    )
     one_line_error(run_cli("report", str(tmp_path / "none.json")), "cannot read")
     one_line_error(run_cli("report", str(a), "--format", "jpg"), "--format must be")
+    one_line_error(run_cli("report", str(a), "--plot-format", "jpg"), "--plot-format must be")
+    one_line_error(run_cli("report", str(a), "--format", "svg"), "use --plot-format svg")
     one_line_error(run_cli("report", str(a), "--dpi", "5"), "--dpi must be in [20, 600]")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json", "regret.json"]
 

@@ -190,5 +190,5 @@ def test_sweep_backend_bad_input(tmp_path):
     if not cuda_status()[0]:
         res = _invoke("sweep", str(_backend_cfg(tmp_path, "cupy")), "--out", str(tmp_path / "o"))
         assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
-        assert "regret.backend: --backend cupy: no usable CUDA device" in res.stderr
+        assert "backend 'cupy' (config regret.backend = cupy) needs CuPy" in res.stderr
     assert not (tmp_path / "o").exists()

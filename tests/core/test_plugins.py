@@ -73,7 +73,7 @@ def test_list_shows_plugins_with_origin(example):
     import json
 
     docs = {d["name"]: d for d in json.loads(res.stdout)["optimizers"]}
-    assert docs["adam"]["origin"] == "adambench"
+    assert docs["adam"]["origin"] == "built-in"
     assert docs["signsgd"]["origin"].startswith("plugin: adambench_example_plugin 0.1.0")
     res = CliRunner().invoke(app, ["list", "problems"])
     assert res.exit_code == 0, res.output
@@ -94,7 +94,10 @@ def test_broken_plugin_is_reported_and_skipped(with_broken, capsys):
     assert make_optimizer("adam").rule.kernel.name == "adam"  # the built-in wins
 
 
-def test_plugin_rule_is_refused_by_the_regret_sweep(example):
+def test_plugin_rule_plans_in_a_regret_sweep(example):
+    """Once refused (the regret engine ran compiled kernels only), a rule without a kernel
+    now plans into units: the engine runs it on its reference step
+    (tests/core/test_plugin_commands.py runs such a sweep)."""
     from adambench.sweep import config, plan
 
     cfg = config.parse(
@@ -104,8 +107,8 @@ def test_plugin_rule_is_refused_by_the_regret_sweep(example):
             "optimizers": {"signsgd": {}},
         }
     )
-    with pytest.raises(ValueError, match="optimizers.signsgd: a NumPy plugin rule"):
-        plan.plan(cfg)
+    (unit,) = plan.plan(cfg)
+    assert unit.spec["optimizer"] == "signsgd" and unit.runs == 1
 
 
 def test_plugin_optimizer_and_task_in_a_run_sweep(example, tmp_path):
@@ -135,10 +138,14 @@ def test_plugin_optimizer_and_task_in_a_run_sweep(example, tmp_path):
 
 def test_a_plugin_rule_with_a_kernel_is_refused():
     """The compiled dispatch is generated from the built-in rules: a plugin steps with its
-    NumPy reference, so a plugin Rule carrying a Kernel is reported, not half-used."""
+    NumPy reference, so a plugin Rule carrying a Kernel is reported, not half-used.  A
+    plugin Rule without a training lr grid centre gets its lr default."""
     import dataclasses
 
     from adambench.core.registry import RULES
 
     with pytest.raises(TypeError, match="set kernel=None"):
         plugins._check_optimizer("adam2", dataclasses.replace(RULES["adam"], name="adam2"))
+    bare = dataclasses.replace(RULES["adam"], name="adam2", kernel=None, train_lr={})
+    checked = plugins._check_optimizer("adam2", bare)
+    assert checked.train_lr == {"constant": 1e-3, "inv_sqrt": 1e-3}

@@ -126,7 +126,7 @@ def test_epochs_to_target_and_ranking():
         {"optimizer": "c", "chosen": chosen([0.09, 0.11, 0.10], [2, 0.2, 0.1])},
         {"optimizer": "d", "chosen": chosen([0.05, 0.25, 0.05], [2, 0.2, 0.1])},
     ]
-    target = rank_and_target(entries, None)
+    target = rank_and_target(entries, 0.3)
     assert target == pytest.approx(0.3)
     # c beats a by a paired t test (the same +0.2 on every seed); d's spread ties it
     # with both

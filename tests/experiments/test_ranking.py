@@ -14,9 +14,11 @@ from scipy import stats
 
 from adambench.experiments.training import (
     RANK_LEVEL,
+    default_target,
     paired_ranks,
     rank_and_target,
     ranking_info,
+    target_rule,
 )
 from adambench.report import summary, tables
 
@@ -151,17 +153,58 @@ def test_unequal_seed_counts_are_an_error():
         paired_ranks({"a": [0.1, 0.2], "b": [0.1, 0.2, 0.3]})
 
 
-def test_rank_and_target_with_one_seed_keeps_the_default_target():
+def test_rank_and_target_with_one_seed_uses_the_given_target():
     entries = [
         {"optimizer": o, "chosen": {"final_train_loss": {"mean": m},
          "final_train_loss_per_seed": np.array([m]), "mean_curve": np.array([2.0, m])}}
         for o, m in (("a", 0.4), ("b", 0.2))
     ]  # fmt: skip
     entries.append({"optimizer": "c", "chosen": None})
-    assert rank_and_target(entries, None) == 0.4
+    assert rank_and_target(entries, 0.4) == 0.4
     labels = [(e["rank"], e["rank_label"]) for e in entries]
     assert labels == [(None, "?"), (None, "?"), (None, "-")]
-    assert entries[1]["chosen"]["epochs_to_target"] == 1
+    assert [entries[i]["chosen"]["epochs_to_target"] for i in (0, 1)] == [1, 1]
+    # no target: no epochs (the target is never derived from the entries)
+    assert rank_and_target(entries, None) is None
+    assert entries[0]["chosen"]["epochs_to_target"] is None
+
+
+def _chosen(per_seed, curve) -> dict:
+    return {
+        "final_train_loss": {"mean": float(np.mean(per_seed))},
+        "final_train_loss_per_seed": np.asarray(per_seed),
+        "mean_curve": np.asarray(curve),
+    }
+
+
+def test_the_default_target_is_a_fraction_of_the_initial_loss():
+    """0.1 x the mean initial loss over seeds (0.5 x for the VAE), whatever the entries."""
+    start = [2.0, 2.5, 3.0]
+    assert default_target("mlp", start) == pytest.approx(0.25)
+    assert default_target("vae", [60.0, 62.0]) == pytest.approx(30.5)
+    assert default_target("mlp", [2.0, float("nan")]) is None
+    assert "0.1 x the mean initial training loss" in target_rule("mlp", None)
+    assert target_rule("mlp", 0.3) == "--target"
+
+
+def test_adding_an_optimizer_changes_no_other_optimizers_epochs():
+    """The old default (the worst optimizer's final loss) moved every epochs column
+    when a worse optimizer was added; the default target depends on the seeds only."""
+    curves = {
+        "a": ([0.20, 0.22, 0.21], [2.5, 0.9, 0.3, 0.21]),
+        "b": ([0.10, 0.12, 0.11], [2.5, 0.5, 0.2, 0.11]),
+        "slow": ([1.5, 1.6, 1.55], [2.5, 2.0, 1.8, 1.55]),
+    }
+    target = default_target("mlp", [2.4, 2.5, 2.6])  # 0.25
+
+    def epochs(names):
+        entries = [{"optimizer": n, "chosen": _chosen(*curves[n])} for n in names]
+        assert rank_and_target(entries, target) == target
+        return {e["optimizer"]: e["chosen"]["epochs_to_target"] for e in entries}
+
+    two, three = epochs(["a", "b"]), epochs(["a", "b", "slow"])
+    assert two == {"a": 3, "b": 2}
+    assert three == {**two, "slow": None}
 
 
 # --- the report: labels in the table, tied optimizers grouped in the summary ---------

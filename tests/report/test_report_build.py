@@ -109,19 +109,26 @@ def test_regret_summary_states_the_findings(tmp_path: Path) -> None:
     assert "sgd: undetermined" in md
 
 
-def test_two_files_of_one_command(tmp_path: Path) -> None:
+def test_two_files_of_one_command_are_one_overlaid_section(tmp_path: Path) -> None:
     a, b = write(tmp_path, "run", "a.json"), write(tmp_path, "run", "b.json")
     written = build_report([a, b], tmp_path / "out", formats=("png",), dpi=40)
-    assert "loss-logreg-1" in written.plots and "loss-logreg-2" in written.plots
+    assert written.plots == ["loss-logreg", "lr-grid-logreg"]  # one set, both files in it
+    assert len(written.sections) == 1 and "a = a.json" in written.sections[0]
     links = check_report(tmp_path / "out", written.plots, formats=("png",))
-    assert len(links.imgs) == 4
+    assert len(links.imgs) == 2
 
 
-def test_mixed_commands_are_refused_and_nothing_written(tmp_path: Path) -> None:
+def test_files_of_different_commands_get_a_section_each(tmp_path: Path) -> None:
     a, b = write(tmp_path, "run"), write(tmp_path, "bench")
-    with pytest.raises(ValueError, match="mixed results"):
-        build_report([a, b], tmp_path / "out")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json", "run.json"]
+    written = build_report([a, b], tmp_path / "out", formats=("svg",))
+    assert written.command == "report" and len(written.sections) == 2
+    assert written.sections[0].startswith("run: run.json")
+    assert written.sections[1].startswith("bench: bench.json")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert md.startswith("# adambench report: run, bench")
+    assert [x for x in md.splitlines() if x.startswith("## ")] == [
+        f"## {t}" for t in written.sections
+    ]
 
 
 @pytest.mark.parametrize(

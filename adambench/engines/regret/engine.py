@@ -5,8 +5,10 @@ g_t = grad f_t(x_t), updates with its rule and projects onto F (docs/theory.md Â
 (optimizer, hyperparameter point, seed); all runs advance together in compiled blocks of
 steps (``cpu.run_block``), the data of each block generated once per seed.
 The update is the rules' own: ``core.kernels_cpu.step_row`` with the coefficient table
-``rule.coefficients(hp, t_block)`` computed per block.  Memory is O(d * runs + block), so
-T = 1e7 needs no O(T) storage; regret is recorded at log-spaced checkpoints.
+``rule.coefficients(hp, t_block)`` computed per block.  A rule without a compiled kernel
+(``core.registry.implementation``) runs on its reference step instead, beside the others
+on the same blocks of data (``reference_runs.py``; CPU only).  Memory is O(d * runs +
+block), so T = 1e7 needs no O(T) storage; regret is recorded at log-spaced checkpoints.
 
 R(T_k) = sum_{t <= T_k} f_t(x_t) - min_F sum_{t <= T_k} f_t (``comparator.py``), and the
 observed constants of the theorems (G, G_inf, D, D_inf, sum_i ||g_{1:T,i}||_2, v_hat_T)
@@ -24,13 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from ...core.registry import KERNELS, KINDS, get_rule
+from ...core.registry import KERNELS, KINDS, get_rule, require_backend, runs_reference
 from ...problems.online import comparator as comparator_mod
 from ...problems.online.base import Problem
 from ...problems.online.generate import gen_block
 from ...problems.streams import stream_key
 from . import cuda
 from .cpu import run_block
+from .reference_runs import ReferenceRuns
 
 BLOCK = 65536
 # The bound statistics the kernels define: at checkpoints (Kernel.stats), step by step
@@ -131,19 +134,20 @@ def run(
         )
     t_comp = time.perf_counter() - t_start
 
-    for p in points:
-        if not get_rule(p.optimizer).compiled:
-            raise ValueError(
-                f"optimizer {p.optimizer!r} has no compiled kernel (a plugin rule); the regret "
-                f"engine runs: {', '.join(sorted(KINDS))} kernels"
-            )
+    for p in points:  # a rule without a kernel: its reference step, NumPy arrays only
+        require_backend(get_rule(p.optimizer), backend)
     validated = [get_rule(p.optimizer).validate(p.hp) for p in points]
     groups = _groups(points, validated, S)
+    # the runs of rules without a compiled kernel advance on their reference step
+    # (reference_runs.py); ``run_block`` skips them as it skips diverged runs
+    slow = [g for g in groups if runs_reference(get_rule(points[g[0][0]].optimizer))]
+    groups = [g for g in groups if g not in slow]
     kmax = max(
-        get_rule(points[g[0][0]].optimizer).coefficients(g[2]["points"], 1).shape[-1]
-        for g in groups
-    )
-    kinds = np.empty(B, np.int64)
+        (get_rule(points[g[0][0]].optimizer).coefficients(g[2]["points"], 1).shape[-1]
+         for g in groups),
+        default=1,
+    )  # fmt: skip
+    kinds = np.zeros(B, np.int64)
     run_seed = np.tile(np.arange(S, dtype=np.int64), P)
     run_point = np.repeat(np.arange(P, dtype=np.int64), S)
     x = np.full((B, d), x0, dtype=ft)
@@ -160,6 +164,11 @@ def run(
                 states[slot][runs] = np.broadcast_to(
                     np.asarray(hp[start], np.float64).reshape(-1, 1), (len(runs), d)
                 )
+    references = [ReferenceRuns(get_rule(points[ids[0]].optimizer), runs, hp, d, ft)
+                  for ids, runs, hp in slow]  # fmt: skip
+    skip = np.zeros(B, np.bool_)
+    for ref in references:
+        skip[ref.runs] = True
     g = np.zeros((B, d), ft)
     loss_sum, loss_comp = np.zeros(B), np.zeros(B)
     gsq = np.zeros((B, d))
@@ -200,11 +209,19 @@ def run(
             val = np.empty((S, n, problem.nnz))
             yv = np.empty((S, n))
             gen_block(problem.family, keys, prm, t, idx, val, yv)
-            run_block(
-                problem.loss, idx, val, yv, run_seed, run_point, kinds, table, x, *states, g, proj,
-                problem.radius, loss_sum, loss_comp, gsq, gmax2, gmaxinf, xmin, xmax,
-                tracked, diverged,
-            )  # fmt: skip
+            if groups:
+                done = diverged | skip  # the reference runs advance below
+                run_block(
+                    problem.loss, idx, val, yv, run_seed, run_point, kinds, table, x, *states, g,
+                    proj, problem.radius, loss_sum, loss_comp, gsq, gmax2, gmaxinf, xmin, xmax,
+                    tracked, done,
+                )  # fmt: skip
+                diverged[~skip] = done[~skip]
+            batch = dict(x=x, run_seed=run_seed, xmin=xmin, xmax=xmax, loss_sum=loss_sum,
+                         loss_comp=loss_comp, gsq=gsq, gmax2=gmax2, gmaxinf=gmaxinf,
+                         diverged=diverged)  # fmt: skip
+            for ref in references:
+                ref.advance(t, problem.loss, idx, val, yv, proj, problem.radius, batch)
             t += n
             if on_steps is not None:
                 on_steps(n)

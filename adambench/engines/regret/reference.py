@@ -34,9 +34,10 @@ def phi_np(loss: int, z: float, y: float) -> tuple[float, float]:
 
 def _weights(opt: Any, state: dict[str, np.ndarray], t: int) -> np.ndarray | None:
     """Diagonal of sqrt(V_t) (docs/theory.md §2.1): the rule's ``Kernel.weight`` on the
-    reference state with this step's float64 coefficients; None where V_t = I."""
+    reference state with this step's float64 coefficients; None where V_t = I (also for
+    a rule without a kernel, which declares no weight: the projection is Euclidean)."""
     kernel = opt.rule.kernel
-    if kernel.weight is None:
+    if kernel is None or kernel.weight is None:
         return None
     slots = [state[n] for n in opt.rule.buffers(opt.hp)]
     zero = np.zeros_like(slots[0])

@@ -181,6 +181,9 @@ class _Pool:
     def used_bytes(self) -> int:
         return 0
 
+    def total_bytes(self) -> int:
+        return 0
+
 
 _POOL = _Pool()
 
