@@ -85,12 +85,13 @@ class InlineExecutor:
 
 def _throttled(tell: Callable[[float], None]) -> Callable[[float], None]:
     """``tell`` at most every ``PROGRESS_INTERVAL`` seconds (and always at 1.0)."""
-    last = [0.0]
+    last = 0.0
 
     def call(fraction: float) -> None:
+        nonlocal last
         now = time.monotonic()
-        if fraction >= 1.0 or now - last[0] >= PROGRESS_INTERVAL:
-            last[0] = now
+        if fraction >= 1.0 or now - last >= PROGRESS_INTERVAL:
+            last = now
             tell(fraction)
 
     return call

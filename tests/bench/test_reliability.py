@@ -289,7 +289,7 @@ def test_report_plots_keep_impossible_points_off_the_lines():
     doc = {"rows": sec["rows"], "rooflines": sec["rooflines"], "references": sec["references"]}
     plots = plots_bench.plots(doc)
     frac = next(p for p in plots if p.name == "bench-roofline-float32-1thr")
-    assert "Red crosses" in frac.caption
+    assert "Crosses: rows still flagged unreliable" in frac.caption
     ax = frac.figure.axes[0]
     assert ax.get_ylim()[1] < 200  # sgd's 3054% does not set the scale
 
