@@ -17,6 +17,7 @@ from ..results import prepare_out
 from ..sweep.config import load
 from . import training_options as opts
 from . import vocabulary as vocab
+from .dry_run import bytes_text, seconds_text
 from .render import Cell, Col, Format, Grid, emit, err_console, fail, num, output_format
 from .sweep_progress import unit_progress
 
@@ -135,8 +136,8 @@ def _dry_run(cfg, sid: str, units: list, folder: Path, form: str, jobs, schedule
     }  # fmt: skip
     rows = [
         (Cell(u.key[:12], u.key), u.label, u.runs, Cell("yes" if u.key in cached else "",
-         u.key in cached), Cell(_seconds(u.est_seconds), u.est_seconds),
-         Cell(_bytes(u.est_bytes), u.est_bytes))
+         u.key in cached), Cell(seconds_text(u.est_seconds), u.est_seconds),
+         Cell(bytes_text(u.est_bytes), u.est_bytes))
         for u in units
     ]  # fmt: skip
     title = (
@@ -149,30 +150,14 @@ def _dry_run(cfg, sid: str, units: list, folder: Path, form: str, jobs, schedule
     ]  # fmt: skip
     notes = [
         f"to compute: {len(todo)} unit(s) on {est['executor']}, about "
-        f"{_seconds(est['wall_seconds'])} wall, {_seconds(est['cpu_seconds'])} of CPU "
-        f"({_seconds(est['units_seconds'])} in units + "
-        f"{_seconds(est['startup_seconds_per_worker'])} per worker to start); peak memory "
-        f"per worker about {_bytes(doc['estimated_peak_bytes_per_worker'])}; results "
+        f"{seconds_text(est['wall_seconds'])} wall, {seconds_text(est['cpu_seconds'])} of CPU "
+        f"({seconds_text(est['units_seconds'])} in units + "
+        f"{seconds_text(est['startup_seconds_per_worker'])} per worker to start); peak memory "
+        f"per worker about {bytes_text(doc['estimated_peak_bytes_per_worker'])}; results "
         f"folder: {folder}",
         f"[dim]{escape(est['covers'])}[/]",
     ]
     emit(form, [Grid(title, cols, rows, name="units")], doc, notes)
-
-
-def _seconds(s: float) -> str:
-    if s < 60:
-        return f"{s:.2g} s"
-    if s < 3600:
-        return f"{s / 60:.2g} min"
-    return f"{s / 3600:.3g} h"
-
-
-def _bytes(b: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if b < 1024 or unit == "GiB":
-            return f"{b:.3g} {unit}"
-        b /= 1024
-    return f"{b:.3g} GiB"
 
 
 def _executor(jobs: int | None, scheduler: str | None):

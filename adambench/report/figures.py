@@ -223,3 +223,27 @@ def empty_note(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def lr_lines(
+    fig: Any,
+    ax: Any,
+    lines: list[tuple[list[float], list[float], list[float], str, Any, str]],
+    title: str,
+) -> None:
+    """Final training loss against the learning rate: one line per (xs, ys, diverged xs,
+    colour, line style, label), crosses at the top of the axis where a point diverged; a
+    log loss axis when every loss is positive."""
+    every: list[float] = []
+    for xs, ys, bad, c, ls, label in lines:
+        ax.plot(xs, ys, color=c, ls=ls, marker="o", ms=3, lw=1.2, label=label)
+        if bad:
+            ax.plot(bad, [0.97] * len(bad), "x", color=c, transform=ax.get_xaxis_transform())
+        every += ys
+    ax.set_xscale("log")
+    if every and all(v > 0 for v in every):
+        ax.set_yscale("log")
+    ax.set_xlabel("learning rate α")
+    ax.set_ylabel("final training loss (mean over seeds)")
+    ax.set_title(title)
+    legend(fig, ax=ax)

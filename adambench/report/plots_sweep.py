@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .figures import Plot, colour, dashes, legend, new_figure, numbers
+from .figures import Plot, colour, dashes, legend, lr_lines, new_figure, numbers
 
 
 def _best(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -64,7 +64,7 @@ def _setting(r: dict[str, Any]) -> str:
 def lr_plot(task: str, rows: list[dict[str, Any]], suffix: str = "") -> Plot:
     fig = new_figure(height=3.6)
     ax = fig.add_subplot()
-    every = []
+    lines = []
     groups = dict.fromkeys((r["optimizer"], _setting(r)) for r in rows)
     for opt, setting in groups:
         mine = [r for r in rows if (r["optimizer"], _setting(r)) == (opt, setting)]
@@ -74,20 +74,9 @@ def lr_plot(task: str, rows: list[dict[str, Any]], suffix: str = "") -> Plot:
         )
         ok = [(x, y) for x, y in pts if y is not None and math.isfinite(y)]
         bad = [x for x, y in pts if y is None or not math.isfinite(y)]
-        every += [y for _, y in ok]
-        c = colour(opt)
         name = f"{opt} ({setting})" if setting else opt
-        ax.plot([x for x, _ in ok], [y for _, y in ok], color=c, ls=dashes(opt), marker="o",
-                ms=3, lw=1.2, label=name)  # fmt: skip
-        if bad:
-            ax.plot(bad, [0.97] * len(bad), "x", color=c, transform=ax.get_xaxis_transform())
-    ax.set_xscale("log")
-    if every and all(v > 0 for v in every):
-        ax.set_yscale("log")
-    ax.set_xlabel("learning rate α")
-    ax.set_ylabel("final training loss (mean over seeds)")
-    ax.set_title(f"{task}: final training loss over the sweep's learning rates")
-    legend(fig, ax=ax)
+        lines.append(([x for x, _ in ok], [y for _, y in ok], bad, colour(opt), dashes(opt), name))
+    lr_lines(fig, ax, lines, f"{task}: final training loss over the sweep's learning rates")
     return Plot(
         f"sweep-lr-{task}{suffix}",
         f"Learning rates on {task} (sweep)",

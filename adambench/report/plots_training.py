@@ -21,6 +21,7 @@ from .figures import (
     empty_note,
     legend,
     line_style,
+    lr_lines,
     new_figure,
     numbers,
     series_of,
@@ -113,7 +114,7 @@ def lr_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
     files = series_labels(t)
     fig = new_figure(height=3.6)
     ax = fig.add_subplot()
-    every = []
+    lines = []
     for e in t["optimizers"]:
         # One point per learning rate: the best over the beta grid, where one was searched.
         best: dict[float, float] = {}
@@ -125,29 +126,15 @@ def lr_plot(t: dict[str, Any], data: str, suffix: str = "") -> Plot:
             else:
                 best.setdefault(lr, math.inf)
         xs = sorted(lr for lr, v in best.items() if math.isfinite(v))
-        ys = [best[lr] for lr in xs]
-        bad = sorted(lr for lr, v in best.items() if not math.isfinite(v))
-        every += ys
-        c = colour(e["optimizer"])
-        ax.plot(
+        lines.append((
             xs,
-            ys,
-            color=c,
-            ls=line_style(e["optimizer"], series_of(e, files)),
-            marker="o",
-            ms=3,
-            lw=1.2,
-            label=with_series(e["optimizer"], e),
-        )
-        if bad:
-            ax.plot(bad, [0.97] * len(bad), "x", color=c, transform=ax.get_xaxis_transform())
-    ax.set_xscale("log")
-    if every and all(v > 0 for v in every):
-        ax.set_yscale("log")
-    ax.set_xlabel("learning rate α")
-    ax.set_ylabel("final training loss (mean over seeds)")
-    ax.set_title(f"{name} on {data}: learning-rate grid")
-    legend(fig, ax=ax)
+            [best[lr] for lr in xs],
+            sorted(lr for lr, v in best.items() if not math.isfinite(v)),
+            colour(e["optimizer"]),
+            line_style(e["optimizer"], series_of(e, files)),
+            with_series(e["optimizer"], e),
+        ))  # fmt: skip
+    lr_lines(fig, ax, lines, f"{name} on {data}: learning-rate grid")
     return Plot(
         f"lr-grid-{name}{suffix}",
         f"Learning-rate grid on {name}",
