@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ADAMBENCH=${ADAMBENCH:-adambench}
 DEST=reports/examples
-REPORT_OPTS=(--format png --dpi 72)
+REPORT_OPTS=(--plot-format png --dpi 72)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$DEST"
@@ -32,7 +32,7 @@ report() {  # report COMMAND RESULTS: build the report (and keep the results if 
 
 if want regret; then
     echo "== regret: Reddi et al.'s counterexample and online logistic regression, T = 1e5"
-    "$ADAMBENCH" regret --problem reddi,logistic --optimizer adam,amsgrad,adagrad,sgd \
+    "$ADAMBENCH" regret --problems reddi,logistic --optimizers adam,amsgrad,adagrad,sgd \
         --T 1e5 --seeds 3 --out "$work/regret"
     report regret "$(ls "$work"/regret/regret-*.json)"
 fi
@@ -46,7 +46,7 @@ fi
 
 if want run; then
     echo "== run: logreg and mlp on the bundled digits, 4 optimizers, 6 epochs, 2 seeds"
-    "$ADAMBENCH" run --tasks logreg,mlp --optimizers adam,amsgrad,adagrad,sgd \
+    "$ADAMBENCH" run --problems logreg,mlp --optimizers adam,amsgrad,adagrad,sgd \
         --epochs 6 --seeds 2 --out "$work/run"
     report run "$(ls "$work"/run/run-*.json)"
 fi

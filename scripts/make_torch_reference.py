@@ -19,13 +19,16 @@ whose gradient is always zero.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # imported by path (the tests)
+    sys.path.append(str(Path(__file__).resolve().parent))
+import reference_common  # noqa: E402
 
 SEED = 20150107
 STEPS = 500
@@ -88,11 +91,7 @@ def make_gradients(rng: np.random.Generator, steps: int = STEPS, dim: int = DIM)
     g[:, 2] = 10.0 * (rng.standard_t(3, steps) - 0.5)
     g[:, 3] = rng.choice([-1.0, 1.0], steps, p=[0.4, 0.6]) * 10.0 ** rng.uniform(-3, 2, steps)
     g[:, :4] *= rng.random((steps, 4)) >= 0.1
-    sparse = rng.standard_normal(steps) * (rng.random(steps) < 0.15)
-    sparse[:5] = 0.0
-    if not sparse.any():
-        sparse[steps // 2] = 1.0
-    g[:, SPARSE_COORD] = sparse
+    g[:, SPARSE_COORD] = reference_common.sparse_column(rng, steps, leading_zeros=5)
     return g
 
 
@@ -127,38 +126,23 @@ def run_torch(case: dict[str, Any], grads: np.ndarray, p0: np.ndarray) -> np.nda
     return out
 
 
-def build(seed: int = SEED, steps: int = STEPS) -> dict[str, np.ndarray]:
-    """Every case's torch trajectory on one seeded gradient sequence, as npz arrays."""
+def build(
+    seed: int = SEED,
+    steps: int = STEPS,
+    cases: list[dict[str, Any]] = CASES,
+    run: reference_common.Oracle = run_torch,
+) -> dict[str, np.ndarray]:
+    """Every case's torch trajectory (``run``) on one seeded gradient sequence, as npz arrays."""
     import torch
 
-    rng = np.random.default_rng(seed)
-    grads = make_gradients(rng, steps)
-    p0 = make_initial(rng)
-    traj = np.stack([run_torch(case, grads, p0) for case in CASES])
-    return {
-        "grads": grads,
-        "p0": p0,
-        "trajectories": traj,
-        "cases": np.array(json.dumps(CASES)),
-        "torch_version": np.array(torch.__version__),
-        "numpy_version": np.array(np.__version__),
-        "seed": np.array(seed),
-    }
+    versions = {"torch_version": torch.__version__}
+    return reference_common.build_arrays(
+        seed, steps, cases, make_gradients, make_initial, run, versions
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="npz file to write")
-    parser.add_argument("--seed", type=int, default=SEED, help="numpy Generator seed")
-    parser.add_argument("--steps", type=int, default=STEPS, help="steps per trajectory (>= 500)")
-    args = parser.parse_args(argv)
-    if args.steps < 500:
-        parser.error(f"--steps must be >= 500, got {args.steps}")
-    data = build(args.seed, args.steps)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **data)
-    size = args.out.stat().st_size
-    print(f"wrote {args.out} ({size / 1024:.0f} KiB): {len(CASES)} cases x {args.steps} steps")
+    reference_common.main(argv, __doc__, DEFAULT_OUT, SEED, STEPS, build, len(CASES))
 
 
 if __name__ == "__main__":

@@ -63,6 +63,17 @@ def _clear_device_caches() -> None:
 
 
 @pytest.fixture
+def example(monkeypatch, tmp_path):
+    """The example plugin (``tests/core/plugin_fixtures.py``) installed for one test."""
+    sys.path.insert(0, str(Path(__file__).with_name("core")))
+    from plugin_fixtures import install, uninstall
+
+    install(monkeypatch, tmp_path)
+    yield
+    uninstall()
+
+
+@pytest.fixture
 def emulated_cupy(monkeypatch):
     """The emulated ``cupy``/``cupyx`` in place of any real one, here and in subprocesses."""
     if shutil.which("g++") is None and shutil.which("clang++") is None:

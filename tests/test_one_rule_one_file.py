@@ -22,7 +22,6 @@ NAMES = set(RULES) | {k.name for k in KERNELS}
 # ablation compares Adam with and without bias correction by definition, and the report
 # palette gives the built-in rules fixed colours (others get the next colour in turn).
 ALLOWED = {
-    "experiments/ablation.py": "the section 6.4 ablation is defined by adam and adam-nobias",
     "report/plots_ablation.py": "draws that ablation's two variants",
     "report/summary.py": "summarises that ablation",
     "report/figures.py": "a colour palette",

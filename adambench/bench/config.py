@@ -148,7 +148,9 @@ def parse_cases(values: list[str] | None) -> list[Case]:
     (``sgd:momentum=0.9,nesterov=true``).  Every case is validated by its rule.
     """
     cases: list[Case] = []
-    for value in values or [",".join(DEFAULT_OPTIMIZERS)]:
+    if not values or [v.strip() for v in values] == ["all"]:
+        values = [",".join(DEFAULT_OPTIMIZERS)]
+    for value in values:
         for name, items in _split_specs(value):
             given = []
             for item in items:

@@ -26,7 +26,9 @@ DEFAULT_OUT = Path("results")
 STUDIES = ("bias-correction",)
 
 Task = vocab.problems_option(
-    "The task trained: vae (the paper's), logreg, mlp or cnn; one. Default: vae.", tasks=True
+    "The task trained: vae (the paper's), logreg, mlp, cnn or a plugin's (see `adambench "
+    "list problems`); one. Default: vae.",
+    tasks=True,
 )
 LearningRates = vocab.lr_option(
     "Learning rates alpha, repeat or comma-separate, each in [1e-10, 10]; default: "
@@ -146,12 +148,16 @@ def ablate_command(
 
 
 def _one_task(names: list[str]) -> str:
-    """``--problems``: the one task of the study (a grid over tasks is ``sweep``'s)."""
+    """``--problems``: the one task of the study (a grid over tasks is ``sweep``'s), built
+    in or a plugin's (``problems.catalog.task_names``); an online problem is refused in
+    one line that names the command taking it."""
+    from ..problems import catalog
+
+    known = catalog.task_names()
     for name in names:
-        if name not in opts.TASKS:
-            raise ValueError(
-                f"--problems: unknown {name!r}; choose one of: {', '.join(opts.TASKS)}"
-            )
+        catalog.refuse_other_kind(name, catalog.TASK, "ablate")
+        if name not in known:
+            raise ValueError(f"--problems: unknown {name!r}; choose one of: {', '.join(known)}")
     if len(names) > 1:
         raise ValueError(f"--problems: ablate trains one task, got {', '.join(names)}")
     return names[0]

@@ -164,7 +164,7 @@ def bench(config: Any, as_json: bool) -> None:
 def ablate(cfg: Any, data: Any, threads: int, as_json: bool) -> None:
     """``adambench ablate --dry-run``: two variants x the grid x seeds, one batch each."""
     from ..experiments.ablation import VARIANTS, grid_points
-    from ..problems.nn import make_task
+    from ..problems.catalog import make_task
     from ..sweep import costs
     from ..sweep.plan import train_cost
 

@@ -81,17 +81,42 @@ def list_command(
         kernels = ", ".join(KERNEL_WORDS.get(k, k) for k in d["kernels"])
         takes = ", ".join(d["commands"]) + ("" if "cupy" in d["backends"] else " (CPU)")
         runs = Cell(f"{kernels}\n[dim]{takes}[/]", (kernels, takes))
-        rows.append((Cell(name, d["name"]), update, Cell(hps, flat), runs, d["origin"]))
+        meaning = "\n".join(f"{h['name']}: {h['doc']}" for h in hp)
+        rows.append((Cell(name, d["name"]), update, Cell(hps, flat), runs, d["origin"], meaning))
     columns = [
         Col("name"),
         Col("update (source)", "text", 1, short="update", csv=("update", "source")),
         Col("hyperparameters (default, allowed)", short="hyperparameters"),
         Col("kernels (commands)", "text", 3, short="kernels", csv=("kernels", "commands")),
         Col("origin", priority=0),
+        Col("meaning of each hyperparameter", "text"),
     ]
-    if all(d["origin"] == BUILT_IN for d in docs):  # the origin shows under a plugin's name
-        columns, rows = columns[:-1], [r[:-1] for r in rows]
-    emit(form, [Grid("Optimizers", columns, rows, name="optimizers")], {"optimizers": docs})
+    keep = [i for i in range(len(columns)) if i != len(columns) - 2 or docs_have_plugins(docs)]
+    if form == "text":  # people read the meanings in a table of their own, below
+        keep = keep[:-1]
+    columns = [columns[i] for i in keep]
+    rows = [tuple(r[i] for i in keep) for r in rows]
+    grids = [Grid("Optimizers", columns, rows, name="optimizers")]
+    if form == "text":
+        grids.append(_meanings(docs))
+    emit(form, grids, {"optimizers": docs}, multi=False)
+
+
+def docs_have_plugins(docs: list[dict[str, Any]]) -> bool:
+    """Whether any rule listed is not built in (then the origin column shows)."""
+    return any(d["origin"] != BUILT_IN for d in docs)
+
+
+def _meanings(docs: list[dict[str, Any]]) -> Grid:
+    """Every hyperparameter's meaning, rule by rule: the definitional switches (where eps
+    goes, which weight decay, which threshold) are options, and this says what each does."""
+    rows = [
+        (d["name"] if k == 0 else "", h["name"], h["doc"])
+        for d in docs
+        for k, h in enumerate(d["hyperparameters"])
+    ]
+    cols = [Col("optimizer"), Col("hyperparameter"), Col("meaning", "text")]
+    return Grid("Hyperparameters", cols, rows, name="hyperparameters")
 
 
 def problems_doc() -> list[dict[str, Any]]:

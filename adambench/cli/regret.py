@@ -65,12 +65,17 @@ def parse_list(name: str, text: str | None, kind=float) -> list | None:
     return values
 
 
-def _names(option: str, given: list[str] | None, default: tuple[str, ...]) -> list[str]:
+def _names(
+    option: str, given: list[str] | None, default: tuple[str, ...], every: tuple[str, ...]
+) -> list[str]:
+    """Names from a list option: none given is ``default``, ``all`` is ``every``."""
     if not given:
         return list(default)
     out = [n.strip() for g in given for n in g.split(",") if n.strip()]
     if not out:
         raise ValueError(f"{option} is empty")
+    if out == ["all"]:
+        return list(every)
     return list(dict.fromkeys(out))
 
 
@@ -251,10 +256,11 @@ def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, be
     decay = grids["beta1_decay"]
     if decay is not None and any(not 0 < v <= 1 for v in decay):
         raise ValueError(f"beta1-decay must be in (0, 1], got {','.join(map(str, decay))}")
-    opts = _names("--optimizers", optimizer, tuple(RULES))
+    opts = _names("--optimizers", optimizer, tuple(RULES), tuple(RULES))
     rules = {o: get_rule(o) for o in opts}
     work = []
-    for name in _names("--problems", problem, policy.DEFAULT_PROBLEMS):
+    online = tuple(n for n, e in catalog.entries().items() if e.kind == catalog.ONLINE)
+    for name in _names("--problems", problem, policy.DEFAULT_PROBLEMS, online):
         catalog.refuse_other_kind(name, catalog.ONLINE, "regret")  # a training task
         prob = make_problem(
             name, dim=dim, feasible=feasible, **policy.problem_options(name, reddi_c)

@@ -21,7 +21,8 @@ from .render import Cell, Col, Format, Grid, emit, err_console, fmt, num, output
 DEFAULT_OUT = Path("results")
 
 Tasks = vocab.problems_option(
-    "Training tasks: logreg, mlp, cnn, vae or all; repeat or comma-separate; default: logreg,mlp.",
+    "Training tasks: logreg, mlp, cnn, vae, all (these four) or a plugin's (see `adambench "
+    "list problems`); repeat or comma-separate; default: logreg,mlp.",
     tasks=True,
 )
 Optimizers = vocab.optimizers_option(
@@ -54,15 +55,17 @@ def _optimizers(text: str) -> tuple[str, ...]:
     return opts.choose("--optimizers", text, names(), all_word=False)
 
 
-def _tasks(text: str) -> str:
-    """``--problems`` as given, after refusing in one line a name of another kind (an
-    online problem: ``adambench regret``; ``problems.catalog``)."""
+def _tasks(text: str) -> tuple[str, ...]:
+    """``--problems``: ``all`` (the built-in tasks) or names of any training task, plugins'
+    included (``problems.catalog.task_names``); a name of another kind (an online
+    problem: ``adambench regret``) is refused in one line that says so."""
     from ..problems import catalog
 
+    if opts.split_list("--problems", text) == ["all"]:
+        return opts.TASKS
     for name in opts.split_list("--problems", text):
-        if name != "all":
-            catalog.refuse_other_kind(name, catalog.TASK, "run")
-    return text
+        catalog.refuse_other_kind(name, catalog.TASK, "run")
+    return opts.choose("--problems", text, catalog.task_names(), all_word=False)
 
 
 def run_command(
@@ -76,13 +79,20 @@ def run_command(
         "",
         "--beta1",
         help="Comma list of beta1 values in [0, 1) searched with the lr grid, for the "
-        "optimizers that have beta1 (adam, adamax, adam-nobias, amsgrad); default: theirs.",
+        "optimizers that have beta1 (see `adambench list`); default: theirs.",
     ),
     beta2: str = typer.Option(
         "",
         "--beta2",
         help="Comma list of beta2 values in [0, 1) searched with the lr grid, for the "
         "optimizers that have beta2; default: theirs.",
+    ),
+    weight_decay: str = typer.Option(
+        "",
+        "--weight-decay",
+        help="Comma list of weight_decay values >= 0 searched with the lr grid; each rule "
+        "applies its own (L2 or decoupled: see `adambench list`), for the optimizers that "
+        "have weight_decay. Default: each rule's own (`adambench list`).",
     ),
     batch_size: vocab.BatchSize = 128,
     dtype: opts.DType = "float32",
@@ -131,7 +141,7 @@ def run_command(
     ),
 ) -> None:
     """Train every optimizer on the paper's tasks and rank them (Kingma & Ba section 6)."""
-    task_list = opts.choose("--problems", _tasks(vocab.joined(tasks, "logreg,mlp")), opts.TASKS)
+    task_list = _tasks(vocab.joined(tasks, "logreg,mlp"))
     opt_list = _optimizers(vocab.joined(optimizers, "all"))
     opts.check_int("--epochs", epochs, 1, 10000)
     form = output_format(table_format, as_json)
@@ -143,6 +153,7 @@ def run_command(
     grid = opts.positive_floats("--lr", vocab.joined(lr_grid)) if lr_grid else None
     beta1_grid = opts.beta_grid("--beta1", beta1, opt_list)
     beta2_grid = opts.beta_grid("--beta2", beta2, opt_list)
+    wd_grid = opts.weight_decay_grid(weight_decay, opt_list)
     if target is not None:
         opts.check_float("--target", target, float("-inf"), float("inf"), low_open=False)
     from ..core.registry import get_rule, note_references, require_backend
@@ -166,6 +177,7 @@ def run_command(
         lr_grid=grid,
         beta1_grid=beta1_grid,
         beta2_grid=beta2_grid,
+        weight_decay_grid=wd_grid,
         batch_size=batch_size,
         dtype=dtype,
         width=width,
@@ -237,8 +249,9 @@ def _keep_interrupted(e, cfg, config: dict, dataset, done: list, est: dict, out:
 
 
 def _betas(chosen: dict) -> str:
-    """The chosen beta1/beta2 where they were searched (--beta1/--beta2 grids)."""
-    return "".join(f" {k[0]}{k[-1]}={chosen[k]:g}" for k in ("beta1", "beta2") if k in chosen)
+    """The chosen beta1/beta2/weight_decay where searched (--beta1/--beta2/--weight-decay)."""
+    short = {"beta1": "b1", "beta2": "b2", "weight_decay": "wd"}
+    return "".join(f" {v}={chosen[k]:g}" for k, v in short.items() if k in chosen)
 
 
 def _footnote(tasks_out: list[dict]) -> str:
@@ -282,7 +295,7 @@ def _task_table(t: dict, data_name: str) -> Grid:
             rows.append(["-", e["optimizer"], "-", none, "-", "-", "-", "-", "-", div])
             continue
         ftl = c["final_train_loss"]
-        # the geometric mean and its log-scale t interval (experiments/training.loss_interval)
+        # the geometric mean, its log-scale t interval (training_results.loss_interval)
         mid = ftl.get("geometric_mean", ftl["mean"])
         mid = ftl["mean"] if mid is None or mid != mid else mid
         lo, hi = ftl["ci95_low"], ftl["ci95_high"]

@@ -30,27 +30,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from .dry_run import bytes_text, seconds_text  # the wording of every command's estimate
 from .render import err_console
 
 RATIO_BOUNDS = (0.25, 4.0)
-
-
-def seconds_text(s: float) -> str:
-    """``under 1 s``, ``42 s``, ``3.5 min``, ``2.1 h``."""
-    if s < 1:
-        return "under 1 s"
-    if s < 90:
-        return f"about {s:.0f} s"
-    if s < 5400:
-        return f"about {s / 60:.1f} min"
-    return f"about {s / 3600:.1f} h"
-
-
-def bytes_text(n: float) -> str:
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n:.0f} B"
 
 
 def _clock(s: float) -> str:
@@ -73,11 +56,11 @@ def plan_lines(est: dict[str, Any], cfg: Any) -> list[str]:
         out.append(
             f"{t['task']} ({t['parameters']} parameters): {len(t['batches'])} optimizer(s) x "
             f"{'/'.join(map(str, sizes))} grid point(s) x {len(seeds)} seed(s) = {runs} runs "
-            f"x {cfg.epochs} epochs: {seconds_text(t['seconds'])}, peak "
+            f"x {cfg.epochs} epochs: about {seconds_text(t['seconds'])}, peak "
             f"{bytes_text(t['peak_bytes'])} of arrays"
         )
     out.append(
-        f"total: {est['runs']} runs, {seconds_text(est['seconds'])}, peak "
+        f"total: {est['runs']} runs, about {seconds_text(est['seconds'])}, peak "
         f"{bytes_text(est['peak_bytes'])} of arrays (from real steps of each task timed "
         "here before the run)"
     )

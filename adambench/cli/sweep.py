@@ -69,6 +69,9 @@ def sweep_command(
         units = plan(cfg)
     except ValueError as e:
         fail(str(e))
+    from ..core.registry import note_references
+
+    note_references(cfg.grids)  # once: a rule without kernels runs on its reference step
     sid = sweep_id(cfg)
     folder = Path(out) if out is not None else DEFAULT_ROOT / f"{cfg.name}-{sid[:8]}"
     if jobs is not None and jobs < 1:

@@ -106,6 +106,38 @@ def beta_grid(option: str, text: str, optimizers: tuple[str, ...]) -> tuple[floa
     return tuple(sorted(set(values)))
 
 
+def weight_decay_grid(text: str, optimizers: tuple[str, ...]) -> tuple[float, ...] | None:
+    """``--weight-decay``: a comma list of values, each checked by the rules' own
+    ``weight_decay`` Param (>= 0); empty: None (each rule keeps its default).
+
+    It applies to the selected optimizers that have ``weight_decay`` (asked of the rule),
+    as --beta1/--beta2 apply to those with betas; when none has it, it is refused.
+    """
+    if not text.strip():
+        return None
+    from ..core.registry import get_rule
+
+    rules = [r for r in map(get_rule, optimizers) if "weight_decay" in {p.name for p in r.params}]
+    if not rules:
+        raise ValueError(
+            f"--weight-decay: none of {', '.join(optimizers)} has a weight_decay hyperparameter "
+            "(see `adambench list`); drop --weight-decay or choose a rule that has one"
+        )
+    values = []
+    for it in split_list("--weight-decay", text):
+        try:
+            number = float(it)
+        except ValueError:
+            raise ValueError(f"--weight-decay must be numbers >= 0, got {it!r}") from None
+        for r in rules:
+            try:
+                r.param("weight_decay").check(number)
+            except ValueError as e:
+                raise ValueError(f"--weight-decay: {r.name}: {e}") from None
+        values.append(number)
+    return tuple(sorted(set(values)))
+
+
 def check_int(option: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{option} must be in [{low}, {high}], got {value}")

@@ -21,8 +21,8 @@ command says so once on stderr (``registry.note_references``).  A rule without
 
 **Problem plugins** provide a callable ``make(n_features, n_classes, image_shape, width)``
 returning a ``problems.nn.base.Task`` (the same signature as ``problems.nn.make_task``):
-a training task, which ``problems/catalog.py`` lists beside the built-in ones; sweeps of
-kind ``run`` train it like a built-in task.  An optional attribute
+a training task, which ``problems/catalog.py`` lists beside the built-in ones; ``run``,
+``ablate`` and sweeps of kind ``run`` train it like a built-in task.  An optional attribute
 ``description`` (str) on the callable is shown by ``adambench list problems``.
 
 Loading is lazy (nothing is imported until a name is not built in, or ``list`` asks) and

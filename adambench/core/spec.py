@@ -163,6 +163,24 @@ def eps_param(default: float, doc: str = "added to the denominator") -> Param:
     return Param("eps", default, doc, low=0.0)
 
 
+def weight_decay_param(default: float = 0.0, doc: str = "") -> Param:
+    """``weight_decay`` lambda >= 0: L2, g <- g + lambda theta (torch's ``weight_decay``;
+    docs/theory.md §7.1) unless the rule's doc says it decays theta itself."""
+    return Param(
+        "weight_decay", default, doc or "L2 penalty: g <- g + weight_decay * theta", low=0.0
+    )
+
+
+def with_l2(g: np.ndarray, p: np.ndarray, weight_decay: np.ndarray) -> np.ndarray:
+    """g + lambda p per run (lambda an (R,) vector), and g itself (not a copy) where every
+    lambda is 0; runs with lambda = 0 keep g bit for bit, as the kernels'
+    ``g if wd == 0 else g + wd * p`` (docs/theory.md §7.1)."""
+    lam = column(weight_decay)
+    if not lam.any():
+        return g
+    return np.where(lam == 0, g, g + lam * p)
+
+
 @dataclass(frozen=True)
 class Track:
     """A per-step statistic of a run that the regret engine accumulates for a theorem.

@@ -14,19 +14,12 @@ A run whose loss or parameters become NaN/Inf is marked diverged (with its epoch
 others go on.  Losses are evaluated on the whole training set without dropout after
 every epoch (epoch 0 = the start), test loss/accuracy after the last one.
 
-Costs are measured, not guessed (``measure_cost``): a few real training steps of a batch
-and one evaluation of a slice of the training set, on this machine, at the batch's own
-number of runs, minibatch size and dtype, give the per-step and per-example seconds and
-the peak memory that ``experiments/training.estimate`` turns into a run's cost before
-the run starts (docs/design.md, "Costs are measured before a run").
+The cost of a batch is measured before a run by ``engines/training_cost.py``.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
 import time
-import tracemalloc
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -40,7 +33,7 @@ from ..core.optimizer import make_optimizer
 from ..problems.data import Dataset
 from ..problems.nn import Task
 
-_EVAL_SEED = 20150101  # fixed noise for evaluating the VAE's one-sample ELBO estimate
+EVAL_SEED = 20150101  # fixed noise for evaluating the VAE's one-sample ELBO estimate
 _EVAL_ELEMENTS = 40_000_000  # bound on (runs x chunk x widest layer) during evaluation
 
 
@@ -106,7 +99,7 @@ def seed_rng(seed: int, stream: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), stream])))
 
 
-def _stack_noise(dicts: list[dict[str, np.ndarray]], inv: np.ndarray, xp: Any, dtype: Any):
+def stack_noise(dicts: list[dict[str, np.ndarray]], inv: np.ndarray, xp: Any, dtype: Any):
     """Per-seed noise arrays stacked to (U, n, ...) then expanded to the B runs."""
     if not dicts or not dicts[0]:
         return {}
@@ -153,7 +146,7 @@ def train_batch(
     hp = {"lr": lrs, "lr_schedule": task.lr_schedule, **(hyperparameters or {})}
     opt = make_optimizer(optimizer, **hp)
     state = opt.init(params)
-    _warm_up(opt, params)
+    warm_up(opt, params)
     order = [seed_rng(s, 1) for s in uniq]
     noise_rng = [seed_rng(s, 2) for s in uniq]
     n = int(data.x_train.shape[0])
@@ -163,7 +156,7 @@ def train_batch(
     diverged = np.full(b, -1, dtype=np.int64)
     times = {"data": 0.0, "forward_backward": 0.0, "optimizer": 0.0, "evaluate": 0.0}
     epoch_seconds = []
-    evaluator = _Evaluator(task, data, b)
+    evaluator = Evaluator(task, data, b)
 
     def check(epoch: int, losses: np.ndarray) -> None:
         bad = (~np.isfinite(losses)) | (~to_numpy(xp.isfinite(params).all(axis=1)))
@@ -183,7 +176,7 @@ def train_batch(
                 xb = data.x_train[xp.asarray(idx)]
                 yb = data.y_train[xp.asarray(idx)]
                 m = idx.shape[1]
-                noise = _stack_noise(
+                noise = stack_noise(
                     [task.sample_noise(r, m, True) for r in noise_rng], inv, xp, dtype
                 )
                 synchronize(xp)  # device clocks: each phase's own work, not its launch
@@ -226,13 +219,13 @@ def train_batch(
     return BatchResult(lrs, seeds, curves, test_loss, test_acc, diverged, times, epoch_seconds)
 
 
-def _warm_up(opt: Any, like: Any) -> None:
+def warm_up(opt: Any, like: Any) -> None:
     """One step on a small copy, so that compiling the kernel is not counted as time."""
     p = like[:, :8].copy()
     opt.step(p, p * 0, opt.init(p))
 
 
-class _Evaluator:
+class Evaluator:
     """Whole-set losses of B runs in chunks, with fixed noise (same for every run)."""
 
     def __init__(self, task: Task, data: TaskData, runs: int):
@@ -245,7 +238,7 @@ class _Evaluator:
         n = int(x.shape[0])
         if key not in self._noise:
             self._noise[key] = self.task.sample_noise(
-                np.random.default_rng(_EVAL_SEED + key), n, False
+                np.random.default_rng(EVAL_SEED + key), n, False
             )
         noise = self._noise[key]
         xp = array_module(params)
@@ -282,138 +275,4 @@ def initial_losses(task: Task, data: TaskData, seeds: Any, dtype: Any = np.float
     params = np.stack([task.init_params(seed_rng(s, 0), dtype) for s in seeds])
     params = xp.ascontiguousarray(xp.asarray(params))
     with np.errstate(all="ignore"):
-        return _Evaluator(task, data, seeds.size).train_loss(params)
-
-
-@dataclass(frozen=True)
-class StepCost:
-    """Measured costs of one batch of ``runs`` runs (``measure_cost``).
-
-    ``step_seconds``: one training step (minibatch, forward/backward, ``opt.step``) of the
-    whole batch, the median of ``steps_timed`` steps after an untimed one;
-    ``eval_seconds_per_example``: evaluating every run on one example (timed on a slice of
-    ``eval_examples_timed`` examples); ``array_bytes``: the peak memory of the batch's
-    arrays (parameters, gradients, optimizer state, the larger of one step's and one
-    evaluation chunk's temporaries), host memory traced by ``tracemalloc`` on NumPy,
-    the memory pool's blocks on CuPy.
-    """
-
-    runs: int
-    batch_size: int
-    step_seconds: float
-    eval_seconds_per_example: float
-    steps_timed: int
-    eval_examples_timed: int
-    array_bytes: int
-
-
-def _traced_peak(xp: Any, fn: Callable[[], Any]) -> tuple[int, int]:
-    """Bytes allocated while ``fn`` runs, above what was allocated before: the peak, and
-    what is still held when it returns."""
-    if xp is not np:
-        pool = xp.get_default_memory_pool()
-        before = pool.used_bytes()
-        fn()
-        synchronize(xp)
-        held = max(0, int(pool.used_bytes()) - int(before))
-        return max(held, int(pool.total_bytes()) - int(before)), held
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        now, peak = tracemalloc.get_traced_memory()
-        return max(0, peak - base), max(0, now - base)
-    finally:
-        if started:
-            tracemalloc.stop()
-
-
-def measure_cost(
-    task: Task,
-    data: TaskData,
-    optimizer: str,
-    lrs: Any,
-    seeds: Any,
-    batch_size: int = 128,
-    dtype: Any = np.float32,
-    hyperparameters: dict[str, Any] | None = None,
-    seconds: float = 0.2,
-    min_steps: int = 3,
-    max_steps: int = 20,
-) -> StepCost:
-    """Time real steps of the batch ``train_batch`` would train (same runs, minibatch
-    size, dtype and rule) and one evaluation slice; trace its memory.
-
-    After one untimed step (first-touch page faults; the kernel is compiled by the
-    warm-up), at least ``min_steps`` and at most ``max_steps`` steps are timed, until
-    ``seconds`` have passed; the median is the step cost.  The evaluation is timed on
-    min(chunk, 512) examples after one untimed pass.  Nothing is kept: the trained
-    parameters are thrown away.
-    """
-    lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
-    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
-    xp = array_module(data.x_train)
-    dtype = np.dtype(dtype)
-    b = lrs.size
-    uniq, inv = np.unique(seeds, return_inverse=True)
-    params = np.stack([task.init_params(seed_rng(s, 0), dtype) for s in uniq])[inv]
-    params = xp.ascontiguousarray(xp.asarray(params))
-    hp = {"lr": lrs, "lr_schedule": task.lr_schedule, **(hyperparameters or {})}
-    opt = make_optimizer(optimizer, **hp)
-    _warm_up(opt, params)
-    n = int(data.x_train.shape[0])
-    m = min(batch_size, n)
-    order = [seed_rng(s, 1) for s in uniq]
-    noise_rng = [seed_rng(s, 2) for s in uniq]
-    perms = np.stack([r.permutation(n) for r in order])
-    evaluator = _Evaluator(task, data, b)
-    k = min(evaluator.chunk, n, 512)
-    held: dict[str, Any] = {}
-
-    def step(i: int) -> None:
-        start = (i * m) % max(1, n - m + 1)
-        idx = perms[:, start : start + m][inv]
-        xb, yb = data.x_train[xp.asarray(idx)], data.y_train[xp.asarray(idx)]
-        noise = _stack_noise([task.sample_noise(r, m, True) for r in noise_rng], inv, xp, dtype)
-        task.loss_and_grad(params, xb, yb, noise, held["grads"])
-        opt.step(params, held["grads"], held["state"])
-        synchronize(xp)
-
-    def setup_and_step() -> None:
-        held["grads"] = xp.zeros_like(params)
-        held["state"] = opt.init(params)
-        step(0)
-
-    def evaluate() -> None:
-        nz = task.sample_noise(np.random.default_rng(_EVAL_SEED), k, False)
-        nz = {key: xp.asarray(v[None], dtype=params.dtype) for key, v in nz.items()}
-        task.evaluate(params, data.x_train[None, :k], data.y_train[None, :k], nz)
-        synchronize(xp)
-
-    with np.errstate(all="ignore"):
-        step_peak, persistent = _traced_peak(xp, setup_and_step)  # the untimed step
-        times: list[float] = []
-        t_end = time.perf_counter() + seconds
-        while len(times) < max_steps and (len(times) < min_steps or time.perf_counter() < t_end):
-            t0 = time.perf_counter()
-            step(len(times) + 1)
-            times.append(time.perf_counter() - t0)
-        eval_peak, _ = _traced_peak(xp, evaluate)  # also the untimed evaluation
-        t0 = time.perf_counter()
-        evaluate()
-        eval_seconds = time.perf_counter() - t0
-    # the evaluation's temporaries grow with its chunk: scaled from the timed slice
-    chunk = min(evaluator.chunk, n)
-    eval_bytes = int(math.ceil(eval_peak * chunk / k))
-    return StepCost(
-        runs=b,
-        batch_size=m,
-        step_seconds=float(statistics.median(times)),
-        eval_seconds_per_example=eval_seconds / k,
-        steps_timed=len(times),
-        eval_examples_timed=k,
-        array_bytes=int(params.nbytes) + max(step_peak, persistent + eval_bytes),
-    )
+        return Evaluator(task, data, seeds.size).train_loss(params)

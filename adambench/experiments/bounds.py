@@ -35,6 +35,15 @@ Euclidean one / the sqrt(V)-weighted one (both on a box).
   beta1 D_inf^2 d G_inf / (2 alpha (1 - beta1) (1 - lambda)^2), a constant: O(sqrt T).
   With a constant beta1 > 0 the middle term, summed exactly over the run, grows like
   T^(3/2) and the bound guarantees nothing; with beta1 = 0 it is 0.
+* AdaBelief, Zhuang et al. Theorem 2.1 (docs/theory.md §8.3): needs alpha/sqrt(t),
+  eps added to s_t (eps_placement = paper, eps > 0: then s_t >= c = eps), and
+  s_{t,i} <= s_{t+1,i} for every t and i.  That last condition is the theorem's
+  hypothesis, not a property of AdaBelief (an EMA; it fails e.g. once g_t - m_t shrinks),
+  and a run does not record it: the bound applies only where the constants say
+  ``s_nondecreasing`` (none of the engine's runs do), so AdaBelief's rows read n/a with
+  that reason.  Its middle term sum_i ||g^2_{1:T,i}||_2 is bounded by G_inf(observed)
+  sum_i ||g_{1:T,i}||_2 (the engine keeps sum g^2, not sum g^4), and the last term is
+  summed exactly over the run (``belief_mid``); O(sqrt(T log T)) with beta1 decay.
 
 Every legal hyperparameter gives a record, never an exception (``_ratio``):
 
@@ -251,6 +260,54 @@ def amsgrad_thm4(
     return _result(name, "; ".join(notes), terms, guarantee=guarantee)
 
 
+def adabelief_thm21(
+    hp: Mapping[str, Any], T: int, d: int, c: Mapping[str, float], euclidean: bool, weighted: bool
+) -> dict[str, Any]:
+    """Zhuang et al. Theorem 2.1 (docs/theory.md §8.3): AdaBelief, convex online case.
+
+    R(T) <= D_inf^2 sqrt(T) / (2 alpha (1 - beta1)) sum_i sqrt(s_{T,i})
+          + (1 + beta1) alpha sqrt(1 + log T) / (2 sqrt(c) (1 - beta1)^3)
+            sum_i ||g^2_{1:T,i}||_2
+          + D_inf^2 / (2 (1 - beta1)) sum_t sum_i beta1_t sqrt(s_{t,i}) / alpha_t
+
+    The statement, constants and conditions are as docs/theory.md §8.3 reads the paper;
+    they could not be compared with the printed theorem (the stored copies of the paper
+    show only its opening), so they are unverified there, not known to be wrong.
+    """
+    b1, lam = _scalar(hp, "beta1"), _scalar(hp, "beta1_decay")
+    name = "Zhuang et al. Thm 2.1 (AdaBelief)"
+    if hp["lr_schedule"] != "inv_sqrt":
+        return _result(name, "needs lr_schedule = inv_sqrt (alpha_t = alpha/sqrt(t))")
+    eps = _scalar(hp, "eps")
+    if hp["eps_placement"] != "paper" or eps <= 0:
+        return _result(name, "needs s_{t,i} >= c > 0: eps > 0 added to s_t (eps_placement = paper)")
+    if not weighted:
+        return _result(name, "needs the sqrt(s_hat)-weighted projection or a box")
+    if not c.get("s_nondecreasing", False):
+        return _result(
+            name,
+            "needs s_{t,i} <= s_{t+1,i} for all t, i (the theorem's hypothesis): AdaBelief's "
+            "s_t is an EMA that does not keep it, and the run does not record it",
+        )
+    a, Di, Gi = _scalar(hp, "lr"), c["D_inf"], c["G_inf"]
+    t1 = _ratio([Di, Di, math.sqrt(T), c["sum_sqrt_s"]], [2, a, 1 - b1])
+    # sum_i ||g^2_{1:T,i}||_2 <= G_inf sum_i ||g_{1:T,i}||_2 (docs/theory.md §8.3)
+    t2 = _ratio(
+        [1 + b1, a, math.sqrt(1 + math.log(T)), Gi, c["sum_g_norms"]],
+        [2, math.sqrt(eps), 1 - b1, 1 - b1, 1 - b1],
+    )
+    t3 = _ratio([Di, Di, c["belief_mid"]], [2, 1 - b1])
+    notes, guarantee = ["c = eps (s_t >= eps)"], "O(sqrt(T log T))"
+    if b1 > 0 and lam >= 1:
+        guarantee = None
+        notes.append(
+            "constant beta1: the last term grows like T^(3/2), no sublinear guarantee "
+            "(Corollary 2.1.1 needs beta1_decay < 1)"
+        )
+    terms = {"s": t1, "gradients": t2, "momentum": t3}
+    return _result(name, "; ".join(notes), terms, guarantee=guarantee)
+
+
 Theorem = Callable[[Mapping[str, Any], int, int, Mapping[str, float], bool, bool], dict[str, Any]]
 
 # Rule.theorem -> its bound (see the module docstring).
@@ -259,6 +316,7 @@ THEOREMS: dict[str, Theorem] = {
     "adagrad": adagrad,
     "kingma-ba-4.1": adam_thm41,
     "reddi-4": amsgrad_thm4,
+    "zhuang-2.1": adabelief_thm21,
 }
 
 

@@ -17,7 +17,7 @@ seed, evaluated once per task), so that the target, and every optimizer's epochs
 depend on the task and the seeds, never on which other optimizers are trained.
 
 A run is planned and costed before it starts (``plan_batches``, ``estimate``: real steps
-timed on this machine, ``engines/training.measure_cost``), and an interrupted one keeps
+timed on this machine, ``engines/training_cost.measure_cost``), and an interrupted one keeps
 what it finished (``run_benchmark``'s ``done``: every finished task, then the finished
 optimizers of the current one, marked ``"complete": false``).
 """
@@ -34,26 +34,12 @@ import numpy as np
 from ..core.backend import module
 from ..core.registry import RULES, get_rule
 from ..core.spec import Rule
-from ..engines.training import (
-    BatchResult,
-    StepCost,
-    TaskData,
-    initial_losses,
-    measure_cost,
-    train_batch,
-)
+from ..engines.training import TaskData, initial_losses, train_batch
+from ..engines.training_cost import StepCost, measure_cost
+from ..problems.catalog import make_task
 from ..problems.data import Dataset
-from ..problems.nn import make_task
-from ..stats import (
-    LEVEL,
-    RANK_LEVEL,
-    RANK_NEEDS_SEEDS,
-    RANK_TEST,
-    log_t_interval,
-    paired_ranks,
-    t_interval,
-)
 from . import grid
+from .training_results import rank_and_target, ranking_info, summarise
 
 # Every built-in rule, in registry order.  What each trains with is declared on its
 # rule (core/rules/): ``Rule.train_hp``, hyperparameters other than the learning rate
@@ -98,30 +84,6 @@ def target_rule(task: str, target: float | None) -> str:
     )
 
 
-def loss_interval(finals: Any, level: float = LEVEL) -> dict[str, Any]:
-    """The final training losses of one grid point over seeds: their arithmetic ``mean``
-    (what the grid search minimises), ``geometric_mean`` and its interval
-    ``ci95_low``/``ci95_high`` (``stats.log_t_interval``), and ``interval``, the rule.
-
-    A loss <= 0 (a plugin task's loss may be) has no log scale: then the Student-t
-    interval of the mean (``stats.t_interval``), and ``interval`` says so.
-    """
-    v = np.asarray(finals, dtype=np.float64)
-    mean = float(v.mean())
-    n = v.size
-    if (v > 0).all():
-        gm, lo, hi = log_t_interval(v, level)
-        rule = f"t on log(loss) across {n} seeds, back-transformed: geometric mean"
-    else:
-        gm = math.nan
-        _, lo, hi = t_interval(v, level)
-        rule = f"t across {n} seeds on the mean (a loss <= 0: no log scale)"
-    if n < 2:
-        rule = "none: one seed"
-    return {"mean": mean, "geometric_mean": gm, "ci95_low": lo, "ci95_high": hi,
-            "interval": rule}  # fmt: skip
-
-
 def default_grid(optimizer: str, schedule: str) -> list[float]:
     """Five points of the half-decade ladder ..., 1e-3, 3e-3, 1e-2, ... centred on the
     optimizer's usual value for this schedule (``Rule.train_lr[schedule]``)."""
@@ -141,6 +103,8 @@ class RunConfig:
     # beta1 / beta2 grids, for the optimizers that have that hyperparameter (None: default)
     beta1_grid: tuple[float, ...] | None = None
     beta2_grid: tuple[float, ...] | None = None
+    # weight_decay grid, for optimizers that have it (each rule's own: L2 or decoupled)
+    weight_decay_grid: tuple[float, ...] | None = None
     batch_size: int = 128
     dtype: str = "float32"
     width: float = 0.25
@@ -148,19 +112,15 @@ class RunConfig:
     backend: str = "numpy"  # numpy | cupy: where the runs train
 
 
-def epochs_to(curve: np.ndarray, target: float) -> int | None:
-    """First epoch whose (mean) training loss is <= target; None if never."""
-    hit = np.flatnonzero(np.asarray(curve) <= target)
-    return int(hit[0]) if hit.size else None
-
-
 def grid_points(opt: str, lrs: list[float], cfg: RunConfig) -> list[dict[str, float]]:
-    """The product lr x beta1 x beta2 for ``opt`` (``grid.expand``); a beta grid only
-    where ``opt`` has it."""
+    """The product lr x beta1 x beta2 x weight_decay for ``opt`` (``grid.expand``); a
+    beta or weight_decay grid only where ``opt`` has that hyperparameter."""
     rule = get_rule(opt)
     names = {p.name for p in rule.params}
     axes: dict[str, Any] = {"lr": list(lrs)}
-    for name, values in (("beta1", cfg.beta1_grid), ("beta2", cfg.beta2_grid)):
+    searched = (("beta1", cfg.beta1_grid), ("beta2", cfg.beta2_grid),
+                ("weight_decay", cfg.weight_decay_grid))  # fmt: skip
+    for name, values in searched:
         if values and name in names:
             axes[name] = list(values)
     return grid.expand(rule, {}, axes)
@@ -186,136 +146,6 @@ def batch_hyperparameters(
         else:
             hp[k] = points[0][k]
     return lrs, hp
-
-
-def point_rows(
-    task: str,
-    optimizer: str,
-    points: Sequence[Mapping[str, Any]],
-    seeds: list[int],
-    res: BatchResult,
-) -> list[dict[str, Any]]:
-    """One row per grid point of a batch (runs point-major, as ``batch_hyperparameters``):
-    final training loss, its mean and t interval over seeds (``stats.t_interval``; None
-    for the mean when a seed diverged), test loss and accuracy per seed, mean curve."""
-    S = len(seeds)
-    out = []
-    for i, point in enumerate(points):
-        r = slice(i * S, (i + 1) * S)
-        finals = res.train_loss[r, -1]
-        diverged = bool(res.diverged[r].any())
-        mean, lo, hi = t_interval(finals)
-        out.append(
-            {
-                "task": task,
-                "optimizer": optimizer,
-                "point": ", ".join(f"{k}={v}" for k, v in point.items()),
-                "hyperparameters": dict(point),
-                "seeds": seeds,
-                "final_train_loss": None if diverged else mean,
-                "final_train_loss_interval": [lo, hi],
-                "final_train_loss_per_seed": finals,
-                "test_loss_per_seed": res.test_loss[r],
-                "test_accuracy_per_seed": res.test_accuracy[r],
-                "diverged_epoch": [int(x) if x >= 0 else None for x in res.diverged_epoch[r]],
-                "train_loss_mean_curve": res.train_loss[r].mean(axis=0),
-            }
-        )
-    return out
-
-
-def summarise(
-    opt: str, grid: list[dict[str, float]], seeds: list[int], res: BatchResult
-) -> dict[str, Any]:
-    """Per-grid-point results, the chosen point (lr, and betas if searched), its statistics."""
-    k = len(seeds)
-    points = []
-    for i, hp in enumerate(grid):
-        rows = slice(i * k, (i + 1) * k)
-        finals = res.train_loss[rows, -1]
-        div = res.diverged[rows]
-        points.append(
-            {
-                **hp,
-                "seeds": seeds,
-                "final_train_loss": finals,
-                "mean_final_train_loss": float(finals.mean()) if not div.any() else None,
-                "diverged_epoch": [int(e) if e >= 0 else None for e in res.diverged_epoch[rows]],
-                "test_loss": res.test_loss[rows],
-                "test_accuracy": res.test_accuracy[rows],
-                "train_loss_curves": res.train_loss[rows],
-            }
-        )
-    scores = [p["mean_final_train_loss"] for p in points]
-    eligible = [i for i, s in enumerate(scores) if s is not None and math.isfinite(s)]
-    trained = res.times["data"] + res.times["forward_backward"] + res.times["optimizer"]
-    runs = len(grid) * k
-    out: dict[str, Any] = {
-        "optimizer": opt,
-        "hyperparameters": dict(get_rule(opt).train_hp),
-        "grid": points,
-        "diverged_runs": int(res.diverged.sum()),
-        "runs": runs,
-        "timing": {
-            **{f"{key}_seconds": v for key, v in res.times.items()},
-            "epoch_seconds_batch": res.epoch_seconds,
-            "epoch_seconds_per_run": float(np.median(res.epoch_seconds)) / runs,
-            "optimizer_share": res.times["optimizer"] / trained if trained else math.nan,
-            "forward_backward_share": res.times["forward_backward"] / trained
-            if trained
-            else math.nan,
-        },
-        "chosen": None,
-    }
-    if not eligible:
-        return out
-    best = min(eligible, key=lambda i: scores[i])
-    p = points[best]
-    lrs = sorted({hp["lr"] for hp in grid})
-    out["chosen"] = {
-        **grid[best],
-        "on_grid_edge": len(lrs) > 1 and grid[best]["lr"] in (lrs[0], lrs[-1]),
-        "final_train_loss": loss_interval(p["final_train_loss"]),
-        "test_loss": float(np.mean(p["test_loss"])),
-        "test_accuracy": float(np.mean(p["test_accuracy"])),
-        "mean_curve": p["train_loss_curves"].mean(axis=0),
-        "final_train_loss_per_seed": p["final_train_loss"],
-    }
-    return out
-
-
-def ranking_info(n_seeds: int, level: float = RANK_LEVEL) -> dict[str, Any]:
-    """What a task's ranking rests on (the task's ``ranking`` entry of the results)."""
-    note = (
-        RANK_NEEDS_SEEDS
-        if n_seeds < 2
-        else f"each pair tested at the {100 * level:g}% level, not corrected for multiple "
-        "comparisons; k= marks a tie"
-    )
-    return {"test": RANK_TEST, "level": level, "seeds": n_seeds, "note": note}
-
-
-def rank_and_target(entries: list[dict[str, Any]], target: float | None) -> float | None:
-    """Add ``rank``, ``rank_label`` and ``better_than`` (``paired_ranks`` on the per-seed
-    final training losses of each chosen point) and ``epochs_to_target`` (None when
-    ``target`` is None or never reached) in place; return ``target``.
-
-    The target is the caller's (``--target`` or ``default_target``), never derived from
-    the entries: adding an optimizer changes no other optimizer's epochs.
-    """
-    per_seed = {
-        e["optimizer"]: None if e["chosen"] is None else e["chosen"]["final_train_loss_per_seed"]
-        for e in entries
-    }
-    ranked = paired_ranks(per_seed)
-    for e in entries:
-        e.update(ranked[e["optimizer"]])
-    for e in entries:
-        if e["chosen"] is not None:
-            e["chosen"]["epochs_to_target"] = (
-                epochs_to(e["chosen"]["mean_curve"], target) if target is not None else None
-            )
-    return target
 
 
 @dataclass(frozen=True)
@@ -359,7 +189,7 @@ def estimate(
     """The plan of ``run_benchmark(cfg, data)`` and its cost, before it runs.
 
     Per task, each distinct batch size (runs) is measured once
-    (``engines/training.measure_cost``: real steps of the first optimizer with that many
+    (``engines/training_cost.measure_cost``: real steps of the first optimizer with that many
     runs, with its own hyperparameters, on this machine) and every batch of that size is
     costed from it: epochs x (n / m steps + n evaluated examples) + the test set + the
     initial evaluation, n training examples in minibatches of m.  A measurement takes
@@ -421,7 +251,7 @@ def estimate(
         )
     return {
         "method": "timed: real training steps (median) and an evaluation slice of each "
-        "task's batches, on this machine, before the run (engines/training.measure_cost)",
+        "task's batches, on this machine, before the run (engines/training_cost.measure_cost)",
         "tasks": tasks,
         "seconds": sum(t["seconds"] for t in tasks),
         "peak_bytes": max(t["peak_bytes"] for t in tasks),

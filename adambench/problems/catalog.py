@@ -7,9 +7,9 @@ Two kinds, each with its own commands:
   of kind ``regret``;
 * a **training task** (``problems/nn``, built in, and every plugin of the
   ``adambench.problems`` entry point group, core/plugins.py): a model trained on a data
-  set, taken by sweeps of kind ``run``; ``adambench run -t`` and ``adambench ablate -t``
-  take the built-in ones (their engines, experiments/training.py and ablation.py, build
-  tasks with ``problems.nn.make_task``; ``make_task`` here is the one to call for both).
+  set, taken by ``adambench run -p``, ``adambench ablate -p`` and sweeps of kind ``run``,
+  built in and plugin alike: their engines (experiments/training.py, ablation.py and
+  sweeps) build tasks with ``make_task`` here, which builds both.
 
 ``require(name, wanted, command)`` is the check a command makes at its boundary: an
 entry of the other kind is refused in one line that names its kind and the command that
@@ -41,12 +41,12 @@ TASK_DESCRIPTIONS = {
 COMMANDS = {
     (ONLINE, BUILT_IN): ("regret", "sweep"),
     (TASK, BUILT_IN): ("run", "ablate", "sweep"),
-    (TASK, "plugin"): ("sweep",),
+    (TASK, "plugin"): ("run", "ablate", "sweep"),
 }
 _HOW = {
     "regret": "adambench regret -p {name}",
-    "run": "adambench run -t {name}",
-    "ablate": "adambench ablate bias-correction -t {name}",
+    "run": "adambench run -p {name}",
+    "ablate": "adambench ablate bias-correction -p {name}",
     "sweep": "a sweep of kind {kind} (adambench sweep)",
 }
 _SWEEP_KIND = {ONLINE: "regret", TASK: "run"}
@@ -109,7 +109,7 @@ def task_names() -> tuple[str, ...]:
 def require(name: str, wanted: str, command: str) -> Entry:
     """The entry ``name`` when it is of kind ``wanted`` and ``command`` takes it; else a
     one-line ValueError: the other kind named with the command that takes it (``hinge-linear
-    is a training task: use adambench run -t hinge-linear``), or the names of the right
+    is a training task: use adambench run -p hinge-linear``), or the names of the right
     kind for an unknown name."""
     found = entries()
     entry = found.get(name)

@@ -4,11 +4,12 @@ The report is assembled in a temporary folder beside its destination and moved i
 place only when every file is written, so a bad input or a crash leaves nothing behind
 (docs/design.md, "Results are data"; reports are rebuilt from results alone).
 
-Sections: one per command.  Several results files of one command make one section whose
-plots overlay them, one labelled series per file (``overlay.py``; the label is the
-file's stem or ``labels``), with each file's tables and summary under its label; files
-of different commands make a section each; a sweep's results folder is a section of its
-own (``sweeps.py``).  Every section is titled by its command, files and times.
+Sections: one per command (``sections.py``).  Several results files of one command make
+one section whose plots overlay them, one labelled series per file (``overlay.py``; the
+label is the file's stem or ``labels``), with each file's tables and summary under its
+label; files of different commands make a section each; a sweep's results folder is a
+section of its own (``sweeps.py``).  Every section is titled by its command, files and
+times.
 """
 
 from __future__ import annotations
@@ -19,43 +20,51 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..results import read_json, to_jsonable
-from . import (
-    figures,
-    html,
-    markdown,
-    overlay,
-    plots_ablation,
-    plots_bench,
-    plots_regret,
-    plots_training,
-    sweeps,
-)
+from . import figures, html, markdown, overlay, sweeps
 from .load import Source, check, report_name
-from .model import Figure, Report, Section
-from .summary import SUMMARIES
-from .tables import TABLES, Table, flatten, key_values
+from .model import Report
+from .sections import (
+    PLOTS,
+    TITLES,
+    Group,
+    build_section,
+    groups,
+    read_section,
+    report_title,
+    side_by_side,
+    title,
+    when,
+)
 
-PLOTS = {
-    "regret": plots_regret.plots,
-    "bench": plots_bench.plots,
-    "run": plots_training.plots,
-    "ablate": plots_ablation.plots,
-}
-TITLES = {
-    "regret": "adambench regret: online regret against the theory",
-    "bench": "adambench bench: update kernels against the memory roofline",
-    "run": "adambench run: optimizers on the paper's tasks",
-    "ablate": "adambench ablate: bias correction (Kingma & Ba section 6.4)",
-    "sweep": "adambench sweep: a grid of runs",
-}
+__all__ = [
+    "MARKER",
+    "PLOTS",
+    "TITLES",
+    "Group",
+    "Written",
+    "build",
+    "build_report",
+    "check_all",
+    "check_out",
+    "default_out",
+    "groups",
+    "load",
+    "parse_formats",
+    "read_section",
+    "report_for",
+    "report_title",
+    "side_by_side",
+    "title",
+    "when",
+]
+
 MARKER = "report.md"  # a folder holding this is a report and may be replaced
-_BAD = (KeyError, TypeError, IndexError, AttributeError, ArithmeticError, ValueError)
 
 
 @dataclass
@@ -137,189 +146,6 @@ def check_all(sources: list[Source]) -> None:
             check(s)
 
 
-def read_section(source: Source, command: str, suffix: str = "") -> tuple[list, list, list]:
-    """The plots, tables and summary of one checked document.
-
-    The loader checks the sections a report reads; a value it missed that still breaks
-    the reading (a wrong type deep in a row, a zero where a division needs a number) is
-    bad input too: a one-line ValueError naming the file, never a traceback.
-    """
-    doc = source.doc
-    try:  # the figures are plain matplotlib Figures (no pyplot): nothing to close
-        if command == "sweep":
-            return sweeps.plots(doc, suffix), sweeps.tables(doc), sweeps.summary(doc)
-        return PLOTS[command](doc, suffix), TABLES[command](doc), SUMMARIES[command](doc)
-    except _BAD as e:
-        raise ValueError(
-            f"{source.name}: malformed {command} results ({type(e).__name__}: {e})"
-        ) from None
-
-
-@dataclass
-class Group:
-    """The sources of one section and their labels."""
-
-    command: str
-    sources: list[Source]
-    labels: list[str]
-
-
-def groups(sources: list[Source], labels: list[str]) -> list[Group]:
-    """One group per command in order of first appearance; a sweep is a group alone."""
-    out: list[Group] = []
-    by_command: dict[str, Group] = {}
-    for s, label in zip(sources, labels, strict=True):
-        command = str(s.doc["command"])
-        if command == "sweep":
-            out.append(Group(command, [s], [label]))
-            continue
-        if command not in by_command:
-            by_command[command] = Group(command, [], [])
-            out.append(by_command[command])
-        by_command[command].sources.append(s)
-        by_command[command].labels.append(label)
-    return out
-
-
-def when(created: Any) -> str:
-    """'2026-12-02T07:47:24+00:00' -> '2026-12-02 07:47:24 UTC' (as given if not a time)."""
-    try:
-        t = datetime.fromisoformat(str(created))
-    except ValueError:
-        return str(created)
-    if t.tzinfo is not None:
-        t = t.astimezone(timezone.utc)
-    return t.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if t.tzinfo is not None else "")
-
-
-def title(group: Group) -> str:
-    """The section's title: its command, its files (with their labels when several) and
-    when they were made, so that no two sections of any report read the same."""
-    if group.command == "sweep":
-        s, doc = group.sources[0], group.sources[0].doc
-        sw = doc["sweep"]
-        return (
-            f"sweep {sw['name']} ({sw['kind']}, id {sw['id']}): {s.name}, "
-            f"{when(doc.get('created'))}"
-        )
-    if len(group.sources) == 1:
-        s = group.sources[0]
-        return f"{group.command}: {s.name}, {when(s.doc.get('created', '?'))}"
-    files = "; ".join(
-        f"{label} = {s.name}, {when(s.doc.get('created', '?'))}"
-        for s, label in zip(group.sources, group.labels, strict=True)
-    )
-    return f"{group.command}, {len(group.sources)} files overlaid: {files}"
-
-
-def _labelled(t: Table, label: str) -> Table:
-    return replace(t, title=f"{t.title} ({label})" if t.title else label)
-
-
-def side_by_side(docs: list[dict[str, Any]], labels: list[str]) -> Table:
-    """Nested configurations (or environments) as one table, a column per file."""
-    flat = [dict(flatten(d)) for d in docs]
-    keys = list(dict.fromkeys(k for f in flat for k in f))
-    rows = [[k, *(f.get(k, "-") for f in flat)] for k in keys]
-    return Table("", ["key", *labels], rows)
-
-
-def _read_group(group: Group) -> tuple[list, list, list, Table, Table]:
-    """Plots, tables, summary, configuration and environment of one section."""
-    if len(group.sources) == 1:
-        s = group.sources[0]
-        drawn, tables, summary = read_section(s, group.command)
-        env = s.doc.get("machine") or s.doc.get("environment") or {}
-        return drawn, tables, summary, key_values("", s.doc["config"]), key_values("", env)
-    pairs = [(label, s.doc) for s, label in zip(group.sources, group.labels, strict=True)]
-    names = ", ".join(s.name for s in group.sources)
-    try:
-        drawn = PLOTS[group.command](overlay.merge(group.command, pairs))
-    except _BAD as e:
-        raise ValueError(
-            f"{names}: malformed {group.command} results ({type(e).__name__}: {e})"
-        ) from None
-    tables, summary = [], []
-    for s, label in zip(group.sources, group.labels, strict=True):
-        t, lines = _tables_summary(s, group.command)
-        tables += [_labelled(x, label) for x in t]
-        summary += [f"{label}: {line}" for line in lines]
-    docs = [s.doc for s in group.sources]
-    config = side_by_side([d["config"] for d in docs], group.labels)
-    env = side_by_side([d.get("machine") or d.get("environment") or {} for d in docs], group.labels)
-    return drawn, tables, summary, config, env
-
-
-def _tables_summary(source: Source, command: str) -> tuple[list, list]:
-    try:
-        return TABLES[command](source.doc), SUMMARIES[command](source.doc)
-    except _BAD as e:
-        raise ValueError(
-            f"{source.name}: malformed {command} results ({type(e).__name__}: {e})"
-        ) from None
-
-
-def _unique(name: str, used: set[str]) -> str:
-    """``name``, or ``name-2``, ``name-3``... when a section before took it."""
-    out, k = name, 1
-    while out in used:
-        k += 1
-        out = f"{name}-{k}"
-    used.add(out)
-    return out
-
-
-def _section(
-    group: Group,
-    folder: Path,
-    formats: tuple[str, ...],
-    dpi: int,
-    used: set[str],
-    on_step: Callable[[str], None] | None,
-) -> Section:
-    drawn, tables, summary, config, env = _read_group(group)
-    names = ", ".join(s.name for s in group.sources)
-    figs = []
-    try:
-        for plot in drawn:
-            stem = _unique(plot.name, used)
-            files, data = {}, {}
-            for fmt in formats:
-                blob = figures.render(plot, fmt, dpi)
-                name = f"{stem}.{fmt}"
-                (folder / name).write_bytes(blob)
-                files[fmt], data[fmt] = name, blob
-            figs.append(Figure(stem, plot.title, plot.caption, files, data))
-            if on_step is not None:
-                on_step(stem)
-    except _BAD as e:
-        raise ValueError(
-            f"{names}: malformed {group.command} results ({type(e).__name__}: {e})"
-        ) from None
-    return Section(
-        title=title(group),
-        command=group.command,
-        files=[
-            (label, s.name, when(s.doc.get("created", "?")))
-            for s, label in zip(group.sources, group.labels, strict=True)
-        ],
-        summary=summary,
-        figures=figs,
-        tables=tables,
-        config=config,
-        environment=env,
-    )
-
-
-def report_title(groups: list[Group]) -> str:
-    commands = list(dict.fromkeys(g.command for g in groups))
-    if len(commands) > 1:
-        return "adambench report: " + ", ".join(commands)
-    if commands == ["sweep"] and len(groups) == 1:
-        return f"adambench sweep: {groups[0].sources[0].doc['sweep']['name']}"
-    return TITLES[commands[0]]
-
-
 def build(
     sources: list[Source],
     out: str | os.PathLike[str] | None = None,
@@ -346,7 +172,7 @@ def build(
         report = Report(name, report_title(parts))
         used: set[str] = set()
         for g in parts:
-            report.sections.append(_section(g, tmp, formats, dpi, used, on_step))
+            report.sections.append(build_section(g, tmp, formats, dpi, used, on_step))
         # The first format is the one shown: linked from the Markdown, embedded in the HTML.
         (tmp / "report.md").write_text(markdown.render(report, formats[0]))
         (tmp / "report.html").write_text(html.render(report, formats[0]))

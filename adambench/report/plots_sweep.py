@@ -1,4 +1,4 @@
-"""Plots of a training sweep's rows (``experiments/training.point_rows``: one row per grid
+"""Plots of a training sweep's rows (``experiments/training_results.point_rows``: one row per grid
 point, its mean training-loss curve over seeds and final loss).
 
 * training loss against epoch per task: per optimizer its best grid point (lowest mean

@@ -1,6 +1,6 @@
 """A short summary of findings, computed from a results document (one sentence per line).
 
-Regret: per problem, the rows by verdict class (``experiments/regret.verdict``): which
+Regret: per problem, the rows by verdict class (``experiments/regret_rows.verdict``): which
 optimizers show linear regret (the rate a with its interval across seeds), which exceed
 their theorem's bound, which are sublinear or consistent with O(sqrt T) (exponent and
 interval), and which are undetermined and what would decide them.  Bench: the share

@@ -9,9 +9,9 @@ finished" (it failed, or the sweep was interrupted: ``adambench sweep --resume``
 computes it), a unit file that does not check (schema, key, checksum) is "damaged"
 and none of its numbers are used, as ``sweep/store.py`` treats them.
 
-The units' rows are grouped by kind: regret rows (``experiments/regret.rows``, the
+The units' rows are grouped by kind: regret rows (``experiments/regret_rows.rows``, the
 layout of ``adambench regret``) are reported with the regret plots, tables and summary;
-training rows (``experiments/training.point_rows``) with ``plots_sweep``'s plots and the
+training rows (``experiments/training_results.point_rows``) with ``plots_sweep``'s plots and the
 training table below.  A summary table lists every unit with its status and verdicts,
 and failed grid points (a row's ``failed``) are listed as failed.
 

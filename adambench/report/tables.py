@@ -7,6 +7,7 @@ stored as null in results files).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,6 +175,16 @@ def _run_note(ranking: dict[str, Any] | None) -> str:
     return text + ". "
 
 
+def loss_centre(f: dict[str, Any]) -> Any:
+    """The centre of a final training loss's interval: its ``geometric_mean``, the centre
+    of the t interval on log loss (``stats.log_t_interval``), where the document has a
+    finite one; else the arithmetic ``mean`` (older documents, or a loss <= 0, whose
+    interval is the t interval of the mean: experiments/training_results.loss_interval)."""
+    gm = f.get("geometric_mean")
+    ok = isinstance(gm, (int, float)) and not isinstance(gm, bool) and math.isfinite(gm)
+    return gm if ok else f.get("mean")
+
+
 def run_tables(doc: dict[str, Any]) -> list[Table]:
     out = []
     for t in doc["tasks"]:
@@ -192,7 +203,7 @@ def run_tables(doc: dict[str, Any]) -> list[Table]:
                     rank_label(e), e["optimizer"],
                     f"{c['lr']:g}" + ("*" if c.get("on_grid_edge") else "")
                     + "".join(f" β{k[-1]}={c[k]:g}" for k in ("beta1", "beta2") if k in c),
-                    interval(f.get("mean"), f.get("ci95_low"), f.get("ci95_high")),
+                    interval(loss_centre(f), f.get("ci95_low"), f.get("ci95_high")),
                     num(c.get("test_loss"), 3),
                     "-" if not isinstance(acc, (int, float)) or acc != acc else f"{100 * acc:.1f}",
                     "-" if c.get("epochs_to_target") is None else str(c["epochs_to_target"]),
@@ -208,7 +219,10 @@ def run_tables(doc: dict[str, Any]) -> list[Table]:
                 + ["epochs to target", "diverged"],
                 rows,
                 _run_note(t.get("ranking"))
-                + "lr: best of the grid by mean final training loss (* = on the grid's edge).",
+                + "lr: best of the grid by mean final training loss (* = on the grid's edge). "
+                "final train loss: geometric mean over seeds [95% t interval of the log "
+                "losses, back-transformed] (the arithmetic mean and its t interval where "
+                "the document has no geometric mean).",
             )
         )
     return out

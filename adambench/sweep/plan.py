@@ -125,6 +125,8 @@ def _chunks(rule: Any, points: list[dict], n_seeds: int, runs_per_unit: int) -> 
 
 def plan(cfg: SweepConfig) -> list[Unit]:
     """The sweep's units in a fixed order (that order is the order of the merged rows)."""
+    for oname in cfg.grids:  # up front, in one line: not a failure per unit
+        _require_backend(cfg, oname)
     units = _plan_regret(cfg) if cfg.kind == "regret" else _plan_run(cfg)
     if not units:
         raise ValueError("config: the sweep is empty (no grid point)")
@@ -132,6 +134,18 @@ def plan(cfg: SweepConfig) -> list[Unit]:
     if len(set(keys)) != len(keys):
         raise ValueError("config: two work units are identical (a grid repeats a point)")
     return units
+
+
+def _require_backend(cfg: SweepConfig, oname: str) -> None:
+    """A rule without a compiled kernel runs on its reference step, on NumPy only
+    (``experiments.regret.require_compiled``): a sweep on another backend is refused."""
+    from ..experiments.regret import require_compiled  # scipy (stats)
+
+    backend = cfg.engine.get("backend", "numpy")
+    try:
+        require_compiled(get_rule(oname), backend, f"{cfg.kind}.backend =")
+    except ValueError as err:
+        raise ValueError(f"config optimizers.{oname}: {err}") from None
 
 
 def regret_bytes(prob: Any, n_points: int, n_seeds: int, kmax: int) -> int:
@@ -187,10 +201,6 @@ def _plan_regret(cfg: SweepConfig) -> list[Unit]:
         problem_spec = {"name": pname, "dim": prob.d, "set": feasible, "options": kw}
         for oname, grid in cfg.grids.items():
             rule = get_rule(oname)
-            try:
-                policy.require_compiled(rule)
-            except ValueError as err:
-                raise ValueError(f'config optimizers.{oname}: {err}; use kind = "run"') from None
             fill = policy.default_point(prob, rule)
             points = _points(oname, rule, grid, fill)
             kmax = rule.coefficients(rule.validate(points[0]), 1).shape[-1] if points else 0

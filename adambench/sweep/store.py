@@ -100,7 +100,7 @@ class Store:
         if resume and manifest is None:
             raise ValueError(f"nothing to resume: {folder} holds no sweep; run without --resume")
         store = cls(folder, sweep_id)
-        check_writable(store.units_dir, f"results folder {folder}")  # results.py's one probe
+        check_writable(store.units_dir, f"results folder {folder}")  # results/files.py's one probe
         try:
             store.units_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:

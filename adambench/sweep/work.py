@@ -37,13 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core import plugins
 from ..core.backend import module
 from ..core.registry import get_rule
 from ..engines.training import TaskData, train_batch
 from ..machine import thread_limits
+from ..problems.catalog import make_task
 from ..problems.data import load_dataset
-from ..problems.nn import TASKS, make_task
 from ..problems.online.registry import make_problem
 
 _RUNS_COMPLETED = 0  # units run by this process (tests count cache hits with it)
@@ -239,19 +238,14 @@ def dataset(name: str, data_dir: str | None) -> Any:
 
 
 def make_train_task(name: str, data: Any, width: float) -> Any:
-    """A built-in task (``problems.nn``) or a plugin problem's task, sized for ``data``."""
-    if name in TASKS:
-        return make_task(name, data.n_features, data.n_classes, data.image_shape, width)
-    found = plugins.problems().get(name)
-    if found is None:
-        known = ", ".join([*TASKS, *plugins.problems()])
-        raise ValueError(f"unknown task {name!r}; choose from: {known}")
-    return found.obj(data.n_features, data.n_classes, data.image_shape, width)
+    """A built-in task or a plugin problem's task, sized for ``data`` (``catalog.make_task``)."""
+    return make_task(name, data.n_features, data.n_classes, data.image_shape, width)
 
 
 def _run_unit(spec: dict[str, Any], report: Progress) -> dict[str, Any]:
     """A batch of minibatch training runs (Kingma & Ba section 6) on ``train_batch``."""
-    from ..experiments.training import batch_hyperparameters, point_rows  # scipy
+    from ..experiments.training import batch_hyperparameters  # scipy
+    from ..experiments.training_results import point_rows
 
     data = dataset(spec["data"], spec["data_dir"])
     task = make_train_task(spec["task"], data, spec["width"])

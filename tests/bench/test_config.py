@@ -44,7 +44,7 @@ def test_a_key_value_item_belongs_to_the_optimizer_before_it():
         ("adam,sgd:momentum", "key=value"),
         ("adam,sgd:momentum=0.9,nesterov", "unknown optimizer 'nesterov'"),
         ("adam,sgd:momentum=1.5", "momentum"),
-        ("adam,adamw", "unknown optimizer 'adamw'"),
+        ("adam,adamq", "unknown optimizer 'adamq'"),
     ],
 )
 def test_comma_lists_reject_what_they_cannot_read(value, phrase):

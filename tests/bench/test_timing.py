@@ -234,7 +234,7 @@ def test_parse_cases_names_and_hyperparameters():
 @pytest.mark.parametrize(
     "value, phrase",
     [
-        ("adamw", "unknown optimizer"),
+        ("adamq", "unknown optimizer"),
         ("adam:beta1=1", "beta1"),
         ("adam:bogus=1", "unknown hyperparameter"),
         ("sgd:momentum", "key=value"),

@@ -134,7 +134,7 @@ def _files(tmp_path: Path) -> dict[str, Path]:
 
 
 BENCH_BAD = [
-    (["-o", "adamw"], "unknown optimizer 'adamw'"),
+    (["-o", "adamq"], "unknown optimizer 'adamq'"),
     (["-o", "adam:beta1=1.5"], "beta1 must be in [0, 1)"),
     (["--backend", "tpu"], "unknown backend 'tpu'"),
     (["--backend", "cupy"], "backend 'cupy'"),

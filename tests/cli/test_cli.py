@@ -83,7 +83,7 @@ def test_list_json_is_complete():
     doc = json.loads(result.stdout)
     opts = doc["optimizers"]
     assert [o["name"] for o in opts] == list(RULES)
-    assert len(opts) == 7
+    assert len(opts) == 13
     for o in opts:
         rule = RULES[o["name"]]
         assert o["equation"] == rule.equation and o["source"] == rule.source
@@ -101,7 +101,7 @@ def test_list_json_is_complete():
 def test_list_json_through_main_is_pure_json():
     proc = run_cli("list", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert len(json.loads(proc.stdout)["optimizers"]) == 7
+    assert len(json.loads(proc.stdout)["optimizers"]) == 13
     assert proc.stderr == ""
 
 

@@ -84,7 +84,7 @@ def test_ablate_dry_run_plan(tmp_path):
 
 BAD = [
     (["regret", "--T", "0"], "--T must be an integer"),
-    (["regret", "-o", "adamw"], "adamw"),
+    (["regret", "-o", "adamq"], "adamq"),
     (["bench", "--sizes", "0"], "size must be a whole number >= 1"),
     (["bench", "-o", "adam,sgd:momentum=2"], "momentum"),
     (["ablate", "bias-correction", "--beta1", "1.5"], "--beta1"),

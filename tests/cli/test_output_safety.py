@@ -228,7 +228,7 @@ def test_every_command_writes_results_by_default(tmp_path, monkeypatch, capsys):
 
 
 def test_two_runs_into_one_folder_in_the_same_second_keep_both(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(results, "utc_stamp", lambda: "20250101-000000")
+    monkeypatch.setattr(results.files, "utc_stamp", lambda: "20250101-000000")
     for _ in range(2):
         code, _, err = cli(monkeypatch, capsys, *CMDS["run"], "--out", tmp_path / "col")
         assert code == 0, err
@@ -260,7 +260,7 @@ def test_a_taken_name_is_never_replaced(tmp_path, monkeypatch):
     taken = tmp_path / "regret-x.json"
     taken.write_text("precious")
     names = iter(["regret-x.json", "regret-x.json", "regret-y.json"])
-    monkeypatch.setattr(results, "results_name", lambda command: next(names))
+    monkeypatch.setattr(results.files, "results_name", lambda command: next(names))
     path = results.write_new_json(tmp_path, "regret", {"a": 1})
     assert path == tmp_path / "regret-y.json" and json.loads(path.read_text()) == {"a": 1}
     assert taken.read_text() == "precious"
@@ -274,7 +274,7 @@ def test_without_hard_links_the_create_is_still_exclusive(tmp_path, monkeypatch)
     monkeypatch.setattr(os, "link", no_link)
     (tmp_path / "run-x.json").write_text("precious")
     names = iter(["run-x.json", "run-y.json"])
-    monkeypatch.setattr(results, "results_name", lambda command: next(names))
+    monkeypatch.setattr(results.files, "results_name", lambda command: next(names))
     path = results.write_new_json(tmp_path, "run", {"a": 1})
     assert path.name == "run-y.json" and json.loads(path.read_text()) == {"a": 1}
     assert (tmp_path / "run-x.json").read_text() == "precious"
@@ -361,7 +361,7 @@ def test_a_failed_final_write_says_where_the_results_went(tmp_path, monkeypatch,
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(folder, command, doc)
 
-    monkeypatch.setattr(results, "write_new_json", disk_full)
+    monkeypatch.setattr(results.files, "write_new_json", disk_full)
     code, out_text, err = cli(monkeypatch, capsys, *CMDS["regret"], "--out", out, "--report")
     line = one_error_line(code, out_text, err, exit_code=1)
     (saved,) = spare.glob("regret-*.json")
@@ -374,7 +374,7 @@ def test_when_no_file_can_be_written_the_results_go_to_stdout(tmp_path, monkeypa
     def disk_full(folder, command, doc):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(results, "write_new_json", disk_full)
+    monkeypatch.setattr(results.files, "write_new_json", disk_full)
     code, out, err = cli(monkeypatch, capsys, *CMDS["regret"], "--out", tmp_path / "o")
     assert "results document follows on stdout" in one_error_line(code, out, err, exit_code=1)
     assert json.loads(out)["command"] == "regret"

@@ -78,7 +78,7 @@ def test_table_and_grid(tmp_path):
         (["--T", "0"], "T must be"),
         (["--T", "2.5"], "T must be"),
         (["-p", "nope"], "unknown problem"),
-        (["-o", "adamw"], "unknown optimizer"),
+        (["-o", "adamq"], "unknown optimizer"),
         (["--dim", "0"], "dim"),
         (["--lr", ","], "grid is empty"),
         (["--beta1", "1.0"], "beta1 must be in [0, 1)"),

@@ -99,7 +99,7 @@ def test_a_complete_run_says_its_estimate_first_and_is_marked_complete(tmp_path)
     assert proc.returncode == 0, proc.stderr
     first = proc.stderr.splitlines()[0]
     assert re.match(
-        r"estimate: 16 runs, (under 1 s|about [\d.]+ (s|min)), peak [\d.]+ [kMG]?B of arrays", first
+        r"estimate: 16 runs, about [\d.]+ (s|min), peak [\d.]+ [KMG]?i?B of arrays", first
     )
     (path,) = tmp_path.glob("run-*.json")
     doc = read_json(path, command="run")
@@ -120,7 +120,7 @@ def test_dry_run_plans_and_writes_nothing(tmp_path):
     for task in ("mlp", "cnn"):
         assert re.search(
             rf"{task} \(\d+ parameters\): 2 optimizer\(s\) x 5 grid point\(s\) x 5 seed\(s\) "
-            r"= 50 runs x 50 epochs: about [\d.]+ (s|min|h), peak [\d.]+ [kMG]?B of arrays",
+            r"= 50 runs x 50 epochs: about [\d.]+ (s|min|h), peak [\d.]+ [KMG]?i?B of arrays",
             text,
         ), text
     assert "total: 100 runs, about" in text and "timed here before the run" in text

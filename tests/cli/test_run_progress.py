@@ -61,6 +61,7 @@ def test_the_ratio_is_bounded(monkeypatch):
 
 
 def test_texts():
-    assert rp.seconds_text(0.3) == "under 1 s" and rp.seconds_text(42) == "about 42 s"
-    assert rp.seconds_text(600) == "about 10.0 min" and rp.seconds_text(3 * 3600) == "about 3.0 h"
-    assert rp.bytes_text(286_600_000) == "286.6 MB" and rp.bytes_text(512) == "512 B"
+    """The wording of every command's estimate (cli/dry_run.py), "about" before a time."""
+    assert rp.seconds_text(0.3) == "0.3 s" and rp.seconds_text(42) == "42 s"
+    assert rp.seconds_text(600) == "10 min" and rp.seconds_text(3 * 3600) == "3 h"
+    assert rp.bytes_text(286_600_000) == "273 MiB" and rp.bytes_text(512) == "512 B"

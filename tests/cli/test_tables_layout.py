@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adambench.cli import render
+from adambench.cli import layout, render
 from adambench.cli.app import app
 
 WIDTHS = (60, 80, 120)
@@ -98,13 +98,13 @@ def results_file(stderr: str) -> dict:
 
 
 def _cells(grid, i: int) -> list[str]:
-    return [render.plain(render._text(r[i])) for r in grid.rows]
+    return [render.plain(layout._text(r[i])) for r in grid.rows]
 
 
 def check_text(grid, width: int, out: str) -> None:
     lines = out.split("\n")
     assert all(line == line.rstrip() for line in lines), "trailing spaces when piped"
-    lay = render._choose(grid, width)
+    lay = layout._choose(grid, width)
     if render.needed_width(grid, width) == width:
         assert max(len(line) for line in lines) <= width, out
     for i, col in enumerate(grid.cols):

@@ -274,3 +274,41 @@ def test_completion_completes_canonical_option_names():
     proc = subprocess.run([sys.executable, "-c", MAIN], capture_output=True, text=True, env=env,
                           timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
     assert proc.returncode == 0 and "--problems" in proc.stdout.split()
+
+
+def _shape(doc):
+    """The plan without its measured numbers (run's estimate times real steps)."""
+    if isinstance(doc, dict):
+        return {k: _shape(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_shape(v) for v in doc]
+    return None if isinstance(doc, float) else doc
+
+
+@pytest.mark.parametrize("command", ["run", "regret", "bench"])
+def test_optimizers_all_means_every_built_in_rule(command):
+    """``-o all`` is what the help's "default: all" says: the same plan as no ``-o``."""
+    from adambench.core.registry import RULES
+
+    runner = CliRunner()
+    base = [command, "--dry-run", "--json"]
+    if command == "regret":
+        base += ["--T", "100"]
+    given = runner.invoke(app, [*base, "-o", "all"])
+    default = runner.invoke(app, base)
+    assert given.exit_code == 0 == default.exit_code, given.output
+    given_doc, default_doc = json.loads(given.stdout), json.loads(default.stdout)
+    assert given_doc.pop("estimate", {}).get("runs") == default_doc.pop("estimate", {}).get("runs")
+    assert _shape(given_doc) == _shape(default_doc)
+    for name in RULES:
+        assert name in given.stdout
+
+
+def test_regret_problems_all_means_every_online_problem():
+    from adambench.problems import catalog
+
+    online = [n for n, e in catalog.entries().items() if e.kind == catalog.ONLINE]
+    r = CliRunner().invoke(app, ["regret", "--dry-run", "--T", "100", "-o", "sgd", "-p", "all"])
+    assert r.exit_code == 0, r.output
+    for name in online:
+        assert f"{name} (d =" in r.stdout

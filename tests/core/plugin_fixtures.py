@@ -48,3 +48,16 @@ def uninstall() -> None:
     for mod in [m for m in sys.modules if m.startswith("adambench_example_plugin")]:
         del sys.modules[mod]
     plugins.reset()
+
+
+# The reference note each command prints once for a rule without a kernel.
+NOTE = "note: signsgd has no compiled kernel; running its reference implementation (slower)"
+
+
+def cli(*args):
+    """``adambench ARGS`` in-process, every argument as a string."""
+    from typer.testing import CliRunner
+
+    from adambench.cli.app import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])

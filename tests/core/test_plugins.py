@@ -13,13 +13,6 @@ from adambench.core import plugins
 
 
 @pytest.fixture
-def example(monkeypatch, tmp_path):
-    install(monkeypatch, tmp_path)
-    yield
-    uninstall()
-
-
-@pytest.fixture
 def with_broken(monkeypatch, tmp_path):
     install(monkeypatch, tmp_path, broken=True)
     yield

@@ -17,48 +17,32 @@ definitions coincide.  Where they differ by definition, the difference is pinned
 The committed-data tests need no torch; the live tests (torch importable) rerun torch
 in-process, on the committed gradients and on a fresh seed.
 
-Error measure: at step t and coordinate i, |ours - torch| divided by the largest
-distance torch's coordinate i has moved from its start up to step t (a coordinate
-that has not moved must match exactly).  This is relative to the optimizer's own
-motion, stricter than |ours - torch| / |torch| whenever the parameters are larger than
-the distance travelled, and it does not blow up where a parameter crosses zero.
+Error measure: ``oracle_data.rel_err``, |ours - torch| relative to the largest distance
+torch's coordinate has moved from its start so far (tests/core/oracle_data.py).
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import oracle_data
 import pytest
+from oracle_data import MODES, TOL, rel_err, run_ours
 
 import adambench
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "torch_reference.npz"
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_torch_reference.py"
-TOL = 1e-10
 # Cases where torch and ours differ by definition; tested by the pinning tests below.
 PINNED = {"adamax_eps0"}
-MODES = ("kernel", "reference")
 
 
-@functools.lru_cache(maxsize=1)
 def reference_data() -> dict[str, Any]:
     """The committed torch trajectories, keyed by case name."""
-    with np.load(DATA) as z:
-        cases = json.loads(str(z["cases"]))
-        traj = z["trajectories"]
-        return {
-            "grads": z["grads"],
-            "p0": z["p0"],
-            "cases": {c["name"]: c for c in cases},
-            "traj": {c["name"]: traj[k] for k, c in enumerate(cases)},
-            "torch_version": str(z["torch_version"]),
-        }
+    return oracle_data.load_reference(DATA, "torch_version")
 
 
 CASE_NAMES = list(reference_data()["cases"])
@@ -96,34 +80,6 @@ def ours_for(case: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     raise AssertionError(f"no mapping for torch.optim.{opt}")
 
 
-def run_ours(name: str, hp: dict[str, Any], grads: np.ndarray, p0: np.ndarray, mode: str):
-    """Our trajectory (steps, *p0.shape): row k = parameters after gradient ``grads[k]``.
-
-    ``p0`` may be (d,) or (B, d); each gradient row is then given to every run.  The
-    gradients are passed read-only: ``step`` must not need to write them.
-    """
-    opt = adambench.make_optimizer(name, **hp)
-    params = np.array(p0, dtype=np.float64)
-    state = opt.init(params)
-    step = opt.step if mode == "kernel" else opt.reference_step
-    out = np.empty((grads.shape[0], *params.shape))
-    for k in range(grads.shape[0]):
-        g = np.array(np.broadcast_to(grads[k], params.shape), order="C")
-        g.setflags(write=False)
-        step(params, g, state)
-        out[k] = params
-    return out
-
-
-def rel_err(ours: np.ndarray, ref: np.ndarray, p0: np.ndarray) -> float:
-    """Largest |ours - ref| relative to the distance ref has moved so far (see module doc)."""
-    moved = np.maximum.accumulate(np.abs(ref - p0), axis=0)
-    diff = np.abs(ours - ref)
-    if not np.all(np.isfinite(diff)) or np.any(diff[moved == 0] != 0):
-        return math.inf
-    return float(np.max(diff[moved > 0] / moved[moved > 0], initial=0.0))
-
-
 # --------------------------------------------------------------------------- data file
 
 
@@ -158,11 +114,7 @@ def test_reference_file_covers_the_issue():
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", MATCHING)
 def test_matches_torch(case: str, mode: str):
-    data = reference_data()
-    name, hp = ours_for(data["cases"][case])
-    ours = run_ours(name, hp, data["grads"], data["p0"], mode)
-    err = rel_err(ours, data["traj"][case], data["p0"])
-    assert err <= TOL, f"{case} ({name}, {mode}): relative error {err:.3g} > {TOL:g}"
+    oracle_data.check_committed(ours_for, reference_data(), case, mode)
 
 
 def _batched_groups() -> list[list[str]]:
@@ -324,34 +276,16 @@ def test_amsgrad_first_step_paper_vs_torch():
 # --------------------------------------------------------------- live torch comparison
 
 
-@functools.lru_cache(maxsize=1)
-def _script():
-    spec = importlib.util.spec_from_file_location("make_torch_reference", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("case", CASE_NAMES)
 def test_live_torch_reproduces_committed(case: str):
     """Torch installed here reproduces the committed trajectory (same gradients)."""
     pytest.importorskip("torch")
     data = reference_data()
-    script = _script()
-    assert script.CASES == list(data["cases"].values())
-    live = script.run_torch(data["cases"][case], data["grads"], data["p0"])
+    live = oracle_data.live_committed(SCRIPT, "run_torch", data, case)
     ref = data["traj"][case]
     np.testing.assert_array_equal(np.isnan(live), np.isnan(ref))
     ok = ~np.isnan(ref).any(axis=0)
     assert rel_err(live[:, ok], ref[:, ok], data["p0"][ok]) <= TOL
-
-
-@functools.lru_cache(maxsize=1)
-def _fresh() -> dict[str, np.ndarray]:
-    script = _script()
-    rng = np.random.default_rng(script.SEED + 1)
-    grads = script.make_gradients(rng, 500)
-    return {"grads": grads, "p0": script.make_initial(rng)}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -359,10 +293,4 @@ def _fresh() -> dict[str, np.ndarray]:
 def test_live_torch_fresh_seed(case: str, mode: str):
     """A fresh gradient sequence run through torch in-process and through ours."""
     pytest.importorskip("torch")
-    cfg = _script().CASES[CASE_NAMES.index(case)]
-    fresh = _fresh()
-    live = _script().run_torch(cfg, fresh["grads"], fresh["p0"])
-    name, hp = ours_for(cfg)
-    ours = run_ours(name, hp, fresh["grads"], fresh["p0"], mode)
-    err = rel_err(ours, live, fresh["p0"])
-    assert err <= TOL, f"{case} ({name}, {mode}), fresh seed: relative error {err:.3g}"
+    oracle_data.check_live_fresh(SCRIPT, "run_torch", case, ours_for, mode)

@@ -15,13 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adambench.engines.training import (
-    TaskData,
-    initial_losses,
-    measure_cost,
-    thread_limits,
-    train_batch,
-)
+from adambench.engines.training import TaskData, initial_losses, train_batch
+from adambench.engines.training_cost import measure_cost
 from adambench.experiments.training import (
     RunConfig,
     default_target,
@@ -29,20 +24,10 @@ from adambench.experiments.training import (
     run_benchmark,
     task_batches,
 )
-from adambench.problems.data import load_digits
 from adambench.problems.nn import make_task
 from adambench.stats import log_t_interval
 
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    with thread_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/engines/conftest.py
 
 
 TINY = dict(epochs=2, seeds=(0, 1), lr_grid=(0.01, 0.1), width=0.05)
@@ -118,7 +103,7 @@ def test_measure_cost_times_real_steps(digits):
 
 
 def test_the_estimate_is_the_plan_costed_by_its_measurements(digits, monkeypatch):
-    from adambench.engines import training as engine
+    from adambench.engines import training_cost as engine
     from adambench.experiments import training as exp
 
     calls = []

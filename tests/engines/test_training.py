@@ -14,30 +14,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from adambench.engines.training import TaskData, thread_limits, train_batch
+from adambench.engines.training import TaskData, train_batch
 from adambench.experiments.ablation import AblationConfig, run_ablation
-from adambench.experiments.training import (
-    OPTIMIZERS,
-    RunConfig,
-    default_grid,
-    epochs_to,
-    rank_and_target,
-    run_benchmark,
-    t_interval,
-)
-from adambench.problems.data import load_digits
+from adambench.experiments.training import OPTIMIZERS, RunConfig, default_grid, run_benchmark
+from adambench.experiments.training_results import epochs_to, rank_and_target
 from adambench.problems.nn import make_task
+from adambench.stats import t_interval
 
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    with thread_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/engines/conftest.py
 
 
 def _prep(name, data, dtype=np.float64, width=0.05):

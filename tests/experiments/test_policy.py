@@ -1,7 +1,7 @@
 """The experiment policy that the CLI and the sweeps share ("policy once").
 
 Defaults, validation and grids of a regret run (experiments/regret.py, grid.py), the
-bound table keyed by ``Rule.theorem`` (bounds.py), the one t interval (stats.py) and the
+bound table keyed by ``Rule.theorem`` (bounds.py), the one t interval (stats/intervals.py) and the
 one thread-pool setter (machine.py).
 """
 

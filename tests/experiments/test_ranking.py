@@ -12,15 +12,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from adambench.experiments.training import (
-    RANK_LEVEL,
-    default_target,
-    paired_ranks,
-    rank_and_target,
-    ranking_info,
-    target_rule,
-)
+from adambench.experiments.training import default_target, target_rule
+from adambench.experiments.training_results import rank_and_target, ranking_info
 from adambench.report import summary, tables
+from adambench.stats import RANK_LEVEL, paired_ranks
 
 
 def _labels(result: dict) -> dict[str, str]:

@@ -74,7 +74,7 @@ def test_bad_config_names_key_and_type(doc, message):
     [
         ({"adam": {"beta1": [0.9, 1.0]}}, r"optimizers\.adam: beta1 must be in \[0, 1\), got 1\.0"),
         ({"adam": {"betaone": 0.9}}, r"optimizers\.adam: unknown hyperparameter 'betaone'"),
-        ({"nadam": {}}, r"unknown optimizer 'nadam'"),
+        ({"nadamq": {}}, r"unknown optimizer 'nadamq'"),
     ],
 )
 def test_bad_grid_values_are_refused_at_plan_time(optimizers, message):

@@ -13,6 +13,10 @@ remnant of squares that underflowed, |g| < 2^-63 in float32) the coordinate stay
 in the kernels (arrays' dtype), in ``reference`` (float64) and in ``_weight`` (0).
 Where D >= root_tiny, |Delta_t| <= alpha_t |g_t| / sqrt(s_t) <= alpha_t (s_0 = 0) up to
 the rounding of s.
+
+``weight_decay`` lambda (default 0) is torch's L2 penalty (docs/theory.md §7.1): the
+update sees g_t + lambda theta_{t-1} in place of g_t; the kernels use g itself where
+``wd == 0``, so lambda = 0 changes nothing, bit for bit.
 """
 
 from __future__ import annotations
@@ -32,12 +36,15 @@ from ..spec import (
     guarded,
     lr_param,
     root_tiny,
+    weight_decay_param,
+    with_l2,
 )
 
 
 def reference(p, g, state, hp, t):
     """One AdaGrad step in float64 on (B, d) arrays."""
     s = state["s"]
+    g = with_l2(g, p, hp["weight_decay"])  # L2 (docs/theory.md §7.1)
     alpha = column(hp["lr"]) / (math.sqrt(t) if hp["lr_schedule"] == "inv_sqrt" else 1.0)
     s += g * g
     denom = np.sqrt(s) + column(hp["eps"])
@@ -45,18 +52,19 @@ def reference(p, g, state, hp, t):
 
 
 # The fused kernel: per run step = alpha_t and eps: p -= step * g / (sqrt(s) + eps), 0
-# where that denominator is below root_tiny (module docstring).
-COEFS = ("step", "eps")
+# where that denominator is below root_tiny (module docstring); the gradient is
+# g + wd * p where wd != 0 (L2).
+COEFS = ("step", "eps", "wd")
 EPS = COEFS.index("eps")
 
 
 def _row(p, g, s, _s1, _s2, c):
     """One stretch of the adagrad kernel (numba): the same operations as ``_CUDA``."""
-    step, eps = c[0], c[1]
+    step, eps, wd = c[0], c[1], c[2]
     zero = c[0] - c[0]  # 0 in the arrays' dtype (rules/amsgrad.py)
     floor = np.sqrt(np.finfo(c.dtype).tiny)  # root_tiny; "d < floor" is False for NaN
     for j in range(p.size):
-        gj = g[j]
+        gj = g[j] if wd == zero else g[j] + wd * p[j]  # L2; wd == 0: g bit for bit
         sj = s[j] + gj * gj
         s[j] = sj
         denom = np.sqrt(sj) + eps
@@ -64,10 +72,11 @@ def _row(p, g, s, _s1, _s2, c):
 
 
 _CUDA = """
-    const T sj = s0 + g * g;
+    const T gj = (wd == ZERO) ? g : g + wd * p;
+    const T sj = s0 + gj * gj;
     s0 = sj;
     const T denom = sqrt(sj) + eps;
-    p -= (denom < ROOT_TINY) ? ZERO : step * (g / denom);
+    p -= (denom < ROOT_TINY) ? ZERO : step * (gj / denom);
 """
 
 
@@ -91,11 +100,14 @@ KERNEL = Kernel(
 
 def coefficients(hp, t):
     """This step's kernel coefficients (``COEFS``) per run, for steps ``t``."""
-    return KERNEL.stack(t, step=step_size(hp["lr"], hp["lr_schedule"], t), eps=hp["eps"])
+    step = step_size(hp["lr"], hp["lr_schedule"], t)
+    return KERNEL.stack(t, step=step, eps=hp["eps"], wd=hp["weight_decay"])
 
 
 def textbook(p, g, state, hp, t):
     """Diagonal AdaGrad as a user writes it in NumPy."""
+    if hp["weight_decay"]:
+        g = g + hp["weight_decay"] * p
     s = state["s"] = state["s"] + g * g
     denom = np.sqrt(s) + hp["eps"]
     p -= alpha_scalar(hp, t) * g / denom
@@ -103,7 +115,8 @@ def textbook(p, g, state, hp, t):
 
 def torch_form(hp):
     """torch.optim.Adagrad with lr_decay = 0."""
-    args = dict(lr=hp["lr"], eps=hp["eps"], initial_accumulator_value=hp["initial_accumulator"])
+    args = dict(lr=hp["lr"], eps=hp["eps"], initial_accumulator_value=hp["initial_accumulator"],
+                weight_decay=hp["weight_decay"])  # fmt: skip
     return "Adagrad", args, ""
 
 
@@ -118,6 +131,7 @@ ADAGRAD = Rule(
         eps_param(1e-10),
         Param("initial_accumulator", 0.0, "starting value of s", low=0.0),
         LR_SCHEDULE,
+        weight_decay_param(),
     ),
     bytes_per_param=20,
     kernel=KERNEL,

@@ -40,6 +40,10 @@ on those coordinates too.  Where D >= root_tiny, the step is Algorithm 1's: what
 underflowed of v changes D by a relative sqrt(1.5 * 2^-23 / (1 - beta2)) at most in
 float32 (1.4% for beta2 = 0.999; 2^-52 in place of 2^-23 in float64), so |Delta_t| stays
 within the bounds of section 2.1 (docs/theory.md §1.3) up to that factor.
+
+``weight_decay`` lambda (both rules; default 0) is torch's L2 penalty (docs/theory.md
+§7.1): every form above sees g_t + lambda theta_{t-1} in place of g_t.  The kernels test
+``wd == 0`` per run and then use g itself, so lambda = 0 is Algorithm 1 bit for bit.
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ from ..spec import (
     guarded,
     lr_param,
     root_tiny,
+    weight_decay_param,
+    with_l2,
 )
 
 _COMMON = (
@@ -70,6 +76,7 @@ _COMMON = (
     eps_param(1e-8, "added to sqrt(v_hat) in the denominator"),
     LR_SCHEDULE,
     BETA1_DECAY,
+    weight_decay_param(),
 )
 _EPS_HAT = Param(
     "eps_hat",
@@ -84,6 +91,7 @@ def _reference(bias_correction: bool):
     def reference(p, g, state, hp, t):
         """One Algorithm 1 step in float64 on (B, d) arrays, as the paper writes it."""
         m, v = state["m"], state["v"]
+        g = with_l2(g, p, hp["weight_decay"])  # L2 (docs/theory.md §7.1)
         b1, b2, lam = column(hp["beta1"]), column(hp["beta2"]), column(hp["beta1_decay"])
         alpha = column(hp["lr"]) / (math.sqrt(t) if hp["lr_schedule"] == "inv_sqrt" else 1.0)
         b1t = b1 * lam ** (t - 1)
@@ -109,14 +117,15 @@ def _reference(bias_correction: bool):
 # isb = 1 / sqrt(1 - beta2^t) and eps, so that
 #     p -= step * m / (sqrt(v) * isb + eps)        (0 where that denominator < root_tiny)
 # is Algorithm 1 (step = alpha_t, isb = 1 without bias correction; the efficient form puts
-# sqrt(1 - beta2^t) into step, isb = 1 and eps_hat in place of eps).
-COEFS = ("b1", "ob1", "b2", "ob2", "step", "isb", "eps")
+# sqrt(1 - beta2^t) into step, isb = 1 and eps_hat in place of eps), with the gradient
+# g + wd * p where wd = lambda != 0 (L2, docs/theory.md §7.1).
+COEFS = ("b1", "ob1", "b2", "ob2", "step", "isb", "eps", "wd")
 ISB, EPS = COEFS.index("isb"), COEFS.index("eps")
 
 
 def _row(p, g, m, v, _s2, c):
     """One stretch of the adam kernel (numba): the same operations as ``_CUDA``."""
-    b1, ob1, b2, ob2, step, isb, eps = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+    b1, ob1, b2, ob2, step, isb, eps, wd = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
     zero = c[0] - c[0]  # 0 in the arrays' dtype (rules/amsgrad.py)
     # A denominator below sqrt(smallest normal) is 0 or the root of an underflowed v: the
     # coordinate stays put (module docstring).  "d < floor" is False for NaN, so a
@@ -124,7 +133,7 @@ def _row(p, g, m, v, _s2, c):
     # former max(d, tiny) (the same packed sqrt and divide; docs/theory.md §6.2).
     floor = np.sqrt(np.finfo(c.dtype).tiny)
     for j in range(p.size):
-        gj = g[j]
+        gj = g[j] if wd == zero else g[j] + wd * p[j]  # L2; wd == 0: g bit for bit
         mj = b1 * m[j] + ob1 * gj
         vj = b2 * v[j] + ob2 * gj * gj
         m[j] = mj
@@ -134,8 +143,9 @@ def _row(p, g, m, v, _s2, c):
 
 
 _CUDA = """
-    const T mj = b1 * s0 + ob1 * g;
-    const T vj = b2 * s1 + ob2 * g * g;
+    const T gj = (wd == ZERO) ? g : g + wd * p;
+    const T mj = b1 * s0 + ob1 * gj;
+    const T vj = b2 * s1 + ob2 * gj * gj;
     s0 = mj;
     s1 = vj;
     const T d = sqrt(vj) * isb + eps;
@@ -188,8 +198,9 @@ def _coefficients(bias_correction: bool):
         else:
             step, inv_sqrt_bc2 = alpha, 1.0
         return KERNEL.stack(
-            t, b1=b1t, ob1=1.0 - b1t, b2=b2, ob2=1.0 - b2, step=step, isb=inv_sqrt_bc2, eps=eps
-        )
+            t, b1=b1t, ob1=1.0 - b1t, b2=b2, ob2=1.0 - b2, step=step, isb=inv_sqrt_bc2, eps=eps,
+            wd=hp["weight_decay"],
+        )  # fmt: skip
 
     return coefficients
 
@@ -199,6 +210,8 @@ def _textbook(bias_correction: bool):
         """Algorithm 1 as a user writes it in NumPy (or the efficient form of section 2);
         without correction, section 6.4's variant."""
         b1, b2, b1t = hp["beta1"], hp["beta2"], beta1_scalar(hp, t)
+        if hp["weight_decay"]:
+            g = g + hp["weight_decay"] * p
         m = state["m"] = b1t * state["m"] + (1 - b1t) * g
         v = state["v"] = b2 * state["v"] + (1 - b2) * g * g
         if not bias_correction:
@@ -216,10 +229,11 @@ def _textbook(bias_correction: bool):
 
 
 def _torch_form(hp):
-    """torch.optim.Adam computes Algorithm 1 (not the efficient form)."""
+    """torch.optim.Adam computes Algorithm 1 (not the efficient form), L2 weight_decay."""
     if hp["eps_hat"] >= 0:
         return None
-    return "Adam", dict(lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"]), ""
+    args = dict(lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"])
+    return "Adam", dict(args, weight_decay=hp["weight_decay"]), ""
 
 
 def _check_eps_hat(hp):

@@ -18,6 +18,10 @@ and m / u may exceed the rule's bound.  So the step divides only by u >= ``tiny`
 smallest normal number of the dtype, and a coordinate with u < tiny (u = 0 included) is
 treated as one whose gradients were all zero: it stays put, in the kernels (arrays'
 dtype), in ``reference`` (float64) and in ``_weight`` (0).
+
+``weight_decay`` lambda (default 0) is torch's L2 penalty (docs/theory.md §7.1): the
+update sees g_t + lambda theta_{t-1} in place of g_t; the kernels use g itself where
+``wd == 0``, so lambda = 0 changes nothing, bit for bit.
 """
 
 from __future__ import annotations
@@ -37,12 +41,15 @@ from ..spec import (
     eps_param,
     guarded,
     lr_param,
+    weight_decay_param,
+    with_l2,
 )
 
 
 def reference(p, g, state, hp, t):
     """One Algorithm 2 step in float64 on (B, d) arrays."""
     m, u = state["m"], state["u"]
+    g = with_l2(g, p, hp["weight_decay"])  # L2 (docs/theory.md §7.1)
     b1, b2, lam = column(hp["beta1"]), column(hp["beta2"]), column(hp["beta1_decay"])
     alpha = column(hp["lr"]) / (math.sqrt(t) if hp["lr_schedule"] == "inv_sqrt" else 1.0)
     b1t = b1 * lam ** (t - 1)
@@ -52,17 +59,18 @@ def reference(p, g, state, hp, t):
 
 
 # The fused kernel: per run b1 = beta1_t, ob1 = 1 - beta1_t, b2, step = alpha_t /
-# (1 - beta1^t) and eps, so that p -= step * m / u (0 where u < tiny) is Algorithm 2.
-COEFS = ("b1", "ob1", "b2", "step", "eps")
+# (1 - beta1^t) and eps, so that p -= step * m / u (0 where u < tiny) is Algorithm 2;
+# the gradient is g + wd * p where wd != 0 (L2).
+COEFS = ("b1", "ob1", "b2", "step", "eps", "wd")
 
 
 def _row(p, g, m, u, _s2, c):
     """One stretch of the adamax kernel (numba): the same operations as ``_CUDA``."""
-    b1, ob1, b2, step, eps = c[0], c[1], c[2], c[3], c[4]
+    b1, ob1, b2, step, eps, wd = c[0], c[1], c[2], c[3], c[4], c[5]
     zero = c[0] - c[0]  # 0 in the arrays' dtype (rules/amsgrad.py)
     tiny = np.finfo(c.dtype).tiny  # the floor of u (docstring); "u < tiny" False for NaN
     for j in range(p.size):
-        gj = g[j]
+        gj = g[j] if wd == zero else g[j] + wd * p[j]  # L2; wd == 0: g bit for bit
         mj = b1 * m[j] + ob1 * gj
         uj = max(abs(gj) + eps, b2 * u[j])  # |g| first: a NaN gradient stays NaN
         m[j] = mj
@@ -71,8 +79,9 @@ def _row(p, g, m, u, _s2, c):
 
 
 _CUDA = """
-    const T mj = b1 * s0 + ob1 * g;
-    const T uj = py_max(fabs(g) + eps, b2 * s1);
+    const T gj = (wd == ZERO) ? g : g + wd * p;
+    const T mj = b1 * s0 + ob1 * gj;
+    const T uj = py_max(fabs(gj) + eps, b2 * s1);
     s0 = mj;
     s1 = uj;
     p -= (uj < TINY) ? ZERO : step * (mj / uj);
@@ -101,12 +110,16 @@ def coefficients(hp, t):
     """This step's kernel coefficients (``COEFS``) per run, for steps ``t``."""
     b1t = beta1_at(hp["beta1"], hp["beta1_decay"], t)
     step = step_size(hp["lr"], hp["lr_schedule"], t) / (1.0 - decay_power(hp["beta1"], t))
-    return KERNEL.stack(t, b1=b1t, ob1=1.0 - b1t, b2=hp["beta2"], step=step, eps=hp["eps"])
+    return KERNEL.stack(
+        t, b1=b1t, ob1=1.0 - b1t, b2=hp["beta2"], step=step, eps=hp["eps"], wd=hp["weight_decay"]
+    )
 
 
 def textbook(p, g, state, hp, t):
     """Algorithm 2 as a user writes it in NumPy, eps inside the max."""
     b1t = beta1_scalar(hp, t)
+    if hp["weight_decay"]:
+        g = g + hp["weight_decay"] * p
     m = state["m"] = b1t * state["m"] + (1 - b1t) * g
     u = state["u"] = np.maximum(hp["beta2"] * state["u"], np.abs(g) + hp["eps"])
     p -= (alpha_scalar(hp, t) / (1 - hp["beta1"] ** t)) * m / u
@@ -114,7 +127,8 @@ def textbook(p, g, state, hp, t):
 
 def torch_form(hp):
     """torch.optim.Adamax (eps inside the max, as here)."""
-    return "Adamax", dict(lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"]), ""
+    args = dict(lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"])
+    return "Adamax", dict(args, weight_decay=hp["weight_decay"]), ""
 
 
 ADAMAX = Rule(
@@ -130,6 +144,7 @@ ADAMAX = Rule(
         eps_param(0.0, "inside the max, as torch puts it; the paper has none"),
         LR_SCHEDULE,
         BETA1_DECAY,
+        weight_decay_param(),
     ),
     bytes_per_param=28,
     kernel=KERNEL,

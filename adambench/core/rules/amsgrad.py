@@ -17,6 +17,10 @@ in the kernels (arrays' dtype), in ``reference`` (float64) and in ``_weight`` (0
 ``bias_correction=True`` is the torch.optim form (Adam(amsgrad=True)): the max is over
 the raw v_t, then x -= alpha_t / (1 - beta1^t) * m_t / (sqrt(v_hat_t) / sqrt(1 - beta2^t) + eps).
 The projection onto F is the problem's business (problems/), not the rule's.
+
+``weight_decay`` lambda (default 0) is torch's L2 penalty (docs/theory.md §7.1): the
+update sees g_t + lambda theta_{t-1} in place of g_t; the kernels use g itself where
+``wd == 0``, so lambda = 0 changes nothing, bit for bit.
 """
 
 from __future__ import annotations
@@ -39,12 +43,15 @@ from ..spec import (
     guarded,
     lr_param,
     root_tiny,
+    weight_decay_param,
+    with_l2,
 )
 
 
 def reference(p, g, state, hp, t):
     """One Algorithm 2 step in float64 on (B, d) arrays."""
     m, v, v_hat = state["m"], state["v"], state["v_hat"]
+    g = with_l2(g, p, hp["weight_decay"])  # L2 (docs/theory.md §7.1)
     b1, b2, lam = column(hp["beta1"]), column(hp["beta2"]), column(hp["beta1_decay"])
     alpha = column(hp["lr"]) / (math.sqrt(t) if hp["lr_schedule"] == "inv_sqrt" else 1.0)
     eps = column(hp["eps"])
@@ -62,21 +69,21 @@ def reference(p, g, state, hp, t):
 
 # The fused kernel: coefficients as Adam's (rules/adam.py), with the max of the raw v
 # in the denominator: p -= step * m / (sqrt(v_hat) * isb + eps), 0 where that is below
-# root_tiny (module docstring).
-COEFS = ("b1", "ob1", "b2", "ob2", "step", "isb", "eps")
+# root_tiny (module docstring); the gradient is g + wd * p where wd != 0 (L2).
+COEFS = ("b1", "ob1", "b2", "ob2", "step", "isb", "eps", "wd")
 B1, STEP, ISB, EPS = (COEFS.index(n) for n in ("b1", "step", "isb", "eps"))
 
 
 def _row(p, g, m, v, vh, c):
     """One stretch of the amsgrad kernel (numba): the same operations as ``_CUDA``."""
-    b1, ob1, b2, ob2, step, isb, eps = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+    b1, ob1, b2, ob2, step, isb, eps, wd = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
     # 0 in the arrays' dtype: c[0] * 0 is float64 (numba promotes float32 * int), which
     # turned the select below and the update into float64 work: 10 % slower adagrad
     # at 1e7 float32; the results are bit-identical.
     zero = c[0] - c[0]
     floor = np.sqrt(np.finfo(c.dtype).tiny)  # root_tiny; "d < floor" is False for NaN
     for j in range(p.size):
-        gj = g[j]
+        gj = g[j] if wd == zero else g[j] + wd * p[j]  # L2; wd == 0: g bit for bit
         mj = b1 * m[j] + ob1 * gj
         vj = b2 * v[j] + ob2 * gj * gj
         hj = max(vj, vh[j])  # vj first: max(a, b) is a unless b > a, so NaN stays NaN
@@ -88,8 +95,9 @@ def _row(p, g, m, v, vh, c):
 
 
 _CUDA = """
-    const T mj = b1 * s0 + ob1 * g;
-    const T vj = b2 * s1 + ob2 * g * g;
+    const T gj = (wd == ZERO) ? g : g + wd * p;
+    const T mj = b1 * s0 + ob1 * gj;
+    const T vj = b2 * s1 + ob2 * gj * gj;
     const T hj = py_max(vj, s2);
     s0 = mj;
     s1 = vj;
@@ -160,13 +168,16 @@ def coefficients(hp, t):
     else:
         step, inv_sqrt_bc2 = alpha, 1.0
     return KERNEL.stack(
-        t, b1=b1t, ob1=1.0 - b1t, b2=b2, ob2=1.0 - b2, step=step, isb=inv_sqrt_bc2, eps=hp["eps"]
-    )
+        t, b1=b1t, ob1=1.0 - b1t, b2=b2, ob2=1.0 - b2, step=step, isb=inv_sqrt_bc2, eps=hp["eps"],
+        wd=hp["weight_decay"],
+    )  # fmt: skip
 
 
 def textbook(p, g, state, hp, t):
     """Algorithm 2 as a user writes it in NumPy; torch's bias-corrected form if asked."""
     b1, b2, b1t = hp["beta1"], hp["beta2"], beta1_scalar(hp, t)
+    if hp["weight_decay"]:
+        g = g + hp["weight_decay"] * p
     m = state["m"] = b1t * state["m"] + (1 - b1t) * g
     v = state["v"] = b2 * state["v"] + (1 - b2) * g * g
     v_hat = state["v_hat"] = np.maximum(state["v_hat"], v)
@@ -182,7 +193,8 @@ def textbook(p, g, state, hp, t):
 def torch_form(hp):
     """torch.optim.Adam(amsgrad=True): always bias-corrected."""
     note = "" if hp["bias_correction"] else "torch form: bias-corrected"
-    args = dict(lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"], amsgrad=True)
+    args = dict(lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"], amsgrad=True,
+                weight_decay=hp["weight_decay"])  # fmt: skip
     return "Adam", args, note
 
 
@@ -205,6 +217,7 @@ AMSGRAD = Rule(
         ),
         LR_SCHEDULE,
         BETA1_DECAY,
+        weight_decay_param(),
     ),
     bytes_per_param=36,
     kernel=KERNEL,

@@ -21,6 +21,10 @@ of squares that underflowed, e.g. g = 1e-30 in float32, which once gave a step o
 in ``reference`` (float64) and in ``_weight`` (0).  Each term is then at most
 1 / sqrt(1 - rho) in size (v_t >= (1 - rho) g_t^2, uncentered), so
 |Delta_t| <= alpha_t / ((1 - mu) sqrt(1 - rho)) up to rounding.
+
+``weight_decay`` lambda (default 0) is torch's L2 penalty (docs/theory.md §7.1): the
+update sees g_t + lambda theta_{t-1} in place of g_t; the kernels use g itself where
+``wd == 0``, so lambda = 0 changes nothing, bit for bit.
 """
 
 from __future__ import annotations
@@ -41,12 +45,15 @@ from ..spec import (
     guarded,
     lr_param,
     root_tiny,
+    weight_decay_param,
+    with_l2,
 )
 
 
 def reference(p, g, state, hp, t):
     """One RMSprop-with-momentum step in float64 on (B, d) arrays."""
     v, b = state["v"], state["b"]
+    g = with_l2(g, p, hp["weight_decay"])  # L2 (docs/theory.md §7.1)
     rho, mu, eps = column(hp["decay"]), column(hp["momentum"]), column(hp["eps"])
     alpha = column(hp["lr"]) / (math.sqrt(t) if hp["lr_schedule"] == "inv_sqrt" else 1.0)
     v[...] = rho * v + (1.0 - rho) * g * g
@@ -61,18 +68,19 @@ def reference(p, g, state, hp, t):
 
 
 # The fused kernel: per run rho, orho = 1 - rho, mu, step = alpha_t, eps and the switches
-# centered and inside (eps inside the square root, Graves' form).
-COEFS = ("rho", "orho", "mu", "step", "eps", "centered", "inside")
+# centered and inside (eps inside the square root, Graves' form); the gradient is
+# g + wd * p where wd != 0 (L2).
+COEFS = ("rho", "orho", "mu", "step", "eps", "centered", "inside", "wd")
 EPS, INSIDE = COEFS.index("eps"), COEFS.index("inside")
 
 
 def _row(p, g, v, b, gbar, c):
     """One stretch of the rmsprop kernel (numba): the same operations as ``_CUDA``."""
-    rho, orho, mu, step, eps, centered, inside = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+    rho, orho, mu, step, eps, centered, inside, wd = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
     zero = c[0] - c[0]  # 0 in the arrays' dtype (rules/amsgrad.py)
     floor = np.sqrt(np.finfo(c.dtype).tiny)  # root_tiny; "d < floor" is False for NaN
     for j in range(p.size):
-        gj = g[j]
+        gj = g[j] if wd == zero else g[j] + wd * p[j]  # L2; wd == 0: g bit for bit
         vj = rho * v[j] + orho * gj * gj
         v[j] = vj
         w = vj
@@ -87,16 +95,17 @@ def _row(p, g, v, b, gbar, c):
 
 
 _CUDA = """
-    const T vj = rho * s0 + orho * g * g;
+    const T gj = (wd == ZERO) ? g : g + wd * p;
+    const T vj = rho * s0 + orho * gj * gj;
     s0 = vj;
     T w = vj;
     if (centered != ZERO) {
-        const T aj = rho * s2 + orho * g;
+        const T aj = rho * s2 + orho * gj;
         s2 = aj;
         w = vj - aj * aj;
     }
     const T denom = (inside != ZERO) ? sqrt(w + eps) : sqrt(w) + eps;
-    const T bj = mu * s1 + ((denom < ROOT_TINY) ? ZERO : g / denom);
+    const T bj = mu * s1 + ((denom < ROOT_TINY) ? ZERO : gj / denom);
     s1 = bj;
     p -= step * bj;
 """
@@ -138,12 +147,15 @@ def coefficients(hp, t):
         eps=hp["eps"],
         centered=float(hp["centered"]),
         inside=float(hp["eps_inside"]),
+        wd=hp["weight_decay"],
     )
 
 
 def textbook(p, g, state, hp, t):
     """RMSprop with momentum on the rescaled gradient as a user writes it (torch form)."""
     rho, mu, eps = hp["decay"], hp["momentum"], hp["eps"]
+    if hp["weight_decay"]:
+        g = g + hp["weight_decay"] * p
     v = state["v"] = rho * state["v"] + (1 - rho) * g * g
     w = v
     if hp["centered"]:
@@ -160,7 +172,7 @@ def torch_form(hp):
         return None
     args = dict(
         lr=hp["lr"], alpha=hp["decay"], eps=hp["eps"], momentum=hp["momentum"],
-        centered=hp["centered"],
+        centered=hp["centered"], weight_decay=hp["weight_decay"],
     )  # fmt: skip
     return "RMSprop", args, ""
 
@@ -179,6 +191,7 @@ RMSPROP_MOMENTUM = Rule(
         Param("centered", False, "divide by the variance estimate v - gbar^2", kind="bool"),
         Param("eps_inside", False, "eps inside the sqrt (Graves) instead of outside", kind="bool"),
         LR_SCHEDULE,
+        weight_decay_param(),
     ),
     bytes_per_param=28,
     kernel=KERNEL,

@@ -9,6 +9,10 @@ Elementwise, with b_0 = 0 (so b_1 = g_1, as torch)::
 With mu = 0 this is plain SGD and keeps no state.  For a constant alpha this equals
 Sutskever et al.'s v = mu v - alpha g form (v = -alpha b); they differ once alpha is
 scheduled.
+
+``weight_decay`` lambda (default 0) is torch's L2 penalty (docs/theory.md §7.1): g_t is
+replaced by g_t + lambda theta_{t-1} before the momentum (also in the Nesterov term and
+in plain SGD); the kernel uses g itself where ``wd == 0``, so lambda = 0 changes nothing.
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ from ..spec import (
     beta_param,
     column,
     lr_param,
+    weight_decay_param,
+    with_l2,
 )
 
 
 def reference(p, g, state, hp, t):
     """One SGD step in float64 on (B, d) arrays."""
     alpha = column(hp["lr"]) / (math.sqrt(t) if hp["lr_schedule"] == "inv_sqrt" else 1.0)
+    g = with_l2(g, p, hp["weight_decay"])  # L2 (docs/theory.md §7.1)
     if "b" not in state:
         p -= alpha * g
         return
@@ -40,32 +47,33 @@ def reference(p, g, state, hp, t):
 
 
 # The fused kernel: per run mu, step = alpha_t, and the switches nesterov and
-# has_momentum (0: plain SGD, no state array).
-COEFS = ("mu", "step", "nesterov", "has_momentum")
+# has_momentum (0: plain SGD, no state array); the gradient is g + wd * p where wd != 0.
+COEFS = ("mu", "step", "nesterov", "has_momentum", "wd")
 
 
 def _row(p, g, b, _s1, _s2, c):
     """One stretch of the sgd kernel (numba): the same operations as ``_CUDA``."""
-    mu, step, nesterov, has_momentum = c[0], c[1], c[2], c[3]
+    mu, step, nesterov, has_momentum, wd = c[0], c[1], c[2], c[3], c[4]
     zero = c[0] * 0
     if has_momentum == zero:
         for j in range(p.size):
-            p[j] -= step * g[j]
+            p[j] -= step * (g[j] if wd == zero else g[j] + wd * p[j])
         return
     for j in range(p.size):
-        gj = g[j]
+        gj = g[j] if wd == zero else g[j] + wd * p[j]  # L2; wd == 0: g bit for bit
         bj = mu * b[j] + gj
         b[j] = bj
         p[j] -= step * (gj + mu * bj if nesterov != zero else bj)
 
 
 _CUDA = """
+    const T gj = (wd == ZERO) ? g : g + wd * p;
     if (has_momentum == ZERO) {
-        p -= step * g;
+        p -= step * gj;
     } else {
-        const T bj = mu * s0 + g;
+        const T bj = mu * s0 + gj;
         s0 = bj;
-        p -= step * ((nesterov != ZERO) ? g + mu * bj : bj);
+        p -= step * ((nesterov != ZERO) ? gj + mu * bj : bj);
     }
 """
 
@@ -82,11 +90,14 @@ def coefficients(hp, t):
         step=step_size(hp["lr"], hp["lr_schedule"], t),
         nesterov=float(hp["nesterov"]),
         has_momentum=has_momentum,
+        wd=hp["weight_decay"],
     )
 
 
 def textbook(p, g, state, hp, t):
     """SGD, classical or Nesterov momentum, as a user writes it in NumPy (torch form)."""
+    if hp["weight_decay"]:
+        g = g + hp["weight_decay"] * p
     if "b" not in state:
         p -= alpha_scalar(hp, t) * g
         return
@@ -97,7 +108,8 @@ def textbook(p, g, state, hp, t):
 
 def torch_form(hp):
     """torch.optim.SGD (dampening 0)."""
-    return "SGD", dict(lr=hp["lr"], momentum=hp["momentum"], nesterov=hp["nesterov"]), ""
+    args = dict(lr=hp["lr"], momentum=hp["momentum"], nesterov=hp["nesterov"])
+    return "SGD", dict(args, weight_decay=hp["weight_decay"]), ""
 
 
 def _check(hp):
@@ -116,6 +128,7 @@ SGD = Rule(
         beta_param("momentum", 0.0, "momentum mu (0 = plain SGD)"),
         Param("nesterov", False, "Nesterov momentum", kind="bool"),
         LR_SCHEDULE,
+        weight_decay_param(),
     ),
     bytes_per_param=12,
     kernel=KERNEL,

@@ -24,7 +24,7 @@ alpha_t).
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from ...core.kernels_cpu import (
     kernel_jit,
@@ -39,6 +39,23 @@ from ...problems.online.base import PROJ_BALL, PROJ_BOX
 from ...problems.online.generate import phi
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+@njit(inline="always", **_JIT)
+def widen_box(x, r, xmin, xmax):
+    """The played point x (run r's iterate, (d,)) widens run r's bounding box of the
+    played points, rows r of ``xmin``/``xmax`` (float64); True when x has a coordinate
+    that is not finite (the run diverged).  Inlined: a call with array arguments costs."""
+    bad = False
+    for i in range(x.shape[0]):
+        xi = np.float64(x[i])
+        if xi < xmin[r, i]:
+            xmin[r, i] = xi
+        if xi > xmax[r, i]:
+            xmax[r, i] = xi
+        if not np.isfinite(xi):
+            bad = True
+    return bad
 
 
 @kernel_jit(**_JIT)
@@ -141,15 +158,7 @@ def run_block(
         total, comp = loss_sum[r], loss_comp[r]
         for k in range(n):
             # the played point x_t: its bounding box, and a divergence check
-            bad = False
-            for i in range(d):
-                xi = np.float64(xr[i])
-                if xi < xmin[r, i]:
-                    xmin[r, i] = xi
-                if xi > xmax[r, i]:
-                    xmax[r, i] = xi
-                if not np.isfinite(xi):
-                    bad = True
+            bad = widen_box(xr, r, xmin, xmax)
             ii, vv = idx[s, k], val[s, k]
             z = 0.0
             for j in range(nnz):

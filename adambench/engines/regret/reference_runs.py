@@ -24,6 +24,7 @@ from numba import njit
 from ...core.spec import Rule
 from ...problems.online.base import PROJ_BOX
 from ...problems.online.generate import phi
+from .cpu import widen_box
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -40,15 +41,7 @@ def _reveal(loss, k, idx, val, yv, seeds, x, g, xmin, xmax, total, comp, gsq, gm
             g[r, i] = 0.0
         if diverged[r]:
             continue
-        bad = False
-        for i in range(d):
-            xi = np.float64(x[r, i])
-            if xi < xmin[r, i]:
-                xmin[r, i] = xi
-            if xi > xmax[r, i]:
-                xmax[r, i] = xi
-            if not np.isfinite(xi):
-                bad = True
+        bad = widen_box(x[r], r, xmin, xmax)
         s = seeds[r]
         z = 0.0
         for j in range(nnz):
