@@ -151,9 +151,9 @@ def run_command(
         cnn_option="--problems" if "cnn" in task_list else None,
     )  # fmt: skip
     grid = opts.positive_floats("--lr", vocab.joined(lr_grid)) if lr_grid else None
-    beta1_grid = opts.beta_grid("--beta1", beta1, opt_list)
-    beta2_grid = opts.beta_grid("--beta2", beta2, opt_list)
-    wd_grid = opts.weight_decay_grid(weight_decay, opt_list)
+    beta1_grid = opts.searched_grid("--beta1", beta1, opt_list)
+    beta2_grid = opts.searched_grid("--beta2", beta2, opt_list)
+    wd_grid = opts.searched_grid("--weight-decay", weight_decay, opt_list)
     if target is not None:
         opts.check_float("--target", target, float("-inf"), float("inf"), low_open=False)
     from ..core.registry import get_rule, note_references, require_backend
@@ -285,6 +285,8 @@ def _order(e: dict) -> tuple:
 
 def _task_table(t: dict, data_name: str) -> Grid:
     """One table per task, best optimizer first."""
+    from ..report.tables import loss_centre  # the report's centre of the same interval
+
     rows = []
     entries = sorted(t["optimizers"], key=_order)
     for e in entries:
@@ -295,9 +297,7 @@ def _task_table(t: dict, data_name: str) -> Grid:
             rows.append(["-", e["optimizer"], "-", none, "-", "-", "-", "-", "-", div])
             continue
         ftl = c["final_train_loss"]
-        # the geometric mean, its log-scale t interval (training_results.loss_interval)
-        mid = ftl.get("geometric_mean", ftl["mean"])
-        mid = ftl["mean"] if mid is None or mid != mid else mid
+        mid = loss_centre(ftl)  # the geometric mean where finite (loss_interval)
         lo, hi = ftl["ci95_low"], ftl["ci95_high"]
         ok = lo is not None and hi is not None and lo == lo and hi == hi
         loss = fmt(mid, 3) + (f" [{fmt(lo, 2)}, {fmt(hi, 2)}]" if ok else "")

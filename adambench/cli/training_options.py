@@ -78,62 +78,38 @@ def positive_floats(option: str, text: str) -> tuple[float, ...]:
     return tuple(sorted(set(out)))
 
 
-def beta_grid(option: str, text: str, optimizers: tuple[str, ...]) -> tuple[float, ...] | None:
-    """A comma list of beta values for ``option`` (--beta1/--beta2), checked by the rules.
+def searched_grid(option: str, text: str, optimizers: tuple[str, ...]) -> tuple[float, ...] | None:
+    """``--beta1``, ``--beta2``, ``--weight-decay``: a comma list of values of the
+    hyperparameter the option names (``weight_decay`` for ``--weight-decay``), searched
+    with the lr grid for the selected optimizers that have it (asked of the rule), each
+    value checked by each of those rules' own ``Param``.
 
-    Empty: None (each optimizer keeps its default).  At least one selected optimizer must
-    have that hyperparameter; values outside [0, 1) are refused with the rule's range.
+    Empty: None (each optimizer keeps its default).  When none of the selected optimizers
+    has the hyperparameter, it is refused in one line.
     """
     if not text.strip():
         return None
     from ..core.registry import get_rule
 
-    name = option.lstrip("-")
-    rules = [get_rule(o) for o in optimizers]
-    having = [r for r in rules if name in {p.name for p in r.params}]
+    name = option.lstrip("-").replace("-", "_")
+    having = [r for r in map(get_rule, optimizers) if name in {p.name for p in r.params}]
     if not having:
-        raise ValueError(f"{option}: none of the selected optimizers has {name}")
+        raise ValueError(
+            f"{option}: none of the selected optimizers has {name} ({', '.join(optimizers)}; "
+            "see `adambench list`)"
+        )
     values = []
     for it in split_list(option, text):
         try:
-            values.append(float(having[0].param(name).check(float(it))[0]))
-        except ValueError as e:
-            raise ValueError(
-                f"{option}: {e}"
-                if "must" in str(e)
-                else f"{option} must be numbers in [0, 1), got {it!r}"
-            ) from None
-    return tuple(sorted(set(values)))
-
-
-def weight_decay_grid(text: str, optimizers: tuple[str, ...]) -> tuple[float, ...] | None:
-    """``--weight-decay``: a comma list of values, each checked by the rules' own
-    ``weight_decay`` Param (>= 0); empty: None (each rule keeps its default).
-
-    It applies to the selected optimizers that have ``weight_decay`` (asked of the rule),
-    as --beta1/--beta2 apply to those with betas; when none has it, it is refused.
-    """
-    if not text.strip():
-        return None
-    from ..core.registry import get_rule
-
-    rules = [r for r in map(get_rule, optimizers) if "weight_decay" in {p.name for p in r.params}]
-    if not rules:
-        raise ValueError(
-            f"--weight-decay: none of {', '.join(optimizers)} has a weight_decay hyperparameter "
-            "(see `adambench list`); drop --weight-decay or choose a rule that has one"
-        )
-    values = []
-    for it in split_list("--weight-decay", text):
-        try:
             number = float(it)
         except ValueError:
-            raise ValueError(f"--weight-decay must be numbers >= 0, got {it!r}") from None
-        for r in rules:
+            where = having[0].param(name).where_text()
+            raise ValueError(f"{option} must be numbers {where}, got {it!r}") from None
+        for r in having:
             try:
-                r.param("weight_decay").check(number)
+                r.param(name).check(number)
             except ValueError as e:
-                raise ValueError(f"--weight-decay: {r.name}: {e}") from None
+                raise ValueError(f"{option}: {r.name}: {e}") from None
         values.append(number)
     return tuple(sorted(set(values)))
 

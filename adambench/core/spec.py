@@ -48,6 +48,11 @@ class Param:
         left, right = "(["[not self.low_open], ")]"[not self.high_open]
         return f"{left}{_num(lo)}, {_num(hi)}{right}"
 
+    def where_text(self) -> str:
+        """The range as a sentence says it: ``in [0, 1)``, ``> 0``."""
+        allowed = self.range_text()
+        return f"in {allowed}" if allowed[0] in "[(" else allowed
+
     def check(self, value: Any) -> Any:
         """Validate one value; return it normalised (float64 vector, bool or str).
 
@@ -61,8 +66,7 @@ class Param:
             if isinstance(value, str) and value in self.choices:
                 return value
             raise ValueError(f"{self.name} must be one of {self.range_text()}, got {value!r}")
-        allowed = self.range_text()
-        where = f"in {allowed}" if allowed[0] in "[(" else allowed  # "in [0, 1)", "> 0"
+        where = self.where_text()
         kind = _not_a_number(value)
         if kind:  # NumPy would read "0.1" as 0.1 and True as 1.0: refuse, do not guess
             raise ValueError(

@@ -173,7 +173,10 @@ def test_run_records_a_rules_own_default_weight_decay(tmp_path):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["-o", "adabelief,yogi", "--weight-decay", "0.01"], ["none of adabelief, yogi has"]),
+        (
+            ["-o", "adabelief,yogi", "--weight-decay", "0.01"],
+            ["none of the selected optimizers has weight_decay", "adabelief, yogi"],
+        ),
         (["-o", "lion", "--weight-decay", "-1"], ["lion", "weight_decay must be >= 0"]),
         (["-o", "lion", "--weight-decay", "x"], ["--weight-decay must be numbers >= 0"]),
     ],
