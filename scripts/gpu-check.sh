@@ -4,6 +4,7 @@
 #      with CUDA for the peers, must already be installed),
 #   2. the GPU tests (pytest -m gpu),
 #   3. adambench bench --backend cupy, Adam at N = 1e8 and 1e9 float32, torch.optim peers,
+#   3b. the gpt2-124m parameter list (float32, bfloat16) and its launch counts,
 #   4. a regret run of 1024 runs at T = 1e6 on the GPU and the same on the CPU engine,
 #   5. a short table last: Adam GB/s, fraction of the device copy bandwidth, ratio to
 #      torch.optim.Adam(fused=True), GPU-vs-CPU regret engine speed-up.
@@ -52,6 +53,33 @@ timeout 300 "${ADAMBENCH[@]}" bench --backend cupy -o adam --sizes "$SIZES" \
     --dtype float32 --repeats 20 --out "$RESULTS" --save-baseline "$RESULTS/bench-cupy.json" \
     || echo "gpu-check: BENCH FAILED"
 
+stage "bench lists: gpt2-124m parameter list, float32 and bfloat16 (adam, adamw)"
+timeout 240 "${ADAMBENCH[@]}" bench --backend cupy --shapes gpt2-124m --dtype float32,bfloat16 \
+    -o adam,adamw --repeats 20 --out "$RESULTS" --save-baseline "$RESULTS/bench-lists.json" \
+    || echo "gpu-check: LIST BENCH FAILED"
+stage "launch counts: one opt.step on the gpt2-124m list (one launch per dtype group)"
+timeout 120 "$PY" - > "$RESULTS/launches.txt" 2>&1 <<'EOF' || echo "gpu-check: LAUNCH COUNT FAILED"
+import cupy
+from adambench import make_optimizer
+from adambench.bench.shapes import preset
+from adambench.core import kernels_cuda_chunks as kc
+from adambench.core.precision import BFLOAT16
+
+shapes = [s for _, s in preset("gpt2-124m")]
+for name, dtype, master in (("float32", "float32", False), ("bfloat16", BFLOAT16, False),
+                            ("mixed", BFLOAT16, True)):
+    rng = cupy.random.default_rng(0)
+    params = [rng.standard_normal(s, dtype="float32").astype(dtype) for s in shapes]
+    grads = [p * 0.5 for p in params]
+    opt = make_optimizer("adam")
+    state = opt.init(params, master_weights=master)
+    before = kc.launches
+    opt.step(params, grads, state)
+    cupy.cuda.Device().synchronize()
+    print(f"launches {name}: {kc.launches - before} for {len(shapes)} tensors")
+EOF
+cat "$RESULTS/launches.txt"
+
 REGRET=(regret --T "$T" -p linear -o adam --seeds "$SEEDS" --dtype float64 --json --out "$RESULTS")
 stage "regret warm-up (NVRTC compiles the engine for d=10 once; CuPy caches it on disk)"
 timeout 120 "${ADAMBENCH[@]}" regret --T 1000 -p linear -o adam --seeds 4 --backend cupy --out "$RESULTS" \
@@ -98,6 +126,24 @@ if bench:
                          f" {ratio if impl == 'adambench' else '':>15}")
         lines.append(f"{n:>6.0e} device copy {copy.get((n, 'float32'), float('nan')):.0f} GB/s"
                      " (cudaMemcpy D2D, read + write)")
+lists = load("bench-lists.json")
+if lists:  # the parameter-list rows: GB/s, of the device copy, torch fused over adambench
+    copy = {r["dtype"]: r["copy_gbps"] for r in lists.get("references", []) if "copy_gbps" in r}
+    rows = [r for r in lists["rows"] if r.get("shapes") and r["rule"] == "adam"]
+    for dt in sorted({r["dtype"] for r in rows}):
+        by = {r["impl"]: r for r in rows if r["dtype"] == dt and r["optimizer"] == "adam"}
+        fused = next((r for i, r in by.items() if "fused" in i), None)
+        for impl, r in by.items():
+            cp_ = copy.get(dt) or copy.get("float32")
+            of_copy = f"{r['gbps'] / cp_:.1%}" if cp_ else "-"
+            ratio = f"{fused['median_s'] / r['median_s']:.2f}" if fused and impl == "adambench" else ""
+            over = r.get("list_overhead")
+            lines.append(f"gpt2 {dt:<9} {impl:<16} {r['median_s'] * 1e3:>8.3f}ms {r['gbps']:>7.0f} GB/s"
+                         f" of copy {of_copy:>6} torch-fused/us {ratio:>5}"
+                         + (f" list/flat {over:.2f}" if over else ""))
+launches = d / "launches.txt"
+if launches.exists():
+    lines += [x for x in launches.read_text().splitlines() if x.startswith("launches")]
 g, c = load("regret-cupy.json"), load("regret-numpy.json")
 if g and c:
     eg = sum(x["seconds"]["engine"] for x in g["comparators"])

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Make one example report per command under reports/examples/ (regret, bench, run,
 # ablate), each from a run small enough that all four take a few minutes on a 2-core
-# machine (about 2 minutes measured while other work ran).  The results files are not
+# machine (about 2 minutes measured while other work ran), and two of bench on parameter
+# lists (bench-lists-grid, bench-lists-gpt2: about 3 more minutes; torch.optim peers
+# where torch is installed).  The results files are not
 # kept (the bench one alone is ~200 KB); set KEEP_RESULTS=DIR to keep them there.
 #
 #   scripts/make-example-reports.sh            # all four
 #   scripts/make-example-reports.sh regret run # some of them
+#   scripts/make-example-reports.sh bench-lists-grid bench-lists-gpt2
 #
 # Plots are PNG at 72 dpi (one format, embedded in report.html) to keep the folder small.
 set -euo pipefail
@@ -42,6 +45,20 @@ if want bench; then
     "$ADAMBENCH" bench --quick --peers --sizes 1e4,1e5,1e6,1e7 \
         --optimizers adam,amsgrad,adagrad,sgd --out "$work/bench"
     report bench "$(ls "$work"/bench/bench-*.json)"
+fi
+
+if want bench-lists-grid; then
+    echo "== bench: the tensor-count x size grid, float32 and mixed, one thread"
+    "$ADAMBENCH" bench -o adam,adamw --tensors 100,1000 --numel 1024,65536 \
+        --dtype float32,mixed --threads 1 --repeats 7 --budget 3 --out "$work/lists-grid"
+    report bench-lists-grid "$(ls "$work"/lists-grid/bench-*.json)"
+fi
+
+if want bench-lists-gpt2; then
+    echo "== bench: the gpt2-124m parameter list, float32, mixed and bfloat16, one thread"
+    "$ADAMBENCH" bench -o adam --shapes gpt2-124m --dtype float32,mixed,bfloat16 \
+        --threads 1 --repeats 7 --budget 25 --out "$work/lists-gpt2"
+    report bench-lists-gpt2 "$(ls "$work"/lists-gpt2/bench-*.json)"
 fi
 
 if want run; then

@@ -54,10 +54,11 @@ def _cupy_modules() -> list[str]:
 def _clear_device_caches() -> None:
     """Compiled modules and device facts cached by adambench (they name a cupy module)."""
     from adambench import results
-    from adambench.core import kernels_cuda
+    from adambench.core import kernels_cuda, kernels_cuda_chunks
     from adambench.engines.regret import cuda as engine_cuda
 
     kernels_cuda._module.cache_clear()
+    kernels_cuda_chunks._module.cache_clear()
     engine_cuda._module.cache_clear()
     results.gpu_info.cache_clear()
 

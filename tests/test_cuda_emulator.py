@@ -187,3 +187,72 @@ def test_kernels_behind_a_false_if_do_not_exist(emulated_cupy):
     assert float(x[0]) == 2.0
     with pytest.raises(EmulatorError, match="no kernel 'hidden'"):
         mod.get_function("hidden")
+
+
+HALF_SRC = r"""
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+typedef __half H;
+extern "C" __global__ void widen(const H* h, const __nv_bfloat16* b, float* fh, float* fb,
+                                 const long long n) {
+    const long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (j < n) { fh[j] = __half2float(h[j]); fb[j] = __bfloat162float(b[j]); }
+}
+extern "C" __global__ void narrow(const float* x, H* h, __nv_bfloat16* b, const long long n) {
+    const long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (j < n) { h[j] = __float2half_rn(x[j]); b[j] = __float2bfloat16_rn(x[j]); }
+}
+"""
+
+
+def _run(mod, name, n, *arrays):
+    mod.get_function(name)(((n + 255) // 256,), (256,), (*arrays, np.int64(n)))
+
+
+def test_16_bit_types_widen_exactly(emulated_cupy):
+    """All 65536 patterns of __half and __nv_bfloat16 widen as numpy / ml_dtypes do,
+    NaN payloads included."""
+    import ml_dtypes
+
+    cp, mod = emulated_cupy, emulated_cupy.RawModule(code=HALF_SRC)
+    bits = np.arange(65536, dtype=np.uint16)
+    fh, fb = cp.zeros(65536, np.float32), cp.zeros(65536, np.float32)
+    h, b = bits.view(np.float16), bits.view(ml_dtypes.bfloat16)
+    _run(mod, "widen", 65536, cp.asarray(h), cp.asarray(b), fh, fb)
+    np.testing.assert_array_equal(fh.get().view(np.uint32), h.astype(np.float32).view(np.uint32))
+    np.testing.assert_array_equal(fb.get().view(np.uint32), b.astype(np.float32).view(np.uint32))
+
+
+def test_16_bit_types_round_to_nearest_even(emulated_cupy):
+    """float32 -> __half / __nv_bfloat16 rounds as astype for every non-NaN value of a
+    large sample (random patterns, ties, the overflow and subnormal boundaries); a NaN
+    becomes the device's canonical NaN 0x7fff."""
+    import ml_dtypes
+
+    cp, mod = emulated_cupy, emulated_cupy.RawModule(code=HALF_SRC)
+    rng = np.random.default_rng(0)
+    patterns = [rng.integers(0, 2**32, 1 << 20, dtype=np.uint64).astype(np.uint32)]
+    low = np.arange(0, 2**16, dtype=np.uint32)  # bit patterns near each boundary below
+    for edge in (0x477FE000, 0x477FF000, 0x38800000, 0x33000000, 0x3F808000, 0x7F7F8000):
+        patterns.append(edge - 2**15 + low)
+    x = np.concatenate(patterns).view(np.float32)
+    x = np.concatenate([x, -x])
+    n = x.size
+    h, b = cp.zeros(n, np.float16), cp.zeros(n, ml_dtypes.bfloat16)
+    _run(mod, "narrow", n, cp.asarray(x), h, b)
+    nan = np.isnan(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want_h, want_b = x.astype(np.float16), x.astype(ml_dtypes.bfloat16)
+    got_h, got_b = h.get().view(np.uint16), b.get().view(np.uint16)
+    np.testing.assert_array_equal(got_h[~nan], want_h.view(np.uint16)[~nan])
+    np.testing.assert_array_equal(got_b[~nan], want_b.view(np.uint16)[~nan])
+    assert nan.any() and (got_h[nan] == 0x7FFF).all() and (got_b[nan] == 0x7FFF).all()
+
+
+def test_16_bit_arguments_are_checked(emulated_cupy):
+    from cupy._emulator import EmulatorError
+
+    cp, mod = emulated_cupy, emulated_cupy.RawModule(code=HALF_SRC)
+    f = cp.zeros(4, np.float32)
+    with pytest.raises(EmulatorError, match="h is float16 \\*, got a float32 array"):
+        _run(mod, "widen", 4, f, f, f, f)

@@ -1,8 +1,12 @@
-"""What ``adambench bench`` measures: optimizer cases, sizes, dtypes, threads; checked up front.
+"""What ``adambench bench`` measures: optimizer cases, sizes or parameter lists, dtype layouts,
+threads; checked up front.
 
 Every check here runs before any timing, so bad input costs nothing and writes nothing
 (docs/design.md, "Bad input").  Memory is checked against MemAvailable: an explicit size that
 does not fit is refused; a default size that would crowd the machine is skipped with a note.
+A parameter list (``--shapes`` preset or ``--tensors`` x ``--numel`` grid, bench/shapes.py)
+is always explicit: one that does not fit is refused.  A ``--dtype`` is a dtype layout of
+``core.precision.NAMED`` (parameters, state, master copy; docs/design.md §8).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from typing import Any
 
 from ..core.backend import select_backend
 from ..core.optimizer import make_optimizer
+from ..core.precision import FLOAT32, NAMED, Layout, named_layout
 from ..core.registry import RULES
+from . import shapes as presets
 
 DEFAULT_SIZES = (10**4, 10**5, 10**6, 10**7, 10**8)
 # The CI gate (--quick): one DRAM-sized array, single-threaded, timed by thread CPU time.
@@ -23,7 +29,7 @@ DEFAULT_SIZES = (10**4, 10**5, 10**6, 10**7, 10**8)
 # 10 % threshold for a gate that must not flake.
 QUICK_SIZES = (10**7,)
 QUICK_REPEATS = 25
-DTYPES = ("float32", "float64")
+DTYPES = tuple(NAMED)  # float32, float64, bfloat16, float16, mixed (core/precision.py)
 BACKENDS = ("numpy", "cupy", "auto")
 DEFAULT_OPTIMIZERS = tuple(RULES)  # every built-in rule, in registry order
 # An explicit size may use this share of the memory available now; a default size a
@@ -60,6 +66,44 @@ class Case:
         return dict(self.given)
 
 
+Shape = tuple[int, ...]
+GRID = "grid"
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """A parameter list to time in one call: a preset's shapes, or ``tensors`` flat tensors
+    of ``numel_per_tensor`` elements (``shapes == "grid"``)."""
+
+    shapes: str
+    tensor_shapes: tuple[Shape, ...]
+    numel_per_tensor: int | None = None
+
+    @property
+    def tensors(self) -> int:
+        return len(self.tensor_shapes)
+
+    @property
+    def size(self) -> int:
+        """Total parameters (the flat array it is compared with has as many)."""
+        return presets.numel(self.tensor_shapes)
+
+    @property
+    def label(self) -> str:
+        """``gpt2-124m``, or ``1000x1024`` for a grid point."""
+        if self.shapes == GRID:
+            return f"{self.tensors}x{self.numel_per_tensor}"
+        return self.shapes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shapes": self.shapes,
+            "tensors": self.tensors,
+            "numel_per_tensor": self.numel_per_tensor,
+            "size": self.size,
+        }
+
+
 @dataclass
 class BenchConfig:
     cases: list[Case]
@@ -75,6 +119,7 @@ class BenchConfig:
     seed: int = 0
     quick: bool = False
     notes: list[str] = field(default_factory=list)
+    lists: list[ListSpec] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         check_budget(self.budget_s)
@@ -92,6 +137,7 @@ class BenchConfig:
             "budget_s": self.budget_s,
             "seed": self.seed,
             "quick": self.quick,
+            **({"lists": [s.to_dict() for s in self.lists]} if self.lists else {}),
         }
 
 
@@ -173,22 +219,32 @@ def parse_sizes(text: str | None, default: tuple[int, ...]) -> list[int]:
     """Sizes from ``1e4,1e5``; each a whole number >= 1."""
     if text is None:
         return list(default)
-    sizes: list[int] = []
+    return _whole_numbers(
+        text, "size must be a whole number >= 1 (e.g. 1e6), got {!r}",
+        "--sizes must list at least one size",
+    )  # fmt: skip
+
+
+def _whole_numbers(text: str, bad: str, empty: str) -> list[int]:
+    """Whole numbers >= 1 (up to 2^62) from a comma list, in order, without repeats;
+    ValueError ``bad.format(item)`` for the first other item, ``empty`` for none."""
+    out: list[int] = []
     for item in filter(None, (s.strip() for s in text.split(","))):
         try:
             x = float(item)
         except ValueError:
             x = math.nan
         if not math.isfinite(x) or x < 1 or x != int(x) or x > 2**62:
-            raise ValueError(f"size must be a whole number >= 1 (e.g. 1e6), got {item!r}")
-        if int(x) not in sizes:
-            sizes.append(int(x))
-    if not sizes:
-        raise ValueError("--sizes must list at least one size")
-    return sizes
+            raise ValueError(bad.format(item))
+        if int(x) not in out:
+            out.append(int(x))
+    if not out:
+        raise ValueError(empty)
+    return out
 
 
 def parse_dtypes(text: str) -> list[str]:
+    """Dtype layout names (``core.precision.NAMED``), in order, without repeats."""
     out = [s.strip() for s in text.split(",") if s.strip()]
     for d in out:
         if d not in DTYPES:
@@ -196,6 +252,48 @@ def parse_dtypes(text: str) -> list[str]:
     if not out:
         raise ValueError(f"--dtype must be one of {', '.join(DTYPES)}")
     return list(dict.fromkeys(out))
+
+
+def parse_counts(text: str, option: str) -> list[int]:
+    """Whole numbers >= 1 from ``100,500,1e3`` (for ``--tensors`` and ``--numel``)."""
+    return _whole_numbers(
+        text, f"{option} must list whole numbers >= 1, got {{!r}}",
+        f"{option} must list at least one whole number >= 1",
+    )  # fmt: skip
+
+
+def parse_lists(shapes: str | None, tensors: str | None, numel: str | None) -> list[ListSpec]:
+    """The parameter lists of ``--shapes PRESET[,PRESET]|all`` or of the ``--tensors`` x
+    ``--numel`` grid (bench/shapes.py); [] when neither is given.  One-line ValueErrors."""
+    if shapes is not None and (tensors is not None or numel is not None):
+        raise ValueError("--shapes and --tensors/--numel are alternatives: give one of them")
+    if (tensors is None) != (numel is None):
+        given, missing = ("--tensors", "--numel") if numel is None else ("--numel", "--tensors")
+        raise ValueError(f"{given} needs {missing} (the grid is tensor count x numel per tensor)")
+    if shapes is not None:
+        names = [s.strip() for s in shapes.split(",") if s.strip()]
+        if names == ["all"]:
+            names = list(presets.PRESETS)
+        if not names:
+            raise ValueError(f"--shapes must name a preset: {', '.join(presets.PRESETS)} or all")
+        out = []
+        for name in dict.fromkeys(names):
+            if name not in presets.PRESETS:
+                raise ValueError(
+                    f"--shapes: unknown preset {name!r}; choose from: "
+                    f"{', '.join(presets.PRESETS)}, all"
+                )
+            out.append(ListSpec(name, tuple(presets.shapes(name))))
+        return out
+    if tensors is None or numel is None:
+        return []
+    counts, sizes = parse_counts(tensors, "--tensors"), parse_counts(numel, "--numel")
+    return [ListSpec(GRID, tuple(s), k) for _, k, s in presets.grid(counts, sizes)]
+
+
+def layout_of(dtype: str) -> Layout:
+    """The dtype layout a ``--dtype`` name stands for (core/precision.py)."""
+    return named_layout(dtype)
 
 
 def parse_threads(text: str, available: int) -> list[int]:
@@ -237,22 +335,72 @@ def arrays_needed(case: Case, textbook: bool, torch: bool) -> int:
     return need
 
 
+def bytes_needed(case: Case, dtype: str, textbook: bool, torch: bool, listed: bool) -> int:
+    """Bytes per parameter alive at once while one group is timed, in ``dtype``'s layout.
+
+    The adambench arrays (p, g, states, master; the roofline loop shares them) and the
+    copy/triad scratch in the compute dtype; a list group (``listed``) also holds the flat
+    array of the same total size it is compared with; the textbook peer (wide layouts only)
+    its arrays and one line's temporaries; torch one shared parameter and each variant's
+    state (+ scratch) in the parameters' dtype.  For a uniform layout this is
+    ``arrays_needed`` x the item size.
+    """
+    lay = layout_of(dtype)
+    opt = make_optimizer(case.name, **case.hp)
+    nb = len(opt.rule.buffers(opt.hp))
+    ps, ss = lay.param.itemsize, lay.state.itemsize
+    own = 2 * ps + nb * ss + (FLOAT32.itemsize if lay.master else 0)
+    need = own + 3 * lay.compute.itemsize
+    if listed:
+        need += own
+    elif textbook and lay.uniform:
+        need += (2 + nb + 4) * ps
+    if torch:
+        need += (2 + 3 * (nb + 1)) * ps
+    return need
+
+
+def check_list_memory(config: BenchConfig, available: int | None) -> None:
+    """ValueError when a parameter list does not fit (lists are always explicit)."""
+    if available is None or not config.lists:
+        return
+    per = max(
+        bytes_needed(c, d, False, config.torch, True) for c in config.cases for d in config.dtypes
+    )
+    for spec in config.lists:
+        need = spec.size * per
+        if need > EXPLICIT_MEMORY_SHARE * available:
+            raise ValueError(
+                f"parameter list {spec.label} ({spec.size:,} parameters) needs "
+                f"{need / 2**30:.2f} GiB ({per} bytes per parameter with its flat twin and "
+                f"peers) but only {available / 2**30:.2f} GiB of memory is available; "
+                "choose a smaller preset or --numel"
+            )
+
+
 def check_memory(config: BenchConfig, explicit: bool, available: int | None) -> list[int]:
     """Sizes that fit in memory; ValueError for an explicit size that does not."""
-    if available is None:
+    if available is None or not config.sizes:  # no sizes: a run of parameter lists only
         return config.sizes
     share = EXPLICIT_MEMORY_SHARE if explicit else DEFAULT_MEMORY_SHARE
     arrays = max(arrays_needed(c, config.textbook, config.torch) for c in config.cases)
     itemsize = max(8 if d == "float64" else 4 for d in config.dtypes)
+    per = max(
+        bytes_needed(c, d, config.textbook, config.torch, False)
+        for c in config.cases
+        for d in config.dtypes
+    )
+    uniform = all(layout_of(d).uniform for d in config.dtypes)
+    what = f"{arrays} arrays of {itemsize}-byte values" if uniform else f"{per} bytes per parameter"
     kept = []
     for n in config.sizes:
-        need = n * itemsize * arrays
+        need = n * itemsize * arrays if uniform else n * per
         if need <= share * available:
             kept.append(n)
             continue
         msg = (
-            f"size {n:.3g} needs {need / 2**30:.2f} GiB ({arrays} arrays of {itemsize}-byte "
-            f"values) but only {available / 2**30:.2f} GiB of memory is available"
+            f"size {n:.3g} needs {need / 2**30:.2f} GiB ({what}) "
+            f"but only {available / 2**30:.2f} GiB of memory is available"
         )
         if explicit:
             raise ValueError(f"{msg}; choose a smaller --sizes value")

@@ -9,6 +9,14 @@ write 3 for Adam, 5 / 4 for AMSGrad, 3 / 2 for AdaGrad and SGD with momentum, 2 
 plain SGD (docs/design.md, "Bytes each rule must move").  The loops run on the same chunked
 ``prange`` as ``core.kernels_cpu.apply``, so thread counts mean the same thing for both.
 A plain copy and a STREAM triad are kept beside them for reference.
+
+A 16-bit dtype layout (core/precision.py) moves ``Layout.bytes(nstates)``: bf16 p, g with
+fp32 m, v read 12 B and write 10 B per parameter; with a float32 master (``mixed``) g, the
+states and the master are read and p, the states and the master written (14 + 14 B).  Its
+loop moves exactly those bytes, p and g as 16-bit integers, with one multiply-add per
+float32 element; with a master, p is written as the master rounded to nearest even, which
+is what p already holds, so this loop too leaves the arrays as they were.  A parameter
+list's roofline is the flat loop of the same total size and layout (bench/run.py).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..core.kernels_cpu import CHUNK
+from ..core.precision import BFLOAT16, FLOAT32, Layout
 from ..core.spec import Rule
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -59,6 +68,21 @@ def rule_bytes(rule: Rule, hp: Mapping[str, Any], itemsize: int) -> int:
     if len(rule.buffers(hp)) == default_n:
         return rule.bytes_per_param * itemsize // 4
     return pattern.bytes_per_param(itemsize)
+
+
+def layout_pattern(rule: Rule, hp: Mapping[str, Any], layout: Layout) -> Pattern:
+    """Arrays read and written in ``layout``: a master copy is read instead of p, and written."""
+    n = len(rule.buffers(hp))
+    return Pattern(reads=2 + n, writes=(2 if layout.master else 1) + n)
+
+
+def layout_bytes(rule: Rule, hp: Mapping[str, Any], layout: Layout) -> int:
+    """Bytes per parameter one step moves in ``layout``: ``rule_bytes`` for a uniform layout,
+    else the read and written bytes of ``Layout.bytes`` (docs/design.md §8)."""
+    if layout.uniform:
+        return rule_bytes(rule, hp, layout.param.itemsize)
+    read, written = layout.bytes(len(rule.buffers(hp)))
+    return read + written
 
 
 # One loop per written-array count: p (and states) <- c0 * x + c1 * g: one multiply-add
@@ -115,6 +139,126 @@ def _pattern(writes, p, g, s0, s1, s2, c0, c1, chunk):
         j0 = k * chunk
         j1 = min(j0 + chunk, n)
         _pattern_row(writes, p[j0:j1], g[j0:j1], s0[j0:j1], s1[j0:j1], s2[j0:j1], c0, c1)
+
+
+# 16-bit layouts: p, g as uint16 bits (p <- k0 p + k1 g, integers), float32 states
+# (x <- c0 x + c1 g); with a master m, p <- m rounded to bfloat16 (nearest, ties to even).
+_U16, _HALF, _ONE = np.uint32(16), np.uint32(0x7FFF), np.uint32(1)
+
+
+@njit(**_JIT)
+def _round_p(p, mu):
+    """p <- the master's float32 bits rounded to bfloat16 bits (nearest, ties to even): a
+    loop of its own over the stretch (still in cache), as the kernel's own rounding is,
+    so that it does not read through an alias of the array the first loop wrote."""
+    for j in range(p.size):
+        b = mu[j]
+        p[j] = (b + _HALF + ((b >> _U16) & _ONE)) >> _U16
+
+
+@njit(**_JIT)
+def _l0(p, g, k0, k1):
+    for j in range(p.size):
+        p[j] = k0 * p[j] + k1 * g[j]
+
+
+@njit(**_JIT)
+def _l1(p, g, a, c0, c1, k0, k1):
+    for j in range(p.size):
+        gj = g[j]
+        p[j] = k0 * p[j] + k1 * gj
+        a[j] = c0 * a[j] + c1 * np.float32(gj)
+
+
+@njit(**_JIT)
+def _l2(p, g, a, b, c0, c1, k0, k1):
+    for j in range(p.size):
+        gj = g[j]
+        gf = c1 * np.float32(gj)
+        p[j] = k0 * p[j] + k1 * gj
+        a[j] = c0 * a[j] + gf
+        b[j] = c0 * b[j] + gf
+
+
+@njit(**_JIT)
+def _l3(p, g, a, b, d, c0, c1, k0, k1):
+    for j in range(p.size):
+        gj = g[j]
+        gf = c1 * np.float32(gj)
+        p[j] = k0 * p[j] + k1 * gj
+        a[j] = c0 * a[j] + gf
+        b[j] = c0 * b[j] + gf
+        d[j] = c0 * d[j] + gf
+
+
+@njit(**_JIT)
+def _m0(p, g, m, mu, c0, c1):
+    for j in range(p.size):
+        m[j] = c0 * m[j] + c1 * np.float32(g[j])
+    _round_p(p, mu)
+
+
+@njit(**_JIT)
+def _m1(p, g, a, m, mu, c0, c1):
+    for j in range(p.size):
+        gf = c1 * np.float32(g[j])
+        a[j] = c0 * a[j] + gf
+        m[j] = c0 * m[j] + gf
+    _round_p(p, mu)
+
+
+@njit(**_JIT)
+def _m2(p, g, a, b, m, mu, c0, c1):
+    for j in range(p.size):
+        gf = c1 * np.float32(g[j])
+        a[j] = c0 * a[j] + gf
+        b[j] = c0 * b[j] + gf
+        m[j] = c0 * m[j] + gf
+    _round_p(p, mu)
+
+
+@njit(**_JIT)
+def _m3(p, g, a, b, d, m, mu, c0, c1):
+    for j in range(p.size):
+        gf = c1 * np.float32(g[j])
+        a[j] = c0 * a[j] + gf
+        b[j] = c0 * b[j] + gf
+        d[j] = c0 * d[j] + gf
+        m[j] = c0 * m[j] + gf
+    _round_p(p, mu)
+
+
+@njit(**_JIT)
+def _low_row(nst, master, p, g, s0, s1, s2, m, mu, c0, c1, k0, k1):
+    if master:
+        if nst == 0:
+            _m0(p, g, m, mu, c0, c1)
+        elif nst == 1:
+            _m1(p, g, s0, m, mu, c0, c1)
+        elif nst == 2:
+            _m2(p, g, s0, s1, m, mu, c0, c1)
+        else:
+            _m3(p, g, s0, s1, s2, m, mu, c0, c1)
+    elif nst == 0:
+        _l0(p, g, k0, k1)
+    elif nst == 1:
+        _l1(p, g, s0, c0, c1, k0, k1)
+    elif nst == 2:
+        _l2(p, g, s0, s1, c0, c1, k0, k1)
+    else:
+        _l3(p, g, s0, s1, s2, c0, c1, k0, k1)
+
+
+@njit(parallel=True, **_JIT)
+def _low(nst, master, p, g, s0, s1, s2, m, mu, c0, c1, k0, k1, chunk):
+    n = p.size
+    for k in prange((n + chunk - 1) // chunk):
+        j0 = k * chunk
+        j1 = min(j0 + chunk, n)
+        _low_row(
+            nst, master, p[j0:j1], g[j0:j1], s0[j0:j1], s1[j0:j1], s2[j0:j1], m[j0:j1],
+            mu[j0:j1], c0, c1, k0, k1,
+        )  # fmt: skip
 
 
 @njit(**_JIT)
@@ -182,6 +326,47 @@ def pattern_loop(
 
     def run() -> None:
         _pattern(writes, p, g, s[0], s[1], s[2], c0, c1, CHUNK)
+
+    return run
+
+
+def layout_loop(
+    layout: Layout,
+    p: np.ndarray,
+    g: np.ndarray,
+    states: list[np.ndarray],
+    master: np.ndarray | None = None,
+    coefficients: tuple[float, float] = (1.0, 0.0),
+) -> Callable[[], None]:
+    """The roofline loop of ``layout`` over a kernel's own flat arrays, leaving them unchanged.
+
+    A uniform layout is ``pattern_loop``'s; a 16-bit one reads and writes what
+    ``Layout.bytes`` counts (p, g as 16-bit integers, float32 states; with ``master``, the
+    master instead of p is read, p is written from it).  Other ``coefficients`` let tests
+    see each array written.
+    """
+    n = len(states)
+    if layout.uniform:
+        pattern = Pattern(reads=2 + n, writes=1 + n)
+        return pattern_loop(pattern, [p, g, *states], coefficients)
+    if layout.state != FLOAT32 or not 0 <= n <= 3 or (layout.master and layout.param != BFLOAT16):
+        raise ValueError(f"no roofline loop for layout {layout.name} with {n} state arrays")
+    if layout.master and (master is None or master.dtype != FLOAT32):
+        raise ValueError(f"layout {layout.name} needs its float32 master array")
+    arrays = [p, g, *states] + ([master] if layout.master else [])
+    if len({id(a) for a in arrays}) != len(arrays) or len({a.size for a in arrays}) != 1:
+        raise ValueError(f"layout {layout.name} needs distinct arrays of one length")
+    pu, gu = p.view(np.uint16), g.view(np.uint16)
+    none = np.empty(0, np.float32)
+    s = [*states, none, none, none][:3]
+    m = master if layout.master else none
+    mu = m.view(np.uint32)
+    c0, c1 = np.float32(coefficients[0]), np.float32(coefficients[1])
+    k0, k1 = np.uint16(int(coefficients[0])), np.uint16(int(coefficients[1]))
+    use_master = bool(layout.master)
+
+    def run() -> None:
+        _low(n, use_master, pu, gu, s[0], s[1], s[2], m, mu, c0, c1, k0, k1, CHUNK)
 
     return run
 

@@ -3,8 +3,11 @@
 For each optimizer x size x dtype x thread count: one ``step`` timed after warm-up over
 many repeats (median, IQR), beside the same-run roofline loop with the rule's own access
 pattern, a textbook NumPy step and torch.optim (single-tensor, foreach, fused) when
-installed.  ``--compare BASELINE`` runs the regression gate (bench/compare.py) and
-re-measures a failing row once before failing.
+installed.  ``--shapes PRESET`` or ``--tensors`` x ``--numel`` time parameter lists instead
+(one ``step`` over every tensor, bench/run.py) beside the flat array of the same total size
+and dtype layout: their table adds the list overhead.  ``--compare BASELINE`` runs the
+regression gate (bench/compare.py) on flat-array rows and re-measures a failing row once
+before failing.
 """
 
 from __future__ import annotations
@@ -120,6 +123,49 @@ def results_table(rows: list[dict[str, Any]]) -> Grid:
     return Grid(title, cols, out, name="update", notes=notes)
 
 
+def _list_name(r: dict[str, Any]) -> str:
+    """``gpt2-124m``, or ``1000x1024`` for a grid point."""
+    return f"{r['tensors']}x{r['numel_per_tensor']}" if r["shapes"] == "grid" else r["shapes"]
+
+
+def list_table(rows: list[dict[str, Any]]) -> Grid:
+    """Parameter-list rows: one ``step`` over every tensor; ``list`` = the list's time over
+    the flat array's of the same total size and layout (same repeats)."""
+    from ..bench.reliability import markers
+
+    flagged = any(r.get("flags") for r in rows)
+    out = []
+    for r in rows:
+        peer = r["impl"] not in ("adambench", "adambench-flat")
+        iqr = r["iqr_s"] / r["median_s"]
+        lo = r.get("list_overhead")
+        out.append(
+            (
+                r["optimizer"], _list_name(r), Cell(_size(r["size"]), r["size"]), r["dtype"],
+                _where(r), Cell(r["impl"] if r["impl"] != "adambench" else f"[bold]{_impl(r)}[/]",
+                _impl(r)), Cell(f"{_time(r['median_s'])} ±{iqr:.0%}", (r["median_s"], r["iqr_s"])),
+                num(r["ns_per_param"], 3), num(r["gbps"], 3),
+                Cell(_share(r["fraction_of_roofline"]), r["fraction_of_roofline"]),
+                Cell("" if lo is None else f"{lo:.2f}x", lo),
+                Cell(f"{r['ratio_to_adambench']:.2f}x", r["ratio_to_adambench"])
+                if peer else Cell("", None), *([markers(r.get("flags") or [])] if flagged else []),
+            )
+        )  # fmt: skip
+    cols = [
+        Col("optimizer"), Col("list"), Col("size", "number"), Col("dtype"), Col("thr", "number"),
+        Col("impl"), Col("time (IQR)", "number", short="time", csv=("median_s", "iqr_s")),
+        Col("ns/p", "number", 2), Col("GB/s", "number", 3), Col("roof", "number", 4),
+        Col("list/flat", "number", 1, short="list"), Col("vs us", "number", 1),
+    ] + [Col("flag")] * flagged  # fmt: skip
+    title = (
+        "Parameter lists, one step over every tensor: median of repeats (IQR as % of it); "
+        "roof = fraction of the same-run roofline of a flat array of the same size and "
+        "layout; list/flat = list overhead (time over that flat array's); vs us = time / "
+        "adambench's"
+    )
+    return Grid(title, cols, out, name="lists", notes=[_legend(rows)] if flagged else [])
+
+
 def roofline_table(records: list[dict[str, Any]], refs: list[dict[str, Any]]) -> Grid:
     from ..bench.reliability import markers
 
@@ -175,7 +221,34 @@ def bench_command(
             "memory allows; --quick: 1e7). A size beyond memory is refused."
         ),
     ] = None,
-    dtype: Annotated[str, typer.Option(help="float32 or float64 (or both, comma).")] = "float32",
+    dtype: Annotated[
+        str,
+        typer.Option(
+            help="Dtype layouts, comma-separated: float32, float64, bfloat16 or float16 (16-bit "
+            "p and g, float32 state), mixed (bfloat16 p and g, float32 state and master)."
+        ),
+    ] = "float32",
+    shapes: Annotated[
+        str | None,
+        typer.Option(
+            help="Time parameter lists of real models instead of flat sizes: "
+            "gpt2-124m, resnet50, bert-base, llama-7b-layer (comma-separated) or all."
+        ),
+    ] = None,
+    tensors: Annotated[
+        str | None,
+        typer.Option(
+            help="Parameter-list grid: tensor counts, comma-separated (e.g. 100,500,1000); "
+            "needs --numel."
+        ),
+    ] = None,
+    numel: Annotated[
+        str | None,
+        typer.Option(
+            help="Parameter-list grid: elements per tensor, comma-separated "
+            "(e.g. 1024,65536,1048576); needs --tensors."
+        ),
+    ] = None,
     threads: Annotated[
         str | None,
         typer.Option(
@@ -255,6 +328,7 @@ def bench_command(
     from ..bench import config as bc
     from ..bench.compare import METRICS, check_threshold
     from ..bench.gate import check_overlap
+    from ..bench.run import lists_supported
     from ..bench.timing import max_threads
 
     available_memory = machine.available_memory  # or the device's (below)
@@ -266,7 +340,14 @@ def bench_command(
 
         for c in cases:  # a rule without a compiled kernel: its reference, NumPy only
             require_backend(get_rule(c.name), backend)
-        size_list = bc.parse_sizes(sizes, bc.QUICK_SIZES if quick else bc.DEFAULT_SIZES)
+        lists = bc.parse_lists(shapes, tensors, numel)
+        if lists and (quick or compare is not None):
+            flag = "--quick" if quick else "--compare"
+            raise ValueError(f"{flag} times flat arrays; leave out --shapes/--tensors")
+        if lists and not lists_supported(backend):
+            raise ValueError(f"--backend {backend} does not time parameter lists yet")
+        default = () if lists else bc.QUICK_SIZES if quick else bc.DEFAULT_SIZES
+        size_list = bc.parse_sizes(sizes, default)
         dtypes = bc.parse_dtypes(dtype)
         thread_list = bc.parse_threads(threads or ("1" if quick else "1,all"), max_threads())
         if backend == "cupy":  # a device has no thread count; its memory is the limit
@@ -287,8 +368,11 @@ def bench_command(
         config = bc.BenchConfig(
             cases, size_list, dtypes, thread_list, n_repeats, backend,
             textbook=use_peers, torch=use_peers, budget_s=budget, seed=seed, quick=quick,
+            lists=lists,
         )  # fmt: skip
-        config.sizes = bc.check_memory(config, sizes is not None, available_memory())
+        free = available_memory()
+        config.sizes = bc.check_memory(config, sizes is not None, free)
+        bc.check_list_memory(config, free)
         baseline = None
         if compare is not None:
             baseline = read_json(compare, command="bench")
@@ -304,12 +388,16 @@ def bench_command(
     except ValueError as e:
         fail(str(e))
     if dry_run:  # validated above; the plan and its cost, nothing timed or written
-        dry.bench(config, form == "json")
+        (_dry_run_lists if config.lists else dry.bench)(config, form == "json")
         return
     note_references(dict.fromkeys(c.name for c in cases))
     doc, verdicts = _run(config, baseline, threshold, alpha, metric, quiet=form == "json")
     if form != "json":
-        grids = [results_table(doc["rows"]), roofline_table(doc["rooflines"], doc["references"])]
+        flat = [r for r in doc["rows"] if "shapes" not in r]
+        listed = [r for r in doc["rows"] if "shapes" in r]
+        grids = [results_table(flat)] if flat else []
+        grids += [list_table(listed)] if listed else []
+        grids.append(roofline_table(doc["rooflines"], doc["references"]))
         if verdicts is not None and form != "text":  # text: the gate prints its own table
             grids.append(verdict_table(verdicts, threshold, alpha))
         emit(form, grids, multi=True)
@@ -330,6 +418,41 @@ def bench_command(
     if form == "json":
         emit(form, [], doc)
     raise typer.Exit(code)
+
+
+def _dry_run_lists(config: Any, as_json: bool) -> None:
+    """``--dry-run`` with parameter lists: dry_run.bench's plan, the lists' groups added."""
+    from ..bench.config import ListSpec, bytes_needed
+    from ..bench.run import list_plan, plan
+    from ..sweep import costs
+
+    groups = [*plan(config), *list_plan(config)]
+    peak = max(
+        bytes_needed(c, d, config.textbook, config.torch, isinstance(w, ListSpec))
+        * (w.size if isinstance(w, ListSpec) else w)
+        for c, w, d, _ in groups
+    )
+    labels = [s.shapes if s.shapes != "grid" else f"{s.tensors}x{s.numel_per_tensor}"
+              for s in config.lists]  # fmt: skip
+    seconds = costs.COSTS["kernel_load_seconds"] + len(groups) * config.budget_s
+    doc = {
+        "optimizers": [c.label for c in config.cases], "sizes": config.sizes,
+        "lists": [s.to_dict() for s in config.lists], "dtypes": config.dtypes,
+        "threads": config.threads, "repeats": config.repeats, "budget_s": config.budget_s,
+        "backend": config.backend, "peers": bool(config.torch), "groups": len(groups),
+        "estimate": {"seconds": seconds, "peak_bytes": int(peak), "covers": "an upper "
+                     f"bound: each of the {len(groups)} group(s) times for at most --budget "
+                     f"{config.budget_s:g} s (never fewer than 5 repeats), plus the kernels' load"},
+    }  # fmt: skip
+    sizes = f" and {len(config.sizes)} size(s)" if config.sizes else ""
+    lines = [
+        f"bench plan: {len(config.cases)} optimizer(s) x {len(labels)} parameter list(s) "
+        f"({', '.join(labels)}){sizes} x {len(config.dtypes)} dtype(s) "
+        f"({', '.join(config.dtypes)}) x {len(config.threads)} thread count(s) "
+        f"({', '.join(map(str, config.threads))}) = {len(groups)} group(s), {config.repeats} "
+        f"repeats each, peers {'on' if config.torch else 'off'}, backend {config.backend}"
+    ]
+    dry.show("bench", doc, lines + [f"note: {n}" for n in config.notes], as_json)
 
 
 def _run(

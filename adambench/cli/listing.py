@@ -22,6 +22,34 @@ BUILT_IN = "built-in"
 KERNEL_WORDS = {"numba-cpu": "numba CPU", "cuda": "CUDA", "reference": "reference only"}
 
 
+def layout_bytes(rule: Any) -> dict[str, dict[str, int]]:
+    """(read, written) bytes per parameter of ``rule``'s default step in each named layout."""
+    from ..core.precision import NAMED
+
+    nstates = len(rule.buffers(rule.validate({})))
+    return {
+        name: dict(zip(("read", "written"), lay.bytes(nstates), strict=True))
+        for name, lay in NAMED.items()
+    }
+
+
+def bytes_grid(docs: list[dict[str, Any]]) -> Grid:
+    """Bytes per parameter by dtype layout: read + written = total, one column per layout."""
+    from ..core.precision import NAMED
+
+    rows = []
+    for d in docs:
+        cells = [
+            Cell(f"{b['read']}+{b['written']}={b['read'] + b['written']}", b["read"] + b["written"])
+            for b in d["bytes_per_param"].values()
+        ]
+        rows.append((d["name"], *cells))
+    cols = [Col("optimizer")] + [Col(name, "number") for name in NAMED]
+    layouts = "; ".join(f"{name}: {lay.describe()}" for name, lay in NAMED.items())
+    title = f"Bytes per parameter one step reads + writes, default hyperparameters ({layouts})"
+    return Grid(title, cols, rows, name="bytes")
+
+
 def optimizers_doc() -> list[dict[str, Any]]:
     from ..core import plugins, registry
 
@@ -34,6 +62,7 @@ def optimizers_doc() -> list[dict[str, Any]]:
             "source": r.source,
             "equation": r.equation,
             "bytes_per_param_fp32": r.bytes_per_param,
+            "bytes_per_param": layout_bytes(r),
             "origin": registry.origin(r.name),
             "distribution": found[r.name].distribution or None if r.name in found else None,
             "kernels": list(registry.implementation(r)),
@@ -99,6 +128,8 @@ def list_command(
     grids = [Grid("Optimizers", columns, rows, name="optimizers")]
     if form == "text":
         grids.append(_meanings(docs))
+    if form in ("text", "md"):
+        grids.append(bytes_grid(docs))
     emit(form, grids, {"optimizers": docs}, multi=False)
 
 

@@ -24,13 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from .backend import array_module, is_cupy_array, kernels_for, to_numpy
+from . import tree_state
+from .backend import array_module, is_cupy_array, kernels_for
+from .ownership import Key, foreign_state, key_of
 from .registry import get_rule
 from .spec import Rule
+from .tree import flatten
 
 # An optimizer's identity: (rule name, ((hyperparameter, value), ...)), each float
 # hyperparameter as a tuple of its per-run values.
-Key = tuple[str, tuple[tuple[str, Any], ...]]
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _TABLE_STEPS = 256
@@ -56,31 +58,50 @@ class OptState:
     table: Any = None
     table_start: int = 0
     owner: Key | None = None
+    # A parameter structure's state (core/tree_state.py): its structure, each tensor's
+    # shape and dtype layout, the master copies; None for a (d,) or (B, d) array's state.
+    tree: tree_state.TreeParts | None = None
+
+    @property
+    def master(self) -> Any:
+        """The float32 master copies, in the parameters' structure (None where a tensor
+        has none); None when the state keeps no master copies."""
+        if self.tree is None or self.tree.master is None:
+            return None
+        from .tree import unflatten
+
+        return unflatten(self.tree.treedef, list(self.tree.master))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, OptState):
             return NotImplemented
+        if (self.tree is None) != (other.tree is None):
+            return False
+        if self.tree is not None and not self.tree.same(other.tree):
+            return False
         return (
             (self.owner, self.t, tuple(self.shape), np.dtype(self.dtype))
             == (other.owner, other.t, tuple(other.shape), np.dtype(other.dtype))
             and self.buffers.keys() == other.buffers.keys()
-            and all(_same_bits(self.buffers[k], other.buffers[k]) for k in self.buffers)
+            and all(_same_tree(self.buffers[k], other.buffers[k]) for k in self.buffers)
         )
 
     __hash__ = None  # mutable
 
 
 class Optimizer:
-    """One rule with validated hyperparameters, applicable to (d,) or (B, d) arrays.
+    """One rule with validated hyperparameters, applicable to (d,) or (B, d) arrays and to
+    parameter structures (lists, tuples, dicts of arrays of any shapes and dtypes float32,
+    float64, float16, bfloat16; core/tree_state.py).
 
-    A hyperparameter given as a length-B vector sets one value per run of a batch.
+    A hyperparameter given as a length-B vector sets one value per run of a (B, d) batch.
     """
 
     def __init__(self, rule: Rule, hyperparameters: dict[str, Any]):
         self.rule = rule
         self.hp = {k: _frozen(v) for k, v in hyperparameters.items()}
         self._buffer_names = rule.buffers(self.hp)
-        self._key = _key(rule.name, self.hp)
+        self._key = key_of(rule.name, self.hp)
 
     @property
     def name(self) -> str:
@@ -115,8 +136,18 @@ class Optimizer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
         return f"Optimizer({self.name!r}, {args})"
 
-    def init(self, params: Any) -> OptState:
-        """Zero state for ``params`` (float32/float64, shape (d,) or (B, d), C-contiguous)."""
+    def init(self, params: Any, state_dtype: Any = None, master_weights: bool = False) -> OptState:
+        """Zero state for ``params``: a float32/float64 array of shape (d,) or (B, d), or a
+        list, tuple or dict (nested) of C-contiguous arrays of any shapes in float32,
+        float64, float16 or bfloat16 (ml_dtypes), NumPy or CuPy.
+
+        16-bit tensors keep their state in ``state_dtype`` (float32 by default, or float16
+        or bfloat16) and, with ``master_weights=True``, a float32 master copy that the step
+        updates and rounds to nearest even into the tensor (docs/theory.md §9); float32
+        and float64 tensors keep theirs in their own dtype.
+        """
+        if not _is_array_case(params, state_dtype, master_weights):
+            return self._init_tree(params, state_dtype, master_weights)
         xp = array_module(params)
         _check_array("params", params)
         runs = params.shape[0] if params.ndim == 2 else 1
@@ -144,6 +175,9 @@ class Optimizer:
         optimizer (another rule or other hyperparameter values), or when ``params`` and
         ``grads`` do not match it in shape, dtype or array backend.
         """
+        if getattr(state, "tree", None) is not None or not _is_array_case(params, None, False):
+            self._step_tree(params, grads, state)
+            return
         self._check_step(params, grads, state)
         state.t += 1
         p2 = params.reshape(-1, params.shape[-1])
@@ -155,6 +189,44 @@ class Optimizer:
             return
         coef = self._coefficients(state, params)
         kernels_for(params).apply(self.rule.kernel, p2, g2, bufs, coef)
+
+    def _init_tree(self, params: Any, state_dtype: Any, master_weights: bool) -> OptState:
+        """``init`` for a parameter structure (or a 16-bit or N-d array): core/tree_state.py."""
+        for k, v in self.hp.items():
+            if isinstance(v, np.ndarray) and v.size > 1:
+                raise ValueError(
+                    f"{k} has {v.size} values: one value per run needs a (B, d) float32 or "
+                    "float64 array; a parameter structure takes one value"
+                )
+        parts, leaves = tree_state.new_parts(params, state_dtype, master_weights)
+        if not self.rule.compiled and any(lay.param not in _DTYPES for lay in parts.layouts):
+            raise ValueError(
+                f"optimizer {self.name!r} has no compiled kernel; its reference step takes "
+                "float32 or float64 tensors only, not float16 or bfloat16"
+            )
+        if not self.rule.compiled and parts.on_device:
+            raise ValueError(f"optimizer {self.name!r} has no compiled kernel: NumPy arrays only")
+        fill = {
+            n: float(np.asarray(self.hp[s]).reshape(-1)[0]) for n, s in self.rule.initial.items()
+        }
+        buffers = tree_state.zero_buffers(parts, leaves, self._buffer_names, fill)
+        return OptState(t=0, buffers=buffers, dtype=leaves[0].dtype, owner=self._key, tree=parts)
+
+    def _step_tree(self, params: Any, grads: Any, state: OptState) -> None:
+        """``step`` for a structure's state (core/tree_state.py); checks first, as ``step``."""
+        owner = getattr(state, "owner", None)
+        if owner is not self._key and owner != self._key:
+            raise ValueError(foreign_state(owner, self._key))
+        if getattr(state, "tree", None) is None:
+            leaves, treedef = flatten(params, "params")
+            got = treedef.describe()
+            if not isinstance(params, (list, tuple, dict)):
+                got = f"{leaves[0].dtype}{list(leaves[0].shape)}"
+            raise ValueError(
+                f"params is {got} but the state was made for a {np.dtype(state.dtype)}"
+                f"{list(state.shape)} array; call init(params) for a new state"
+            )
+        tree_state.step(self.rule, self.hp, self._buffer_names, params, grads, state)
 
     def _coefficients(self, state: OptState, like: Any) -> Any:
         """This step's (R, K) kernel coefficients, from a table computed per block of steps."""
@@ -180,7 +252,7 @@ class Optimizer:
         """The checks of ``step``: the state's owner, then the arrays against the state."""
         owner = getattr(state, "owner", None)
         if owner is not self._key and owner != self._key:
-            raise ValueError(_foreign_state(owner, self._key))
+            raise ValueError(foreign_state(owner, self._key))
         _check_array("params", params)
         _check_array("grads", grads)
         if grads.shape != params.shape or grads.dtype != params.dtype:
@@ -231,47 +303,32 @@ def _plain(value: Any) -> Any:
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
-def _key(name: str, hp: dict[str, Any]) -> Key:
-    """(rule name, sorted (hyperparameter, value) pairs), floats as tuples of per-run values.
-
-    A scalar and a length-1 vector are the same value (validation stores both as a
-    length-1 vector); -0.0 == 0.0, and NaN never occurs (refused by validation).
-    """
-    items = tuple(
-        (k, tuple(float(x) for x in v.reshape(-1)) if isinstance(v, np.ndarray) else v)
-        for k, v in sorted(hp.items())
-    )
-    return (name, items)
-
-
-def _show_value(v: Any) -> str:
-    if isinstance(v, tuple):
-        text = f"{v[0]!r}" if len(v) == 1 else "[" + ", ".join(f"{x!r}" for x in v) + "]"
-    else:
-        text = repr(v)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _foreign_state(owner: Key | None, mine: Key) -> str:
-    """The one-line error for a state made by another optimizer (or by no optimizer)."""
-    fix = "step it with the optimizer that made it, or call init(params) for a new state"
-    if owner is None:
-        return f"this state was not made by Optimizer.init, so {mine[0]!r} cannot step it; {fix}"
-    if owner[0] != mine[0]:
-        return f"this state was made by {owner[0]!r}, not {mine[0]!r}; {fix}"
-    theirs, ours = dict(owner[1]), dict(mine[1])
-    diff = [k for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
-    shown = diff[:3]
-    a = ", ".join(f"{k}={_show_value(theirs.get(k))}" for k in shown)
-    b = ", ".join(f"{k}={_show_value(ours.get(k))}" for k in shown)
-    more = f" (and {len(diff) - 3} more)" if len(diff) > 3 else ""
-    return f"this state was made by {owner[0]!r} with {a}, not {b}{more}; {fix}"
+def _is_array_case(params: Any, state_dtype: Any, master_weights: Any) -> bool:
+    """True for the (d,) or (B, d) float32/float64 array path (and for anything that is
+    not a structure: its checks word the errors); False for a structure, a 16-bit array,
+    an array of another rank, or a state dtype or master copy asked for."""
+    if isinstance(params, (list, tuple, dict)):
+        return False
+    dtype = getattr(params, "dtype", None)
+    if dtype is not None and np.dtype(dtype) in tree_state.precision.LOW:
+        return False
+    if getattr(params, "ndim", 1) not in (1, 2) and dtype in _DTYPES:
+        return False
+    if master_weights is not False or state_dtype is not None:
+        return (
+            dtype is not None
+            and state_dtype in (dtype, getattr(dtype, "name", None))
+            and (master_weights is False)
+        )
+    return True
 
 
-def _same_bits(a: Any, b: Any) -> bool:
-    """Equal shape, dtype and bytes (so -0.0 != 0.0 and a NaN equals the same NaN)."""
-    x, y = to_numpy(a), to_numpy(b)
-    return x.shape == y.shape and x.dtype == y.dtype and x.tobytes() == y.tobytes()
+def _same_tree(a: Any, b: Any) -> bool:
+    """``_same_bits`` leaf by leaf for structures (and for single arrays)."""
+    if isinstance(a, (list, tuple, dict)) or isinstance(b, (list, tuple, dict)):
+        (la, ta), (lb, tb) = flatten(a, "state"), flatten(b, "state")
+        return ta == tb and all(tree_state.same_bits(x, y) for x, y in zip(la, lb, strict=True))
+    return tree_state.same_bits(a, b)
 
 
 def _restore(rule: Rule, hyperparameters: dict[str, Any]) -> Optimizer:
@@ -289,9 +346,12 @@ def _fill_rows(buf: Any, values: np.ndarray, xp: Any) -> None:
 
 def _check_array(what: str, x: Any) -> None:
     if not hasattr(x, "dtype") or not hasattr(x, "shape"):
-        raise ValueError(f"{what} must be a NumPy or CuPy array, got {type(x).__name__}")
+        raise ValueError(
+            f"{what} must be a NumPy or CuPy array, or a list, tuple or dict of them, got "
+            f"{type(x).__name__}"
+        )
     if x.dtype not in _DTYPES:
-        raise ValueError(f"{what} must be float32 or float64, got {x.dtype}")
+        tree_state.precision.dtype_of(x.dtype, f"{what} dtype")  # names every supported dtype
     if x.ndim not in (1, 2) or x.size == 0:
         raise ValueError(f"{what} must have shape (d,) or (B, d) with d, B >= 1, got {x.shape}")
     if not x.flags.c_contiguous:

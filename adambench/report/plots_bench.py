@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from . import plots_bench_lists  # parameter-list rows: their own plots
 from .figures import (
     GREY,
     LIGHT_GREY,
@@ -240,9 +241,12 @@ def fraction_plot(doc: dict[str, Any], dtype: str, threads: int, suffix: str = "
 
 
 def plots(doc: dict[str, Any], suffix: str = "") -> list[Plot]:
+    """Per (dtype, threads) of the flat rows: GB/s and fraction of the roofline; then the
+    parameter-list rows' own plots (plots_bench_lists.py)."""
+    whole, doc = doc, plots_bench_lists.flat_doc(doc)
     out = []
     for dtype, threads in groups(doc):
         out.append(gbps_plot(doc, dtype, threads, suffix))
         if any(r.get("fraction_of_roofline") is not None for r in doc["rows"]):
             out.append(fraction_plot(doc, dtype, threads, suffix))
-    return out
+    return out + plots_bench_lists.plots(whole, suffix)

@@ -119,9 +119,11 @@ def bench_summary(doc: dict[str, Any]) -> list[str]:
         ]
         if fr:
             lo, hi = min(fr), max(fr)
+            reach = f"{100 * lo[0]:.0f}% ({lo[1]})"
+            if len(fr) > 1:
+                reach += f" to {100 * hi[0]:.0f}% ({hi[1]})"
             out.append(
-                f"{where}: adambench kernels reach {100 * lo[0]:.0f}% ({lo[1]}) to "
-                f"{100 * hi[0]:.0f}% ({hi[1]}) of their same-run roofline; "
+                f"{where}: adambench kernels reach {reach} of their same-run roofline; "
                 + ", ".join(f"{r['optimizer']} {num(r['gbps'], 3)} GB/s" for r in ours)
                 + "."
             )

@@ -257,8 +257,9 @@ def test_parse_sizes_threads_dtypes():
         with pytest.raises(ValueError, match="threads"):
             bc.parse_threads(bad, 2)
     assert bc.parse_dtypes("float64,float32") == ["float64", "float32"]
-    with pytest.raises(ValueError, match="dtype"):
-        bc.parse_dtypes("float16")
+    assert bc.parse_dtypes("bfloat16,float16,mixed") == ["bfloat16", "float16", "mixed"]
+    with pytest.raises(ValueError, match="dtype must be one of float32, .*, mixed, got 'int8'"):
+        bc.parse_dtypes("float32,int8")
 
 
 def test_backends():

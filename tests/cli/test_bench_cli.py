@@ -148,7 +148,7 @@ BENCH_BAD = [
     (["--budget", "inf"], "budget must be a finite number of seconds"),
     (["--budget", "nan"], "budget must be"),
     (["--budget", "1e9"], "budget must be a finite number of seconds in (0, 86400]"),
-    (["--dtype", "float16"], "dtype must be one of float32, float64"),
+    (["--dtype", "int8"], "dtype must be one of float32, float64, bfloat16, float16, mixed"),
     (["--threshold", "1.5"], "threshold must be in (0, 1)"),
     (["--threshold", "0"], "threshold must be in (0, 1)"),
     (["--alpha", "2"], "alpha must be in (0, 1)"),

@@ -141,21 +141,18 @@ def test_vector_length_must_match_the_runs():
 
 # Arrays that init (and step) must refuse: (what, array, phrases of the message)
 BAD_ARRAYS = [
-    ("int", np.zeros(4, dtype=np.int64), ("params", "float32 or float64", "int64")),
-    ("float16", np.zeros(4, dtype=np.float16), ("params", "float32 or float64", "float16")),
-    ("complex", np.zeros(4, dtype=np.complex128), ("params", "float32 or float64")),
-    ("bool", np.zeros(4, dtype=bool), ("params", "float32 or float64")),
-    ("3-D", np.zeros((2, 2, 2)), ("params", "(d,) or (B, d)", "(2, 2, 2)")),
-    ("0-D", np.zeros(()), ("params", "(d,) or (B, d)")),
+    ("int", np.zeros(4, dtype=np.int64), ("params dtype", "float32, float64", "int64")),
+    ("complex", np.zeros(4, dtype=np.complex128), ("params dtype", "bfloat16, float16")),
+    ("bool", np.zeros(4, dtype=bool), ("params dtype", "float32, float64", "bool")),
     ("empty", np.zeros(0), ("params", "(d,) or (B, d)", "(0,)")),
     ("empty-rows", np.zeros((0, 3)), ("params", "(d,) or (B, d)")),
     ("empty-cols", np.zeros((3, 0)), ("params", "(d,) or (B, d)")),
     ("strided", np.zeros(8)[::2], ("params", "C-contiguous")),
     ("column-slice", np.zeros((4, 6))[:, 1:3], ("params", "C-contiguous")),
     ("fortran", np.asfortranarray(np.zeros((3, 4))), ("params", "C-contiguous")),
-    ("list", [0.0, 1.0], ("params", "NumPy or CuPy array", "list")),
-    ("scalar", 1.0, ("params", "NumPy or CuPy array", "float")),
-    ("none", None, ("params", "NumPy or CuPy array")),
+    ("list-of-floats", [0.0, 1.0], ("params[0]", "float", "give arrays")),
+    ("scalar", 1.0, ("params", "NumPy or CuPy array", "list, tuple or dict", "float")),
+    ("none", None, ("params", "NumPy or CuPy array", "NoneType")),
 ]
 
 
@@ -174,6 +171,33 @@ def test_bad_params_are_refused_at_step(what, params, phrases):
         opt.step(params, np.zeros(4), state)
 
 
+# Arrays that a (d,) or (B, d) float array path does not take but a parameter structure
+# does (one 16-bit, N-d or 0-d tensor): init accepts them; a state made for a float64[4]
+# array refuses them at step, naming both.
+OTHER_TENSORS = [
+    ("float16", np.zeros(4, dtype=np.float16), "float16[4]"),
+    ("3-D", np.zeros((2, 2, 2)), "float64[2, 2, 2]"),
+    ("0-D", np.zeros(()), "float64[]"),
+    ("list", [np.zeros(4)], "a list of 1 item(s)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "params", "shown"), OTHER_TENSORS, ids=[b[0] for b in OTHER_TENSORS]
+)
+def test_other_tensors_are_taken_by_init_and_refused_by_an_array_state(what, params, shown):
+    opt = make_optimizer("adam", lr=0.1)
+    state = opt.init(params)
+    p = params.copy() if hasattr(params, "copy") else [x.copy() for x in params]
+    g = np.ones_like(params) if hasattr(params, "dtype") else [np.ones_like(x) for x in params]
+    opt.step(p, g, state)
+    moved = np.asarray(p, np.float64) if hasattr(p, "dtype") else np.asarray(p[0])
+    assert np.all(moved < 0)  # Adam's first step: -lr * sign(g), every element
+    with raises(f"params is {shown}", "float64[4] array", "init(params)") as e:
+        opt.step(params, g, opt.init(np.zeros(4)))
+    one_line(e)
+
+
 def test_read_only_params_are_refused():
     p = np.zeros(4)
     p.flags.writeable = False
@@ -185,8 +209,8 @@ BAD_GRADS = [
     ("shape", np.zeros((2, 5)), ("grads must match params", "float64[2, 5]", "float64[2, 4]")),
     ("flat", np.zeros(8), ("grads must match params", "float64[8]")),
     ("dtype", np.zeros((2, 4), np.float32), ("grads must match params", "float32[2, 4]")),
-    ("int", np.zeros((2, 4), np.int32), ("grads", "float32 or float64", "int32")),
-    ("float16", np.zeros((2, 4), np.float16), ("grads", "float32 or float64")),
+    ("int", np.zeros((2, 4), np.int32), ("grads dtype", "float32, float64", "int32")),
+    ("float16", np.zeros((2, 4), np.float16), ("grads must match params", "float16[2, 4]")),
     ("strided", np.zeros((2, 8))[:, ::2], ("grads", "C-contiguous")),
     ("list", [[0.0] * 4] * 2, ("grads", "NumPy or CuPy array")),
 ]

@@ -33,6 +33,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 CXX = shutil.which("g++") or shutil.which("clang++")
@@ -60,6 +61,53 @@ struct emu_dim3 { unsigned x, y, z; };
 struct alignas(16) float4 { float x, y, z, w; };
 struct alignas(16) double2 { double x, y; };
 static emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
+
+// cuda_fp16.h / cuda_bf16.h: 16-bit storage types and their conversions, bit for bit as
+// the device's: widening is exact; narrowing rounds to nearest, ties to even, overflows
+// to infinity, and turns a NaN into the canonical NaN 0x7fff (as CUDA's headers do).
+struct __half { unsigned short __x; };
+struct __nv_bfloat16 { unsigned short __x; };
+static inline float emu_float(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+static inline uint32_t emu_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
+inline float __bfloat162float(const __nv_bfloat16 h) { return emu_float((uint32_t)h.__x << 16); }
+inline __nv_bfloat16 __float2bfloat16_rn(const float f) {
+    const uint32_t x = emu_bits(f);
+    __nv_bfloat16 r;
+    const bool nan = (x & 0x7fffffffu) > 0x7f800000u;
+    r.__x = nan ? 0x7fffu : (unsigned short)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+    return r;
+}
+inline float __half2float(const __half h) {
+    const uint32_t sign = ((uint32_t)h.__x & 0x8000u) << 16, e = (h.__x >> 10) & 0x1fu;
+    uint32_t m = h.__x & 0x3ffu;
+    if (e == 0x1fu) return emu_float(sign | 0x7f800000u | (m << 13));
+    if (e == 0) {
+        if (m == 0) return emu_float(sign);
+        uint32_t k = 0;
+        while (!(m & 0x400u)) { m <<= 1; ++k; }
+        return emu_float(sign | ((113u - k) << 23) | ((m & 0x3ffu) << 13));
+    }
+    return emu_float(sign | ((e + 112u) << 23) | (m << 13));
+}
+inline __half __float2half_rn(const float f) {
+    const uint32_t x = emu_bits(f), sign = (x >> 16) & 0x8000u, a = x & 0x7fffffffu;
+    __half r;
+    if (a > 0x7f800000u) { r.__x = 0x7fffu; return r; }  // NaN
+    if (a >= 0x477ff000u) { r.__x = (unsigned short)(sign | 0x7c00u); return r; }  // >= 65520
+    if (a >= 0x38800000u) {  // a normal half: rebias, round the 13 dropped bits
+        const uint32_t h = a - (112u << 23);
+        r.__x = (unsigned short)(sign | ((h + 0xfffu + ((h >> 13) & 1u)) >> 13));
+        return r;
+    }
+    const uint32_t e = a >> 23, s = 126u - e;  // a subnormal half: units of 2^-24
+    if (s > 24) { r.__x = (unsigned short)sign; return r; }
+    const uint32_t m = (a & 0x7fffffu) | 0x800000u, half = 1u << (s - 1);
+    uint32_t q = m >> s;
+    const uint32_t rem = m & ((1u << s) - 1);
+    if (rem > half || (rem == half && (q & 1u))) ++q;
+    r.__x = (unsigned short)(sign | q);
+    return r;
+}
 
 namespace emu {
 const int W = 32;
@@ -175,7 +223,9 @@ extern "C" const char* emu_error() { return emu::error; }
 """
 
 _KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)')
-_TYPEDEF = re.compile(r"typedef\s+(float|double)\s+T\s*;")
+_TYPEDEF = re.compile(r"typedef\s+([A-Za-z_][\w ]*?)\s+(\w+)\s*;")
+# The CUDA headers the prelude stands in for (their types and conversions are above).
+_HEADERS = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<cuda_(?:fp16|bf16)\.h>[ \t]*$", re.M)
 _C_DTYPES = {
     "float": np.float32,
     "double": np.float64,
@@ -185,20 +235,21 @@ _C_DTYPES = {
     "unsigned long long": np.uint64,
     "u64": np.uint64,
     "bool": np.bool_,
+    "__half": np.float16,
+    "__nv_bfloat16": ml_dtypes.bfloat16,
 }
 _SYNC = ("__shfl_sync", "__shfl_xor_sync", "__any_sync", "__syncthreads")
 
 
-def _param(decl: str, tname: str | None) -> tuple[str, bool, Any]:
+def _param(decl: str, typedefs: dict[str, str]) -> tuple[str, bool, Any]:
     """(name, is_pointer, numpy dtype) of one kernel parameter declaration."""
     words = decl.replace("*", " * ").split()
     name = words[-1]
     pointer = "*" in words
     base = " ".join(w for w in words[:-1] if w not in ("const", "__restrict__", "*"))
-    if base == "T":
-        if tname is None:
-            raise EmulatorError("a kernel parameter uses T but the module has no typedef of T")
-        base = tname
+    if base == "T" and "T" not in typedefs:
+        raise EmulatorError("a kernel parameter uses T but the module has no typedef of T")
+    base = typedefs.get(base, base)
     if base not in _C_DTYPES:
         raise EmulatorError(f"the emulator knows no C type {base!r} (parameter {name})")
     return name, pointer, np.dtype(_C_DTYPES[base])
@@ -269,11 +320,11 @@ class Module:
         for opt in options:
             if not (isinstance(opt, str) and opt.startswith("-")):
                 raise EmulatorError(f"not a compiler option: {opt!r}")
+        code = _HEADERS.sub("", code)
         visible = _preprocess(code)  # kernels inside a false #if do not exist
-        m = _TYPEDEF.search(visible)
-        tname = m.group(1) if m else None
+        typedefs = {alias: base for base, alias in _TYPEDEF.findall(visible)}
         kernels = {
-            name: [_param(d, tname) for d in args.split(",") if d.strip()]
+            name: [_param(d, typedefs) for d in args.split(",") if d.strip()]
             for name, args in _KERNEL.findall(visible)
         }
         if not kernels:
