@@ -340,7 +340,8 @@ def bytes_needed(case: Case, dtype: str, textbook: bool, torch: bool, listed: bo
 
     The adambench arrays (p, g, states, master; the roofline loop shares them) and the
     copy/triad scratch in the compute dtype; a list group (``listed``) also holds the flat
-    array of the same total size it is compared with; the textbook peer (wide layouts only)
+    array of the same total size it is compared with and the roofline loop's own copy of
+    it; the textbook peer (wide layouts only)
     its arrays and one line's temporaries; torch one shared parameter and each variant's
     state (+ scratch) in the parameters' dtype.  For a uniform layout this is
     ``arrays_needed`` x the item size.
@@ -352,7 +353,7 @@ def bytes_needed(case: Case, dtype: str, textbook: bool, torch: bool, listed: bo
     own = 2 * ps + nb * ss + (FLOAT32.itemsize if lay.master else 0)
     need = own + 3 * lay.compute.itemsize
     if listed:
-        need += own
+        need += 2 * own
     elif textbook and lay.uniform:
         need += (2 + nb + 4) * ps
     if torch:
@@ -372,9 +373,9 @@ def check_list_memory(config: BenchConfig, available: int | None) -> None:
         if need > EXPLICIT_MEMORY_SHARE * available:
             raise ValueError(
                 f"parameter list {spec.label} ({spec.size:,} parameters) needs "
-                f"{need / 2**30:.2f} GiB ({per} bytes per parameter with its flat twin and "
-                f"peers) but only {available / 2**30:.2f} GiB of memory is available; "
-                "choose a smaller preset or --numel"
+                f"{need / 2**30:.2f} GiB ({per} bytes per parameter with its flat twin, "
+                f"the roofline's copy and peers) but only {available / 2**30:.2f} GiB of "
+                "memory is available; choose a smaller preset or --numel"
             )
 
 

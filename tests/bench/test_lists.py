@@ -245,7 +245,7 @@ def test_list_memory_is_checked_before_any_work():
     cfg = bc.BenchConfig(bc.parse_cases(["adam"]), [], ["float32"], [1], torch=False)
     cfg.lists = bc.parse_lists("gpt2-124m", None, None)
     per = bc.bytes_needed(cfg.cases[0], "float32", False, False, True)
-    assert per == 2 * (4 + 4 + 2 * 4) + 3 * 4  # list and flat twin (p, g, m, v) + scratch
+    assert per == 3 * (4 + 4 + 2 * 4) + 3 * 4  # list, flat twin, roofline copy + scratch
     with pytest.raises(ValueError, match="parameter list gpt2-124m .* needs .* GiB"):
         bc.check_list_memory(cfg, available=2**30)
     bc.check_list_memory(cfg, available=2**40)
