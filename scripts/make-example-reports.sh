@@ -9,6 +9,7 @@
 #   scripts/make-example-reports.sh            # all four
 #   scripts/make-example-reports.sh regret run # some of them
 #   scripts/make-example-reports.sh bench-lists-grid bench-lists-gpt2
+#   scripts/make-example-reports.sh phase      # five phase maps (about 8 minutes)
 #
 # Plots are PNG at 72 dpi (one format, embedded in report.html) to keep the folder small.
 set -euo pipefail
@@ -59,6 +60,21 @@ if want bench-lists-gpt2; then
     "$ADAMBENCH" bench -o adam --shapes gpt2-124m --dtype float32,mixed,bfloat16 \
         --threads 1 --repeats 7 --budget 25 --out "$work/lists-gpt2"
     report bench-lists-gpt2 "$(ls "$work"/lists-gpt2/bench-*.json)"
+fi
+
+if want phase; then
+    echo "== phase: Adam, AMSGrad, Yogi, AdaBelief on reddi-stochastic (beta1 x beta2), Adam on reddi (beta2 x C)"
+    for opt in adam amsgrad yogi adabelief; do
+        "$ADAMBENCH" phase -p reddi-stochastic -o "$opt" --x beta1=0:0.99:12 \
+            --y beta2=0.5:0.9999:12 --T 1e7 --seeds 10 --out "$work/phase"
+    done
+    "$ADAMBENCH" phase -p reddi -o adam --x beta2=0.01:0.3:20 --y C=2.5:10:16 --hp beta1=0 \
+        --T 1e5 --seeds 1 --out "$work/phase"
+    # shellcheck disable=SC2046
+    "$ADAMBENCH" report $(ls "$work"/phase/phase-*.json) --out "$DEST/phase" "${REPORT_OPTS[@]}"
+    if [ -n "${KEEP_RESULTS:-}" ]; then
+        mkdir -p "$KEEP_RESULTS" && cp "$work"/phase/phase-*.json "$KEEP_RESULTS/"
+    fi
 fi
 
 if want run; then

@@ -4,7 +4,8 @@ The README is read when the tests are collected: each line of a code block (fenc
 indented) that starts with ``adambench`` is one case, its trailing ``# comment`` removed,
 run in a temporary folder through the console entry point (``~`` is a fresh empty home):
 
-* ``run``, ``ablate``, ``regret``, ``bench`` and ``sweep`` run with ``--dry-run`` appended,
+* ``run``, ``ablate``, ``regret``, ``bench``, ``sweep`` and ``phase`` run with ``--dry-run``
+  appended,
   so every option is parsed and validated for real and nothing is computed;
 * ``list``, ``compare``, ``report`` and any ``--help`` run for real, on small results
   files made first by tiny ``regret`` and ``bench`` runs (``base.json`` and ``new.json``
@@ -35,7 +36,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 MAIN = "from adambench.cli.app import main; main()"
-DRY = {"run", "ablate", "regret", "bench", "sweep"}
+DRY = {"run", "ablate", "regret", "bench", "sweep", "phase"}
 REAL = {"list", "compare", "report"}
 # Spelling errors: a README line must never get one of these.
 SPELLING = ("No such option", "No such command", "unknown optimizer", "unknown problem",

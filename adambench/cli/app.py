@@ -19,6 +19,7 @@ from .ablate import ablate_command
 from .bench import bench_command
 from .compare import compare_command
 from .listing import list_command
+from .phase import phase_command
 from .regret import regret_command
 from .render import err_console
 from .report import report_command
@@ -63,6 +64,7 @@ app.command("compare", cls=Command)(compare_command)
 app.command("run", cls=Command)(run_command)
 app.command("ablate", cls=Command)(ablate_command)
 app.command("regret", cls=Command)(regret_command)
+app.command("phase", cls=Command)(phase_command)
 app.command("sweep", cls=Command)(sweep_command)
 app.command("report", cls=Command)(report_command)
 

@@ -191,3 +191,46 @@ def ablate(cfg: Any, data: Any, threads: int, as_json: bool) -> None:
         f"batch {cfg.batch_size}, {cfg.dtype}, {cfg.backend}"
     ]
     show("ablate", doc, lines, as_json)
+
+
+# The lanes loop's cost per run-step on the project's 2-core VM (Adam on reddi-stochastic,
+# 40 x 40 points x 3 seeds, T = 1e6, two threads: 11.2 s for 4.8e9 run-steps).
+LANES_NS = 2.3
+
+
+def phase(plan: Any, T: int, seeds: list[int], dtype: str, backend: str, as_json: bool) -> None:
+    """``adambench phase --dry-run``: the grid, its engine batches and their estimated time."""
+    from ..core.registry import get_rule
+    from ..engines.regret import lanes
+    from ..problems.online.base import PROJ_BOX
+    from ..sweep import costs
+    from ..sweep.plan import regret_bytes, regret_seconds
+
+    S = len(seeds)
+    peak = 0
+    rule = get_rule(plan.optimizer)
+    total = _startup("regret")
+    batches = []
+    for prob, points, _cells in plan.work:
+        runs = len(points) * S
+        laned = backend == "numpy" and lanes.supports(rule, prob.d, PROJ_BOX)
+        sec = runs * T * LANES_NS * 1e-9 if laned else regret_seconds(prob, T, runs, S)
+        total += sec
+        kmax = rule.coefficients(rule.validate(points[0].hp), 1).shape[-1]
+        peak = max(peak, regret_bytes(prob, len(points), S, kmax))
+        batches.append({"problem": prob.name, "options": prob.options, "points": len(points),
+                        "runs": runs, "loop": "lanes" if laned else "steps",
+                        "estimated_seconds": sec})  # fmt: skip
+    covers = costs.covers("regret", False, not costs.numba_cache_warm())
+    covers += f"; the lanes loop at {LANES_NS} ns per run-step (two threads)"
+    doc = {"problem": plan.problem, "optimizer": plan.optimizer, "x": plan.x.describe(),
+           "y": plan.y.describe(), "cells": plan.cells, "T": T, "seeds": seeds, "dtype": dtype,
+           "backend": backend, "batches": batches,
+           "estimate": {"seconds": total, "peak_bytes": peak, "covers": covers}}  # fmt: skip
+    lines = [
+        f"phase plan: {plan.optimizer} on {plan.problem}, {plan.x.name} ({len(plan.x.values)}) "
+        f"x {plan.y.name} ({len(plan.y.values)}) = {plan.cells:,} cells x {S} seed(s), "
+        f"T = {T:,}, {dtype}, {backend}: {len(batches)} engine batch(es), about "
+        f"{seconds_text(total)}"
+    ]
+    show("phase", doc, lines, as_json)

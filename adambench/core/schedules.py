@@ -24,6 +24,34 @@ def decay_power(beta: np.ndarray, t: int | float) -> np.ndarray:
     return np.where(out < _NEGLIGIBLE, 0.0, out)
 
 
+def flushed_from(beta: np.ndarray) -> np.ndarray:
+    """The first step t >= 1 from which ``decay_power(beta, t)`` no longer changes with t:
+    where it is 0 (0 < beta < 1: the first t with beta^t < 2^-60; beta = 0: t = 1), or
+    1 for beta = 1.  exp(t log beta) does not increase with t, so once flushed it stays 0.
+    """
+    b = np.asarray(beta, dtype=np.float64)
+    inside = (b > 0) & (b < 1)
+    with np.errstate(divide="ignore"):
+        guess = np.log(_NEGLIGIBLE) / np.log(np.where(inside, b, 0.5))
+    t = np.where(inside, np.maximum(np.floor(guess) - 2.0, 1.0), 1.0)
+    while True:  # a few steps at most: the guess is within rounding of the answer
+        late = inside & (decay_power(b, t) > 0)
+        if not late.any():
+            return t
+        t = t + late
+
+
+def settled_from(schedule: str, lam: np.ndarray, *betas: np.ndarray) -> np.ndarray:
+    """The first step from which beta1_t = beta1 lambda^(t-1) (``beta1_at``) and every
+    beta^t of ``betas`` (``decay_power``) are constant in t, leaving alpha_t
+    (``step_size``) the only thing that changes.  A rule whose coefficients depend on t
+    only through these is, from there, constant but for the columns equal to alpha_t
+    (``Rule.settles``, ``Kernel.alpha_coefs``)."""
+    if schedule not in ("constant", "inv_sqrt"):
+        raise ValueError(f"lr_schedule must be constant | inv_sqrt, got {schedule!r}")
+    return np.maximum.reduce([flushed_from(lam) + 1.0, *(flushed_from(b) for b in betas)])
+
+
 def step_size(lr: np.ndarray, schedule: str, t: int) -> np.ndarray:
     """alpha_t: constant alpha, or alpha/sqrt(t) (docs/theory.md §1.5, §2.1)."""
     if schedule == "constant":

@@ -219,6 +219,12 @@ class Kernel:
       the coefficients as ``const T`` locals by name; ``TINY`` (the smallest normal T),
       ``ROOT_TINY`` (its square root, ``root_tiny``), ``ZERO`` and ``py_max``).
 
+    ``lane(p, g, s0, s1, s2, c)`` (optional) is ``row``'s operations in ``row``'s order
+    on one element, with that element's own coefficient row ``c``, returning the new
+    (p, s0, s1, s2): the step of the regret engine's runs-as-lanes loop
+    (``engines/regret/lanes.py``), where every lane of a SIMD vector is another run;
+    the lanes engine's equality with ``row``'s engine is tested bit for bit.
+
     ``weight(a0, a1, a2, c)`` is the diagonal of sqrt(V_t) at one coordinate in float64
     (docs/theory.md §2.1), the metric of the weighted projection; it compiles under numba
     per element and evaluates on whole NumPy arrays.  ``weight_cuda`` is the same C++
@@ -237,6 +243,8 @@ class Kernel:
     track: Track | None = None
     checkpoint: Callable[..., dict[str, np.ndarray]] | None = None
     stats: tuple[str, ...] = ()  # the names ``checkpoint`` returns
+    lane: Callable[..., tuple[Any, Any, Any, Any]] | None = None
+    alpha_coefs: tuple[str, ...] = ()  # the columns equal to alpha_t once settled
 
     def index(self, name: str) -> int:
         """The position of coefficient ``name`` in a row."""
@@ -260,6 +268,11 @@ class Rule:
     ``buffers(hp)`` names the state arrays the rule keeps for these hyperparameters, in
     the order of its kernel's state slots.  ``kernel`` is None for a rule without a fused
     kernel (a plugin's NumPy rule): its ``reference`` is then its step.
+    ``settles(hp)`` (optional; hp as ``coefficients`` takes it) gives, per run, the
+    first step t* from which ``coefficients(hp, t)`` no longer changes with t except in
+    its kernel's ``alpha_coefs``, which from there equal alpha_t (``schedules.step_size``)
+    exactly; inf: never.  A rule that declares it computes every run's row from that
+    run's values alone, so the regret engine may compute rows for a subset of runs.
     """
 
     name: str
@@ -273,6 +286,7 @@ class Rule:
     reference: Callable[..., None]
     coefficients: Callable[[Mapping[str, Any], int], np.ndarray]
     initial: Mapping[str, str] = field(default_factory=dict)
+    settles: Callable[[Mapping[str, Any]], np.ndarray] | None = None
     extra_check: Callable[[Mapping[str, Any]], None] | None = None
     # What experiments use by default (experiments/ reads these; nothing branches on names):
     # the schedule of a regret run, whether its default step is divided by the observed

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ..results import read_json
+from .phase import check_phase
 from .plots_ablation import check_ablation
 
-COMMANDS = ("regret", "bench", "run", "ablate")
+COMMANDS = ("regret", "bench", "run", "ablate", "phase")
 _NUM = (int, float)
 
 
@@ -198,6 +199,7 @@ def _check_run(c: _Checker, doc: dict) -> None:
 
 _CHECKS = {"regret": _check_regret, "bench": _check_bench, "run": _check_run}
 _CHECKS["ablate"] = check_ablation  # the ablation layout is checked beside its plots
+_CHECKS["phase"] = check_phase  # the phase layout: beside its plots (report/phase.py)
 
 
 def check(source: Source) -> None:

@@ -48,6 +48,8 @@ def merge(command: str, sources: Sequence[tuple[str, dict[str, Any]]]) -> dict[s
     elif command == "ablate":
         rows = [r for label, d in sources for r in _tag(section(d)["rows"], label)]
         out["ablation"] = {**section(first), "rows": rows}
+    elif command == "phase":  # maps are not overlaid: one set of heat maps per file
+        out["maps"] = [{**d, SERIES: label} for label, d in sources]
     else:
         raise ValueError(f"no overlay of {command!r} results")
     return out

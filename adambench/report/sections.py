@@ -20,6 +20,7 @@ from typing import Any
 from . import (
     figures,
     overlay,
+    phase,
     plots_ablation,
     plots_bench,
     plots_regret,
@@ -36,6 +37,7 @@ PLOTS = {
     "bench": plots_bench.plots,
     "run": plots_training.plots,
     "ablate": plots_ablation.plots,
+    "phase": phase.plots,
 }
 TITLES = {
     "regret": "adambench regret: online regret against the theory",
@@ -43,7 +45,10 @@ TITLES = {
     "run": "adambench run: optimizers on the paper's tasks",
     "ablate": "adambench ablate: bias correction (Kingma & Ba section 6.4)",
     "sweep": "adambench sweep: a grid of runs",
+    "phase": "adambench phase: where a rule converges, cell by cell",
 }
+# The phase section's tables and summary live beside its plots (report/phase.py).
+TABLES["phase"], SUMMARIES["phase"] = phase.tables, phase.summary
 _BAD = (KeyError, TypeError, IndexError, AttributeError, ArithmeticError, ValueError)
 
 

@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, step_size
+from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settled_from, step_size
 from ..spec import (
     BETA1_DECAY,
     LR_SCHEDULE,
@@ -108,6 +108,20 @@ def _row(p, g, m, s, _s2, c):
         p[j] -= zero if d < floor else step * (mj / d)
 
 
+def _lane(p, g, m, s, s2, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, m, s, s2)."""
+    b1, ob1, b2, ob2, step, ib2 = c[0], c[1], c[2], c[3], c[4], c[5]
+    eps_s, eps_in, eps_out = c[6], c[7], c[8]
+    zero = c[0] - c[0]
+    floor = np.sqrt(np.finfo(c.dtype).tiny)
+    mj = b1 * m + ob1 * g
+    r = g - mj
+    sj = b2 * s + ob2 * r * r + eps_s
+    d = np.sqrt(sj * ib2 + eps_in) + eps_out
+    return p - (zero if d < floor else step * (mj / d)), mj, sj, s2
+
+
 _CUDA = """
     const T mj = b1 * s0 + ob1 * g;
     const T r = g - mj;
@@ -170,6 +184,8 @@ KERNEL = Kernel(
         " : sqrt((double)a1 * ib2 + eps_in) + eps_out"
     ),
     track=TRACK,
+    lane=_lane,
+    alpha_coefs=("step", "alpha"),
     checkpoint=_checkpoint,
     stats=("sum_sqrt_s",),
 )
@@ -187,6 +203,11 @@ def coefficients(hp, t):
         t, b1=b1t, ob1=1.0 - b1t, b2=b2, ob2=1.0 - b2, step=step, ib2=ib2,
         eps_s=e_s, eps_in=e_in, eps_out=e_out, alpha=alpha,
     )  # fmt: skip
+
+
+def settles(hp):
+    """The first step from which ``coefficients`` is constant (``Rule.settles``)."""
+    return settled_from(hp["lr_schedule"], hp["beta1_decay"], hp["beta1"], hp["beta2"])
 
 
 def textbook(p, g, state, hp, t):
@@ -226,6 +247,7 @@ ADABELIEF = Rule(
     buffers=lambda hp: ("m", "s"),
     reference=reference,
     coefficients=coefficients,
+    settles=settles,
     textbook=textbook,
     theorem="zhuang-2.1",
     train_lr={"constant": 3e-3, "inv_sqrt": 1e-1},

@@ -52,7 +52,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, step_size
+from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settled_from, step_size
 from ..spec import (
     BETA1_DECAY,
     LR_SCHEDULE,
@@ -142,6 +142,19 @@ def _row(p, g, m, v, _s2, c):
         p[j] -= zero if d < floor else step * (mj / d)
 
 
+def _lane(p, g, m, v, s2, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, m, v, s2)."""
+    b1, ob1, b2, ob2, step, isb, eps, wd = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+    zero = c[0] - c[0]
+    floor = np.sqrt(np.finfo(c.dtype).tiny)
+    gj = g if wd == zero else g + wd * p
+    mj = b1 * m + ob1 * gj
+    vj = b2 * v + ob2 * gj * gj
+    d = np.sqrt(vj) * isb + eps
+    return p - (zero if d < floor else step * (mj / d)), mj, vj, s2
+
+
 _CUDA = """
     const T gj = (wd == ZERO) ? g : g + wd * p;
     const T mj = b1 * s0 + ob1 * gj;
@@ -177,6 +190,8 @@ KERNEL = Kernel(
     weight_cuda="(sqrt(a1) * isb + eps < ROOT_TINY) ? 0.0 : sqrt((double)a1) * isb + eps",
     checkpoint=_checkpoint,
     stats=("sum_sqrt_T_vhat",),
+    lane=_lane,
+    alpha_coefs=("step",),
 )
 
 
@@ -254,6 +269,7 @@ ADAM = Rule(
     buffers=lambda hp: ("m", "v"),
     reference=_reference(True),
     coefficients=_coefficients(True),
+    settles=lambda hp: settled_from(hp["lr_schedule"], hp["beta1_decay"], hp["beta1"], hp["beta2"]),
     textbook=_textbook(True),
     torch_form=_torch_form,
     extra_check=_check_eps_hat,
@@ -273,6 +289,7 @@ ADAM_NOBIAS = Rule(
     buffers=lambda hp: ("m", "v"),
     reference=_reference(False),
     coefficients=_coefficients(False),
+    settles=lambda hp: settled_from(hp["lr_schedule"], hp["beta1_decay"]),
     textbook=_textbook(False),
     train_lr={"constant": 3e-3, "inv_sqrt": 3e-2},
 )

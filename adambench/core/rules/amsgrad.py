@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, step_size
+from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settled_from, step_size
 from ..spec import (
     BETA1_DECAY,
     LR_SCHEDULE,
@@ -94,6 +94,20 @@ def _row(p, g, m, v, vh, c):
         p[j] -= zero if denom < floor else step * (mj / denom)
 
 
+def _lane(p, g, m, v, vh, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, m, v, v_hat)."""
+    b1, ob1, b2, ob2, step, isb, eps, wd = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+    zero = c[0] - c[0]
+    floor = np.sqrt(np.finfo(c.dtype).tiny)
+    gj = g if wd == zero else g + wd * p
+    mj = b1 * m + ob1 * gj
+    vj = b2 * v + ob2 * gj * gj
+    hj = max(vj, vh)
+    denom = np.sqrt(hj) * isb + eps
+    return p - (zero if denom < floor else step * (mj / denom)), mj, vj, hj
+
+
 _CUDA = """
     const T gj = (wd == ZERO) ? g : g + wd * p;
     const T mj = b1 * s0 + ob1 * gj;
@@ -154,6 +168,8 @@ KERNEL = Kernel(
     track=TRACK,
     checkpoint=_checkpoint,
     stats=("sum_sqrt_vhat",),
+    lane=_lane,
+    alpha_coefs=("step",),
 )
 
 
@@ -171,6 +187,12 @@ def coefficients(hp, t):
         t, b1=b1t, ob1=1.0 - b1t, b2=b2, ob2=1.0 - b2, step=step, isb=inv_sqrt_bc2, eps=hp["eps"],
         wd=hp["weight_decay"],
     )  # fmt: skip
+
+
+def settles(hp):
+    """The first step from which ``coefficients`` is constant (``Rule.settles``)."""
+    betas = (hp["beta1"], hp["beta2"]) if hp["bias_correction"] else ()
+    return settled_from(hp["lr_schedule"], hp["beta1_decay"], *betas)
 
 
 def textbook(p, g, state, hp, t):
@@ -224,6 +246,7 @@ AMSGRAD = Rule(
     buffers=lambda hp: ("m", "v", "v_hat"),
     reference=reference,
     coefficients=coefficients,
+    settles=settles,
     textbook=textbook,
     torch_form=torch_form,
     theorem="reddi-4",

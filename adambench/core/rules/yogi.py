@@ -38,7 +38,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, step_size
+from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settled_from, step_size
 from ..spec import (
     BETA1_DECAY,
     LR_SCHEDULE,
@@ -96,6 +96,19 @@ def _row(p, g, m, v, _s2, c):
         p[j] -= zero if d < floor else step * (mj / d)
 
 
+def _lane(p, g, m, v, s2, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, m, v, s2)."""
+    b1, ob1, ob2, step, isb, eps = c[0], c[1], c[2], c[3], c[4], c[5]
+    zero = c[0] - c[0]
+    floor = np.sqrt(np.finfo(c.dtype).tiny)
+    mj = b1 * m + ob1 * g
+    gg = g * g
+    vj = v + ob2 * gg if v < gg else (v if v == gg else v - ob2 * gg)
+    d = np.sqrt(vj) * isb + eps
+    return p - (zero if d < floor else step * (mj / d)), mj, vj, s2
+
+
 _CUDA = """
     const T mj = b1 * s0 + ob1 * g;
     const T gg = g * g;
@@ -123,6 +136,8 @@ KERNEL = Kernel(
     cuda=_CUDA,
     weight=_weight,
     weight_cuda="(sqrt(a1) * isb + eps < ROOT_TINY) ? 0.0 : sqrt((double)a1) * isb + eps",
+    lane=_lane,
+    alpha_coefs=("step",),
 )
 
 
@@ -138,6 +153,12 @@ def coefficients(hp, t):
     return KERNEL.stack(
         t, b1=b1t, ob1=1.0 - b1t, ob2=1.0 - hp["beta2"], step=step, isb=isb, eps=hp["eps"]
     )
+
+
+def settles(hp):
+    """The first step from which ``coefficients`` is constant (``Rule.settles``)."""
+    betas = (hp["beta1"], hp["beta2"]) if hp["bias_correction"] else ()
+    return settled_from(hp["lr_schedule"], hp["beta1_decay"], *betas)
 
 
 def textbook(p, g, state, hp, t):
@@ -186,6 +207,7 @@ YOGI = Rule(
     initial={"m": "initial_m", "v": "initial_accumulator"},
     reference=reference,
     coefficients=coefficients,
+    settles=settles,
     textbook=textbook,
     # Zaheer et al. prove nonconvex stochastic results (convergence to a stationary point
     # with a growing minibatch), no online convex regret bound: no theorem here.

@@ -31,7 +31,7 @@ from ...problems.online import comparator as comparator_mod
 from ...problems.online.base import Problem
 from ...problems.online.generate import gen_block
 from ...problems.streams import stream_key
-from . import cuda
+from . import cuda, lanes
 from .cpu import run_block
 from .reference_runs import ReferenceRuns
 
@@ -104,12 +104,17 @@ def run(
     on_steps: Callable[[int], None] | None = None,
     comparator: comparator_mod.Comparator | None = None,
     backend: str = "numpy",
+    loop: str = "auto",
 ) -> EngineResult:
     """Run every (point, seed) for T steps on ``problem``; see the module docstring.
 
     ``on_steps(n)`` is called after each block of n steps (for a progress bar).
     ``backend="cupy"`` runs the blocks on a CUDA device (``cuda.py``: same streams,
     same update math, same statistics); everything else here stays on the host.
+    ``loop``: on the CPU, "auto" runs the rules whose kernels have a lane step on the
+    runs-as-lanes loop where it is faster (d = 1; ``lanes.py``, bit for bit the same
+    results), "lanes" wherever it can (d <= 32), "steps" every rule on the per-run loop
+    (``cpu.run_block``).
     """
     if isinstance(T, bool) or int(T) != T or T < 1:
         raise ValueError(f"T must be an integer >= 1, got {T!r}")
@@ -119,6 +124,8 @@ def run(
     ft = np.dtype(dtype)
     if backend not in ("numpy", "cupy"):
         raise ValueError(f"backend must be numpy | cupy, got {backend!r}")
+    if loop not in ("auto", "steps", "lanes"):
+        raise ValueError(f"loop must be auto | steps | lanes, got {loop!r}")
     seeds = [int(s) for s in seeds]
     if not seeds or not points:
         raise ValueError("need at least one seed and one optimizer point")
@@ -164,11 +171,6 @@ def run(
                 states[slot][runs] = np.broadcast_to(
                     np.asarray(hp[start], np.float64).reshape(-1, 1), (len(runs), d)
                 )
-    references = [ReferenceRuns(get_rule(points[ids[0]].optimizer), runs, hp, d, ft)
-                  for ids, runs, hp in slow]  # fmt: skip
-    skip = np.zeros(B, np.bool_)
-    for ref in references:
-        skip[ref.runs] = True
     g = np.zeros((B, d), ft)
     loss_sum, loss_comp = np.zeros(B), np.zeros(B)
     gsq = np.zeros((B, d))
@@ -176,10 +178,27 @@ def run(
     xmin, xmax = np.full((B, d), np.inf), np.full((B, d), -np.inf)
     tracked = np.zeros(B)
     diverged = np.zeros(B, np.bool_)
+    references = [ReferenceRuns(get_rule(points[ids[0]].optimizer), runs, hp, d, ft)
+                  for ids, runs, hp in slow]  # fmt: skip
+    skip = np.zeros(B, np.bool_)
+    for ref in references:
+        skip[ref.runs] = True
+    batch = dict(x=x, s0=states[0], s1=states[1], s2=states[2], run_seed=run_seed, xmin=xmin,
+                 xmax=xmax, loss_sum=loss_sum, loss_comp=loss_comp, gsq=gsq, gmax2=gmax2,
+                 gmaxinf=gmaxinf, tracked=tracked, diverged=diverged)  # fmt: skip
+    # the rules with a lane step, at small d on the CPU: the runs-as-lanes loop (lanes.py)
+    laned = [g for g in groups if backend == "numpy"
+             and lanes.supports(get_rule(points[g[0][0]].optimizer), d, proj, loop)]  # fmt: skip
+    lane_runs = [lanes.LaneRuns(get_rule(points[ids[0]].optimizer), ids, hp["points"], S, batch)
+                 for ids, _runs, hp in laned]  # fmt: skip
+    for lr in lane_runs:
+        skip[lr.runs] = True
+    stepped = [g for g in groups if g not in laned]
     keys = np.array([stream_key(s) for s in seeds], dtype=np.uint64)
     prm = np.stack([problem.params(s) for s in seeds])
     asked = block
-    block = block_size(P, kmax, S, problem.nnz, asked)
+    # the coefficient table holds the per-run loop's points (the lane runs keep their own)
+    block = block_size(sum(len(g[0]) for g in stepped), kmax, S, problem.nnz, asked)
     device = None
     if backend == "cupy":  # the run's arrays live on the device between checkpoints
         device = cuda.DeviceBlocks(problem, keys, prm, dict(
@@ -198,7 +217,7 @@ def run(
     for k, end in enumerate(ends):
         while t <= end:
             n = int(min(block, end - t + 1))
-            table = _table(points, groups, t, n, P, kmax, ft)
+            table = _table(points, stepped, t, n, P, kmax, ft) if stepped or device else None
             if device is not None:
                 device.run(t, table, proj)
                 t += n
@@ -209,17 +228,16 @@ def run(
             val = np.empty((S, n, problem.nnz))
             yv = np.empty((S, n))
             gen_block(problem.family, keys, prm, t, idx, val, yv)
-            if groups:
-                done = diverged | skip  # the reference runs advance below
+            if stepped:
+                done = diverged | skip  # the reference and lane runs advance below
                 run_block(
                     problem.loss, idx, val, yv, run_seed, run_point, kinds, table, x, *states, g,
                     proj, problem.radius, loss_sum, loss_comp, gsq, gmax2, gmaxinf, xmin, xmax,
                     tracked, done,
                 )  # fmt: skip
                 diverged[~skip] = done[~skip]
-            batch = dict(x=x, run_seed=run_seed, xmin=xmin, xmax=xmax, loss_sum=loss_sum,
-                         loss_comp=loss_comp, gsq=gsq, gmax2=gmax2, gmaxinf=gmaxinf,
-                         diverged=diverged)  # fmt: skip
+            for lr in lane_runs:
+                lr.advance(t, problem.loss, idx, val, yv, proj, problem.radius)
             for ref in references:
                 ref.advance(t, problem.loss, idx, val, yv, proj, problem.radius, batch)
             t += n
@@ -227,6 +245,8 @@ def run(
                 on_steps(n)
         if device is not None:
             device.download()  # into x, states, loss_sum, ... (in place)
+        for lr in lane_runs:
+            lr.scatter(batch)
         cum[:, k] = np.where(diverged, np.nan, loss_sum)
         xs = comparator.argmin[run_seed, k]
         lo, hi = np.minimum(xmin, xs), np.maximum(xmax, xs)
@@ -239,13 +259,15 @@ def run(
             stats[name][:, k] = tracked
         stats["dist"][:, k] = np.linalg.norm(x.astype(np.float64) - xs, axis=1)
         stats["x0"][:, k] = x[:, 0]
-        last = table[-1].astype(np.float64)[run_point]
-        for pts, runs, _hp in groups:
-            kernel = get_rule(points[pts[0]].optimizer).kernel
+        for pts, runs, hp in groups:
+            rule = get_rule(points[pts[0]].optimizer)
+            kernel = rule.kernel
             if kernel.checkpoint is None:
                 continue
             state = [a[runs].astype(np.float64) for a in states]
-            rows = last[runs]
+            # this step's rows, as the last block's table held them (in the run dtype)
+            rows = rule.coefficients(hp["points"], end).astype(ft).astype(np.float64)
+            rows = np.repeat(np.broadcast_to(rows, (len(pts), rows.shape[-1])), S, axis=0)
 
             def coef(name: str, rows: np.ndarray = rows, kernel: Any = kernel) -> np.ndarray:
                 return rows[:, kernel.index(name)].reshape(-1, 1)

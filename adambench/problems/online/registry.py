@@ -99,6 +99,17 @@ def make_problem(name: str, dim: int | None = None, feasible: str | None = None,
     return problem
 
 
+def problem_params(name: str) -> tuple[str, ...]:
+    """The keyword parameters of a problem besides dim and set (C of ``reddi``): what a
+    phase map may vary on the problem's side."""
+    import importlib
+    import inspect
+
+    mod_name, factory, _, _ = _spec(name)
+    fn = getattr(importlib.import_module(f"{__package__}.{mod_name}"), factory)
+    return tuple(n for n in inspect.signature(fn).parameters if n not in ("d", "feasible"))
+
+
 def describe_all() -> list[dict[str, Any]]:
     """Name, description, default dimension and sets of every problem (for ``list``)."""
     return [

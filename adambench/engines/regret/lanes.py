@@ -1,0 +1,340 @@
+"""The regret engine's runs-as-lanes loop, for small d: the runs of a seed are SIMD lanes.
+
+Invariant: for every run it performs ``cpu.run_block``'s operations in ``run_block``'s
+order (the same gradient, Kahan sum, statistics, update and projection), so the two
+loops agree bit for bit (tested); only the loop nest differs.  ``run_block`` takes one run
+and loops over the block's steps, over its d coordinates inside; here a task takes
+``LANES`` runs of one seed and loops over the steps, over the coordinates, and innermost
+over its runs, which LLVM then vectorises (one run per SIMD lane):
+
+* the data of step t (a_t, y_t) are the seed's, shared by all the task's runs: read once;
+* the update is the rule's ``Kernel.lane`` (``row``'s per-element operations), each lane
+  with its own coefficient row, held in a (K, LANES) block of the task;
+* projection onto a box is a select; onto a Euclidean ball a scale by r / ||x|| where
+  ||x|| > r; the sqrt(V)-weighted ball (Newton per run) stays with ``run_block``;
+* a run that diverges keeps its values from then on (selects, not a break) and is
+  marked diverged at the step ``run_block`` would mark it.
+
+The task copies its runs into arrays it allocates itself (and back after the block):
+LLVM then knows they overlap nothing and vectorises without run-time alias checks, which
+it gives up on for this many arrays (measured: 10x slower with the caller's arrays).
+
+Coefficient rows: every run has its rule's row at every step.  A rule that declares
+``settles`` (``core/spec.py``: the step t* from which a run's row is constant) lets the
+runs be ordered by t*, latest first, so that the runs whose rows still change form a
+prefix, computed per step by ``Rule.coefficients`` on that subset, while the others read
+one constant row, but for the columns equal to alpha_t (``Kernel.alpha_coefs``), which
+under alpha/sqrt(t) the loop sets to alpha / sqrt(t) itself, the operations of
+``schedules.step_size`` (both correctly rounded, so bit for bit): with beta2 = 0.99 a row
+settles after ~4,100 steps, so a long run's coefficients cost nothing per step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from functools import cache
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from ...core.registry import KERNELS, KINDS
+from ...core.spec import Rule
+from ...problems.online.base import PROJ_BALL, PROJ_BALL_WEIGHTED, PROJ_BOX
+from ...problems.online.generate import phi
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+LANES = 64  # runs per task: the lane loops' length (8 AVX-512 vectors of float64)
+# d the lanes loop is chosen for ("auto"): measured (20 x 20 points x 3 seeds, adam), the
+# 1-D reddi-stochastic costs 4.3 ns per run-step here against 88 on the per-run loop; at
+# d = 10 (linear, dense a_t) the two cost the same (108 and 101 ns), the selects over
+# coordinates eating the gain, so "auto" keeps the lanes loop to d = 1
+AUTO_D = 1
+MAX_D = 32  # the largest d it compiles for (the loops over coordinates unroll)
+
+_SOURCE = """
+def NAME(idx, val, yv, table, const, n_live, t0, lr, inv_sqrt, x, s0, s1, s2, radius,
+         loss_sum, loss_comp, gsq, gmax2, gmaxinf, xmin, xmax, tracked, diverged):
+    S, d, P = x.shape
+    n = yv.shape[1]
+    tasks = (P + LANES - 1) // LANES
+    for q in prange(S * tasks):
+        s = q // tasks
+        l0 = (q - s * tasks) * LANES
+        w = min(LANES, P - l0)
+        live = min(max(n_live - l0, 0), w)
+        ft = x.dtype
+        xl = np.zeros((D, LANES), ft)
+        a0 = np.zeros((D, LANES), ft)
+        a1 = np.zeros((D, LANES), ft)
+        a2 = np.zeros((D, LANES), ft)
+        sq = np.zeros((D, LANES))
+        lo = np.zeros((D, LANES))
+        hi = np.zeros((D, LANES))
+        tot = np.zeros(LANES)
+        cmp = np.zeros(LANES)
+        g2 = np.zeros(LANES)
+        gi = np.zeros(LANES)
+        tr = np.zeros(LANES)
+        dead = np.zeros(LANES)  # 1.0 for a diverged run
+        rows = np.zeros((KC, LANES), x.dtype)  # rows[:, j]: lane j's coefficient row
+        for j in range(w):
+            r = l0 + j
+            for i in range(D):
+                xl[i, j] = x[s, i, r]
+                a0[i, j] = s0[s, i, r]
+                a1[i, j] = s1[s, i, r]
+                a2[i, j] = s2[s, i, r]
+                sq[i, j] = gsq[s, i, r]
+                lo[i, j] = xmin[s, i, r]
+                hi[i, j] = xmax[s, i, r]
+            tot[j] = loss_sum[s, r]
+            cmp[j] = loss_comp[s, r]
+            g2[j] = gmax2[s, r]
+            gi[j] = gmaxinf[s, r]
+            tr[j] = tracked[s, r]
+            dead[j] = 1.0 if diverged[s, r] else 0.0
+            for k in range(KC):
+                rows[k, j] = const[k, r]
+        for t in range(n):
+            for k in range(KC):
+                for j in range(live):
+                    rows[k, j] = table[t, l0 + j, k]
+            root = np.sqrt(np.float64(t0 + t))  # alpha_t = alpha / sqrt(t), as step_size
+            y = yv[s, t]
+            LOAD_DATA
+            for j in range(w):  # one run per lane: LLVM vectorises this loop
+                STEP
+        for j in range(w):
+            r = l0 + j
+            for i in range(D):
+                x[s, i, r] = xl[i, j]
+                s0[s, i, r] = a0[i, j]
+                s1[s, i, r] = a1[i, j]
+                s2[s, i, r] = a2[i, j]
+                gsq[s, i, r] = sq[i, j]
+                xmin[s, i, r] = lo[i, j]
+                xmax[s, i, r] = hi[i, j]
+            loss_sum[s, r] = tot[j]
+            loss_comp[s, r] = cmp[j]
+            gmax2[s, r] = g2[j]
+            gmaxinf[s, r] = gi[j]
+            tracked[s, r] = tr[j]
+            diverged[s, r] = dead[j] != 0.0
+"""
+
+
+# The loop over lanes is straight-line code, generated for the problem's d and nnz: the
+# step's nnz entries (index, value) of a_t are read once per step into scalars, and
+# coordinate i of a run is reached by selects over i = 0..d-1, never at an offset computed
+# from an index nor in an inner loop (with either, LLVM leaves the loop scalar: measured,
+# 2.5x slower at d = 1).  Operations are run_block's, in its order.
+def _step(d: int, nnz: int, proj: int, tracks: bool, alpha: tuple[int, ...]) -> list[str]:
+    """The body of the loop over lanes (one run, lane j, step t); ``alpha``: the columns
+    that carry alpha_t, set here in a settled row (j >= live) under alpha/sqrt(t)."""
+    coords, entries = range(d), range(nnz)
+    out = ["settled = inv_sqrt and j >= live"]
+    out += [f"rows[{k}, j] = FT(lr[l0 + j] / root) if settled else rows[{k}, j]" for k in alpha]
+    out += ["# the played point x_t: its bounding box, a divergence check, <a_t, x_t>",
+            "bad = dead[j] != 0.0"]  # fmt: skip
+    for i in coords:
+        out += [f"x{i} = np.float64(xl[{i}, j])",
+                f"lo[{i}, j] = x{i} if x{i} < lo[{i}, j] else lo[{i}, j]",
+                f"hi[{i}, j] = x{i} if x{i} > hi[{i}, j] else hi[{i}, j]",
+                f"bad = bad or not np.isfinite(x{i})"]  # fmt: skip
+    out.append("z = 0.0")
+    for e in entries:
+        out.append("xe = 0.0")
+        out += [f"xe = x{i} if ie{e} == {i} else xe" for i in coords]
+        out.append(f"z += ve{e} * xe")
+    out += ["f, df, _ = phi(LOSS, z, y)",
+            "keep = bad or not np.isfinite(f)  # diverged: its values stay as they are",
+            "dead[j] = 1.0 if keep else 0.0",
+            "yk = f - cmp[j]",
+            "tk = tot[j] + yk",
+            "cmp[j] = cmp[j] if keep else (tk - tot[j]) - yk",
+            "tot[j] = tot[j] if keep else tk",
+            "n2 = 0.0",
+            "ninf = 0.0"]  # fmt: skip
+    for e in entries:
+        out.append(f"ge{e} = df * ve{e}")
+        out += [f"sq[{i}, j] = sq[{i}, j] if keep else sq[{i}, j] + ge{e} * ge{e} * on{e}_{i}"
+                for i in coords]  # fmt: skip
+        out += [f"n2 += ge{e} * ge{e}", f"ninf = max(ninf, abs(ge{e}))"]
+    out += ["g2[j] = g2[j] if keep else max(g2[j], n2)",
+            "gi[j] = gi[j] if keep else max(gi[j], ninf)",
+            "row = rows[:, j]"]  # fmt: skip
+    for i in coords:  # g_t at coordinate i in the run dtype (run_block's g array): the last entry
+        gc = " + ".join(f"ge{e} * last{e}_{i}" for e in entries)
+        out.append(
+            f"p, b0, b1, b2 = _lane(xl[{i}, j], FT({gc}), a0[{i}, j], a1[{i}, j], a2[{i}, j], row)"
+        )
+        if proj == PROJ_BOX:
+            out.append("p = -radius if p < -radius else (radius if p > radius else p)")
+        out += [f"xl[{i}, j] = xl[{i}, j] if keep else p",
+                f"a0[{i}, j] = a0[{i}, j] if keep else b0",
+                f"a1[{i}, j] = a1[{i}, j] if keep else b1",
+                f"a2[{i}, j] = a2[{i}, j] if keep else b2"]  # fmt: skip
+    if proj != PROJ_BOX:  # the Euclidean ball: x * (r / ||x||) where ||x|| > r (cpu.project)
+        out.append("q2 = 0.0")
+        for i in coords:
+            out += [f"x{i} = np.float64(xl[{i}, j])", f"q2 += x{i} * x{i}"]
+        out += ["out = q2 > radius * radius and not keep",
+                "scale = radius / np.sqrt(q2) if out else 1.0"]  # fmt: skip
+        out += [f"xl[{i}, j] = xl[{i}, j] * scale if out else xl[{i}, j]" for i in coords]
+    if tracks:  # a theorem's per-step statistic (Kernel.track)
+        out += ["on = _on(row) and not keep", "acc = 0.0"]
+        out += [f"acc += _term(a0[{i}, j], a1[{i}, j], a2[{i}, j])" for i in coords]
+        out.append("tr[j] = tr[j] + _add(acc, row) if on else tr[j]")
+    return out
+
+
+def _source(name: str, d: int, nnz: int, proj: int, tracks: bool, alpha: tuple[int, ...]) -> str:
+    """The lanes loop's source for one (d, nnz, projection, track)."""
+    load = [f"ie{e} = idx[s, t, {e}]\nve{e} = val[s, t, {e}]" for e in range(nnz)]
+    # 1.0 / 0.0 weights, per step: entry e is at coordinate i (on), and is the last there
+    # (last: run_block's g[i] = g_e overwrites).  A product by a weight and a sum of one
+    # nonzero term are exact (g_t is finite where it is used), and unlike a select on the
+    # index they leave the loop over lanes vectorised (a select: 4x slower, measured).
+    for e in range(nnz):
+        for i in range(d):
+            later = "".join(f" and ie{k} != {i}" for k in range(e + 1, nnz))
+            load += [f"on{e}_{i} = 1.0 if ie{e} == {i} else 0.0",
+                     f"last{e}_{i} = 1.0 if ie{e} == {i}{later} else 0.0"]  # fmt: skip
+    src = _SOURCE.replace("NAME", name)
+    for mark, lines in (("LOAD_DATA", load), ("STEP", _step(d, nnz, proj, tracks, alpha))):
+        line = next(ln for ln in src.splitlines() if ln.strip() == mark)
+        pad = line[: len(line) - len(line.lstrip())]
+        text = "\n".join(lines).splitlines()
+        src = src.replace(line, "\n".join(pad + t for t in text))
+    return src
+
+
+def supports(rule: Rule, d: int, proj: int, loop: str = "auto") -> bool:
+    """True when ``rule``'s runs take the lanes loop: its kernel has a ``lane``, d is at
+    most ``AUTO_D`` (``loop="lanes"``: ``MAX_D``), and the projection is not a weighted
+    one (where the rule has a V_t)."""
+    kernel = rule.kernel
+    if loop == "steps" or kernel is None or kernel.lane is None:
+        return False
+    if d > (MAX_D if loop == "lanes" else AUTO_D):
+        return False
+    return proj != PROJ_BALL_WEIGHTED or kernel.weight is None
+
+
+@cache
+def _block(kind: int, d: int, nnz: int, loss: int, proj: int, dtype: str) -> Any:
+    """The lanes loop compiled for kernel number ``kind`` (its lane and track inlined) and
+    for one problem's d, nnz, loss and projection: constants, so that the loops over
+    coordinates unroll inside the loop over lanes, which LLVM then vectorises."""
+    kernel = KERNELS[kind]
+    inline = dict(_JIT, inline="always")
+    track = kernel.track
+    space: dict[str, Any] = {
+        "__name__": __name__, "np": np, "prange": prange, "phi": phi, "PROJ_BOX": PROJ_BOX,
+        "LANES": LANES, "_lane": njit(**inline)(kernel.lane),
+        "D": d, "LOSS": loss, "KC": len(kernel.coefs), "FT": getattr(np, dtype),
+    }  # fmt: skip
+    parts = [kernel.lane]
+    if track is not None:
+        space.update(_on=njit(**inline)(track.on), _term=njit(**inline)(track.term),
+                     _add=njit(**inline)(track.add))  # fmt: skip
+        parts += [track.on, track.term, track.add]
+    code = _SOURCE + "".join(inspect.getsource(f) for f in parts)
+    # the code's hash in the name: numba's disk cache never serves another rule's loop
+    tag = hashlib.sha256(code.encode()).hexdigest()[:12]
+    name = (
+        f"lanes_{kernel.name.replace('-', '_')}_{dtype}_d{d}_nnz{nnz}_loss{loss}_proj{proj}_{tag}"
+    )
+    alpha = tuple(kernel.index(c) for c in kernel.alpha_coefs)
+    code = _source(name, d, nnz, proj, track is not None, alpha)
+    exec(compile(code, __file__, "exec"), space)  # noqa: S102
+    return njit(parallel=True, **_JIT)(space[name])
+
+
+class LaneRuns:
+    """The runs of one rule's group in the lanes layout: (S, d, P) and (S, P) arrays, P
+    the group's points in order of their settling step, latest first."""
+
+    _STATE = ("x", "s0", "s1", "s2", "gsq", "xmin", "xmax")
+    _SCALAR = ("loss_sum", "loss_comp", "gmax2", "gmaxinf", "tracked", "diverged")
+
+    def __init__(
+        self, rule: Rule, ids: list[int], hp: dict[str, Any], S: int, batch: dict[str, Any]
+    ) -> None:
+        self.rule, self.hp, self.S = rule, hp, S
+        P = len(ids)
+        steady = rule.settles is not None and (
+            hp.get("lr_schedule") != "inv_sqrt" or rule.kernel.alpha_coefs
+        )  # a row that settles but for alpha_t needs the columns that carry it
+        settle = rule.settles(hp) if steady else np.full(P, np.inf)
+        settle = np.broadcast_to(np.asarray(settle, np.float64), (P,))
+        self.order = np.argsort(-settle, kind="stable")
+        self.settle = settle[self.order]
+        # run index of seed s, lane l: point ids[order[l]], seed s
+        self.run_of = np.asarray(ids, np.int64)[self.order][None, :] * S + np.arange(S)[:, None]
+        self.arrays = {n: np.ascontiguousarray(np.moveaxis(batch[n][self.run_of], 2, 1))
+                       for n in self._STATE}  # fmt: skip
+        self.arrays.update({n: batch[n][self.run_of].copy() for n in self._SCALAR})
+        self.runs = self.run_of.ravel()
+        self.ft = batch["x"].dtype
+        self.kind = KINDS[rule.kernel.name]
+        # alpha_t of the settled rows, per step in the loop: lr per lane, the columns
+        self.lr = np.ascontiguousarray(np.broadcast_to(hp["lr"], (P,))[self.order], np.float64)
+        self.inv_sqrt = hp.get("lr_schedule") == "inv_sqrt"
+        self._const: np.ndarray | None = None
+        self._const_live = -1
+
+    def _subset(self, lanes: np.ndarray) -> dict[str, Any]:
+        """The group's hyperparameters for the points of ``lanes`` (lane order)."""
+        pick = self.order[lanes]
+        return {k: v[pick] if isinstance(v, np.ndarray) else v for k, v in self.hp.items()}
+
+    def advance(self, t: int, loss: int, idx: np.ndarray, val: np.ndarray, yv: np.ndarray,
+                proj: int, radius: float) -> None:  # fmt: skip
+        """Steps t .. t+n-1 of every run (the block's data for every seed), in pieces
+        whose table of changing rows stays at 4M entries."""
+        n = yv.shape[1]
+        live = int(np.count_nonzero(self.settle > t))
+        piece = max(256, (1 << 22) // max(1, live * len(self.rule.kernel.coefs)))
+        if piece < n:
+            for a in range(0, n, piece):
+                b = min(n, a + piece)
+                piece_data = (np.ascontiguousarray(v[:, a:b]) for v in (idx, val, yv))
+                self._advance(t + a, loss, *piece_data, proj, radius)
+            return
+        self._advance(t, loss, idx, val, yv, proj, radius)
+
+    def _advance(self, t: int, loss: int, idx: np.ndarray, val: np.ndarray, yv: np.ndarray,
+                 proj: int, radius: float) -> None:  # fmt: skip
+        n = yv.shape[1]
+        live = int(np.count_nonzero(self.settle > t))
+        P = self.settle.size
+        if live != self._const_live:  # the settled lanes' constant rows (any step >= t*)
+            rows = self.rule.coefficients(self._subset(np.arange(P)), t).astype(self.ft)
+            self._const = np.ascontiguousarray(np.broadcast_to(rows, (P, rows.shape[-1])).T)
+            self._const_live = live
+        K = self._const.shape[0]
+        if live:
+            steps = np.arange(t, t + n, dtype=np.int64).reshape(-1, 1)
+            rows = self.rule.coefficients(self._subset(np.arange(live)), steps)
+            table = np.ascontiguousarray(np.broadcast_to(rows, (n, live, K)), dtype=self.ft)
+        else:
+            table = np.zeros((1, 1, K), self.ft)
+        a = self.arrays
+        d, nnz = a["x"].shape[1], idx.shape[2]
+        kind = PROJ_BOX if proj == PROJ_BOX else PROJ_BALL
+        _block(self.kind, d, nnz, loss, kind, self.ft.name)(
+            idx, val, yv, table, self._const, live, t, self.lr, self.inv_sqrt,
+            a["x"], a["s0"], a["s1"], a["s2"], radius,
+            a["loss_sum"], a["loss_comp"], a["gsq"], a["gmax2"], a["gmaxinf"],
+            a["xmin"], a["xmax"], a["tracked"], a["diverged"],
+        )  # fmt: skip
+
+    def scatter(self, batch: dict[str, Any]) -> None:
+        """Write the runs' values into the engine's run-major (B, d) and (B,) arrays."""
+        for n in self._STATE:
+            batch[n][self.run_of] = np.moveaxis(self.arrays[n], 1, 2)
+        for n in self._SCALAR:
+            batch[n][self.run_of] = self.arrays[n]

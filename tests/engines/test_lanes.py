@@ -1,0 +1,117 @@
+"""The runs-as-lanes loop: bit for bit the per-run loop's results, and its coefficient rows."""
+
+import numpy as np
+import pytest
+
+from adambench.core.registry import get_rule
+from adambench.engines.regret import lanes
+from adambench.engines.regret.engine import RunPoint, run
+from adambench.problems.online.base import PROJ_BALL, PROJ_BALL_WEIGHTED, PROJ_BOX
+from adambench.problems.online.registry import make_problem
+
+# points that settle early, late, never (alpha/sqrt(t)) and with a decaying beta1
+_GRID = [
+    {"beta1": b1, "beta2": b2, "lr": 0.3, "lr_schedule": s}
+    for b1 in (0.0, 0.9)
+    for b2 in (0.5, 0.999)
+    for s in ("constant", "inv_sqrt")
+]
+
+
+def _same(a, b):
+    assert np.array_equal(a.regret, b.regret, equal_nan=True)
+    assert np.array_equal(a.cum_loss, b.cum_loss, equal_nan=True)
+    assert np.array_equal(a.x_final, b.x_final, equal_nan=True)
+    assert np.array_equal(a.diverged, b.diverged)
+    for name in a.stats:
+        assert np.array_equal(a.stats[name], b.stats[name], equal_nan=True), name
+
+
+def _points(optimizer):
+    has = {p.name for p in get_rule(optimizer).params}
+    pts = [RunPoint(optimizer, {k: v for k, v in hp.items() if k in has}) for hp in _GRID]
+    if "beta1_decay" in has:
+        pts.append(RunPoint(optimizer, {"beta1": 0.9, "beta1_decay": 0.999, "lr": 0.3}))
+    return pts
+
+
+@pytest.mark.parametrize(
+    "optimizer, dtype",
+    [("adam", "float64"), ("adam", "float32"), ("adam-nobias", "float64"), ("amsgrad", "float64"),
+     ("yogi", "float64"), ("adabelief", "float64")],
+)  # fmt: skip
+def test_lanes_equal_steps_bit_for_bit_on_reddi_stochastic(optimizer, dtype):
+    problem = make_problem("reddi-stochastic")
+    pts = _points(optimizer)
+    # blocks of 300 steps: the settled rows change between blocks, tables in pieces
+    a = run(problem, pts, [0, 1, 2], 3000, dtype=dtype, loop="steps", block=300)
+    b = run(problem, pts, [0, 1, 2], 3000, dtype=dtype, loop="auto", block=300)
+    _same(a, b)
+
+
+@pytest.mark.parametrize("name", ["reddi", "reddi-synthetic"])
+def test_lanes_equal_steps_on_the_deterministic_reddi_problems(name):
+    problem = make_problem(name)
+    pts = _points("amsgrad") + [RunPoint("amsgrad", {"bias_correction": True, "lr": 0.1})]
+    _same(run(problem, pts, [0, 1], 2000, loop="steps"), run(problem, pts, [0, 1], 2000))
+
+
+def test_forced_lanes_equal_steps_in_three_dimensions_on_the_ball():
+    # (the box's clipping is the d = 1 tests'); a_t dense: every coordinate's selects
+    projection = "euclidean"
+    problem = make_problem("linear", dim=3, feasible="ball")
+    pts = _points("adam")
+    a = run(problem, pts, [4, 5], 1500, projection=projection, loop="steps")
+    b = run(problem, pts, [4, 5], 1500, projection=projection, loop="lanes")
+    _same(a, b)
+
+
+def test_which_runs_take_the_lanes_loop():
+    adam, adamax = get_rule("adam"), get_rule("adamax")
+    assert lanes.supports(adam, 1, PROJ_BOX)
+    assert not lanes.supports(adam, 1, PROJ_BOX, "steps")
+    assert not lanes.supports(adamax, 1, PROJ_BOX)  # no lane step: the per-run loop
+    assert not lanes.supports(adam, 3, PROJ_BOX) and lanes.supports(adam, 3, PROJ_BOX, "lanes")
+    assert not lanes.supports(adam, lanes.MAX_D + 1, PROJ_BOX, "lanes")
+    assert lanes.supports(adam, 1, PROJ_BALL)
+    assert not lanes.supports(adam, 1, PROJ_BALL_WEIGHTED)  # Newton per run stays there
+    assert lanes.supports(get_rule("sgd"), 1, PROJ_BALL_WEIGHTED) is False  # no lane step
+
+
+def test_bad_loop_is_refused():
+    with pytest.raises(ValueError, match="loop must be auto | steps | lanes"):
+        run(make_problem("reddi"), [RunPoint("adam", {})], [0], 10, loop="fast")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adam-nobias", "amsgrad", "yogi", "adabelief"])
+def test_rows_are_constant_from_the_settling_step(optimizer):
+    rule = get_rule(optimizer)
+    rng = np.random.default_rng(3)
+    n = 64
+    given = {"beta1": rng.uniform(0, 0.999, n), "beta2": rng.uniform(0, 0.9999, n),
+             "lr": rng.uniform(0.01, 1, n), "lr_schedule": "constant"}  # fmt: skip
+    if "beta1_decay" in {p.name for p in rule.params}:
+        given["beta1_decay"] = np.where(rng.random(n) < 0.5, 1.0, rng.uniform(0.9, 1, n))
+    if "bias_correction" in {p.name for p in rule.params}:
+        given["bias_correction"] = True
+    hp = rule.validate(given)
+    t_star = rule.settles(hp)
+    assert np.all(np.isfinite(t_star)) and np.all(t_star >= 1)
+    for k in range(n):
+        one = {key: (v[k : k + 1] if isinstance(v, np.ndarray) else v) for key, v in hp.items()}
+        t = int(t_star[k])
+        row = rule.coefficients(one, t)
+        for later in (t + 1, t + 7, 3 * t + 11, 10**9):
+            assert np.array_equal(rule.coefficients(one, later), row), (optimizer, k, later)
+    # alpha/sqrt(t): the same rows but for the alpha_t columns, which are lr / sqrt(t)
+    hp = rule.validate({**given, "lr_schedule": "inv_sqrt"})
+    cols = [rule.kernel.index(c) for c in rule.kernel.alpha_coefs]
+    assert cols
+    for k, t in enumerate(rule.settles(hp).astype(np.int64)):
+        one = {key: (v[k : k + 1] if isinstance(v, np.ndarray) else v) for key, v in hp.items()}
+        row = rule.coefficients(one, int(t))
+        for later in (int(t) + 1, 5 * int(t) + 3, 10**9):
+            got = rule.coefficients(one, later)
+            want = row.copy()
+            want[..., cols] = hp["lr"][k] / np.sqrt(later)
+            assert np.array_equal(got, want), (optimizer, k, later)
