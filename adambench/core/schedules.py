@@ -52,6 +52,13 @@ def settled_from(schedule: str, lam: np.ndarray, *betas: np.ndarray) -> np.ndarr
     return np.maximum.reduce([flushed_from(lam) + 1.0, *(flushed_from(b) for b in betas)])
 
 
+def settles(hp: dict, corrected: bool) -> np.ndarray:
+    """``Rule.settles`` of a rule whose coefficients use alpha_t, beta1_t and, with its
+    bias ``corrected``, beta1^t and beta2^t (``settled_from`` of those)."""
+    betas = (hp["beta1"], hp["beta2"]) if corrected else ()
+    return settled_from(hp["lr_schedule"], hp["beta1_decay"], *betas)
+
+
 def step_size(lr: np.ndarray, schedule: str, t: int) -> np.ndarray:
     """alpha_t: constant alpha, or alpha/sqrt(t) (docs/theory.md §1.5, §2.1)."""
     if schedule == "constant":

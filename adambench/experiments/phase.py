@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .. import stats
+from .regret_rows import DIVERGED_REASON
 
 MAX_CELLS = 10_000
 CLASSES = ("linear", "sublinear", "undetermined", "diverged")
@@ -141,10 +142,10 @@ def plan(
     outer = on_problem[0] if on_problem else None
     inner = [ax for ax in (x, y) if ax is not outer]
     work = []
-    for ov in outer.values if outer is not None else (None,):
+    for io in range(len(outer.values)) if outer is not None else (None,):
         args = dict(kw)
         if outer is not None:
-            args[outer.name] = ov
+            args[outer.name] = outer.values[io]
         try:
             prob = make_problem(problem, **args)
         except TypeError as e:  # a keyword the problem does not take
@@ -153,11 +154,8 @@ def plan(
         points, cells = [], []
         grid = [(ix, iy) for iy in range(len(y.values)) for ix in range(len(x.values))]
         for ix, iy in grid:
-            if (
-                outer is not None
-                and (x if outer is x else y).values[ix if outer is x else iy] != ov
-            ):
-                continue
+            if outer is not None and (ix if outer is x else iy) != io:
+                continue  # another value of the problem's axis: another engine batch
             hp = dict(base)
             for ax, i in ((x, ix), (y, iy)):
                 if ax in inner:
@@ -186,8 +184,7 @@ def cells(result: Any, cells_of: Sequence[tuple[int, int]]) -> list[dict[str, An
         diverged = bool(result.diverged[rows].any())
         rec: dict[str, Any] = {"ix": ix, "iy": iy}
         if diverged or not np.isfinite(R).all():
-            why = "a run's iterate or loss stopped being finite"
-            rec.update({"class": "diverged", "reason": why,
+            rec.update({"class": "diverged", "reason": DIVERGED_REASON,
                         "decide": None, "R_over_T": None, "R_over_T_seeds": None,
                         "x_final": None, "exponent": None})  # fmt: skip
             out.append(rec)

@@ -29,6 +29,7 @@ from .. import stats
 from . import bounds
 
 VERDICT_CLASSES = ("linear", "sublinear", "undetermined", "diverged")
+DIVERGED_REASON = "a run's iterate or loss stopped being finite"
 
 
 def verdict(
@@ -40,8 +41,8 @@ def verdict(
     ``exceeded_by_seeds``); ``evidence`` is ``stats.growth_evidence`` (None if diverged).
     """
     if diverged or evidence is None:
-        why = "a run's iterate or loss stopped being finite"
-        return {"class": "diverged", "text": "diverged (NaN/Inf)", "reason": why, "decide": None}
+        return {"class": "diverged", "text": "diverged (NaN/Inf)", "reason": DIVERGED_REASON,
+                "decide": None}  # fmt: skip
     g = stats.growth_class(evidence)
     cls, reason, decide = g["class"], g["reason"], g["decide"]
     if cls == "linear":

@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settled_from, step_size
+from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settles, step_size
 from ..spec import (
     BETA1_DECAY,
     LR_SCHEDULE,
@@ -205,11 +205,6 @@ def coefficients(hp, t):
     )  # fmt: skip
 
 
-def settles(hp):
-    """The first step from which ``coefficients`` is constant (``Rule.settles``)."""
-    return settled_from(hp["lr_schedule"], hp["beta1_decay"], hp["beta1"], hp["beta2"])
-
-
 def textbook(p, g, state, hp, t):
     """Algorithm 2 as a user writes it in NumPy (eps where ``eps_placement`` puts it)."""
     b1, b2, b1t, eps = hp["beta1"], hp["beta2"], beta1_scalar(hp, t), hp["eps"]
@@ -247,7 +242,7 @@ ADABELIEF = Rule(
     buffers=lambda hp: ("m", "s"),
     reference=reference,
     coefficients=coefficients,
-    settles=settles,
+    settles=lambda hp: settles(hp, True),
     textbook=textbook,
     theorem="zhuang-2.1",
     train_lr={"constant": 3e-3, "inv_sqrt": 1e-1},

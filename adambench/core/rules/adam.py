@@ -52,7 +52,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settled_from, step_size
+from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settles, step_size
 from ..spec import (
     BETA1_DECAY,
     LR_SCHEDULE,
@@ -269,7 +269,7 @@ ADAM = Rule(
     buffers=lambda hp: ("m", "v"),
     reference=_reference(True),
     coefficients=_coefficients(True),
-    settles=lambda hp: settled_from(hp["lr_schedule"], hp["beta1_decay"], hp["beta1"], hp["beta2"]),
+    settles=lambda hp: settles(hp, True),
     textbook=_textbook(True),
     torch_form=_torch_form,
     extra_check=_check_eps_hat,
@@ -289,7 +289,7 @@ ADAM_NOBIAS = Rule(
     buffers=lambda hp: ("m", "v"),
     reference=_reference(False),
     coefficients=_coefficients(False),
-    settles=lambda hp: settled_from(hp["lr_schedule"], hp["beta1_decay"]),
+    settles=lambda hp: settles(hp, False),
     textbook=_textbook(False),
     train_lr={"constant": 3e-3, "inv_sqrt": 3e-2},
 )

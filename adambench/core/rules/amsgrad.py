@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settled_from, step_size
+from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settles, step_size
 from ..spec import (
     BETA1_DECAY,
     LR_SCHEDULE,
@@ -189,12 +189,6 @@ def coefficients(hp, t):
     )  # fmt: skip
 
 
-def settles(hp):
-    """The first step from which ``coefficients`` is constant (``Rule.settles``)."""
-    betas = (hp["beta1"], hp["beta2"]) if hp["bias_correction"] else ()
-    return settled_from(hp["lr_schedule"], hp["beta1_decay"], *betas)
-
-
 def textbook(p, g, state, hp, t):
     """Algorithm 2 as a user writes it in NumPy; torch's bias-corrected form if asked."""
     b1, b2, b1t = hp["beta1"], hp["beta2"], beta1_scalar(hp, t)
@@ -246,7 +240,7 @@ AMSGRAD = Rule(
     buffers=lambda hp: ("m", "v", "v_hat"),
     reference=reference,
     coefficients=coefficients,
-    settles=settles,
+    settles=lambda hp: settles(hp, hp["bias_correction"]),
     textbook=textbook,
     torch_form=torch_form,
     theorem="reddi-4",

@@ -38,7 +38,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settled_from, step_size
+from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, settles, step_size
 from ..spec import (
     BETA1_DECAY,
     LR_SCHEDULE,
@@ -155,12 +155,6 @@ def coefficients(hp, t):
     )
 
 
-def settles(hp):
-    """The first step from which ``coefficients`` is constant (``Rule.settles``)."""
-    betas = (hp["beta1"], hp["beta2"]) if hp["bias_correction"] else ()
-    return settled_from(hp["lr_schedule"], hp["beta1_decay"], *betas)
-
-
 def textbook(p, g, state, hp, t):
     """Algorithm 2 as a user writes it in NumPy (optax's bias correction if asked)."""
     b1t = beta1_scalar(hp, t)
@@ -207,7 +201,7 @@ YOGI = Rule(
     initial={"m": "initial_m", "v": "initial_accumulator"},
     reference=reference,
     coefficients=coefficients,
-    settles=settles,
+    settles=lambda hp: settles(hp, hp["bias_correction"]),
     textbook=textbook,
     # Zaheer et al. prove nonconvex stochastic results (convergence to a stationary point
     # with a growing minibatch), no online convex regret bound: no theorem here.

@@ -191,8 +191,8 @@ def run(
              and lanes.supports(get_rule(points[g[0][0]].optimizer), d, proj, loop)]  # fmt: skip
     lane_runs = [lanes.LaneRuns(get_rule(points[ids[0]].optimizer), ids, hp["points"], S, batch)
                  for ids, _runs, hp in laned]  # fmt: skip
-    for lr in lane_runs:
-        skip[lr.runs] = True
+    for lane in lane_runs:
+        skip[lane.runs] = True
     stepped = [g for g in groups if g not in laned]
     keys = np.array([stream_key(s) for s in seeds], dtype=np.uint64)
     prm = np.stack([problem.params(s) for s in seeds])
@@ -236,8 +236,8 @@ def run(
                     tracked, done,
                 )  # fmt: skip
                 diverged[~skip] = done[~skip]
-            for lr in lane_runs:
-                lr.advance(t, problem.loss, idx, val, yv, proj, problem.radius)
+            for lane in lane_runs:
+                lane.advance(t, problem.loss, idx, val, yv, proj, problem.radius)
             for ref in references:
                 ref.advance(t, problem.loss, idx, val, yv, proj, problem.radius, batch)
             t += n
@@ -245,8 +245,8 @@ def run(
                 on_steps(n)
         if device is not None:
             device.download()  # into x, states, loss_sum, ... (in place)
-        for lr in lane_runs:
-            lr.scatter(batch)
+        for lane in lane_runs:
+            lane.scatter(batch)
         cum[:, k] = np.where(diverged, np.nan, loss_sum)
         xs = comparator.argmin[run_seed, k]
         lo, hi = np.minimum(xmin, xs), np.maximum(xmax, xs)
