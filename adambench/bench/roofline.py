@@ -14,8 +14,9 @@ A 16-bit dtype layout (core/precision.py) moves ``Layout.bytes(nstates)``: bf16 
 fp32 m, v read 12 B and write 10 B per parameter; with a float32 master (``mixed``) g, the
 states and the master are read and p, the states and the master written (14 + 14 B).  Its
 loop moves exactly those bytes, p and g as 16-bit integers, with one multiply-add per
-float32 element; with a master, p is written as the master rounded to nearest even, which
-is what p already holds, so this loop too leaves the arrays as they were.  A parameter
+float32 element; with a master, p is written in the same pass as the master rounded to
+nearest even, which is what p already holds, so this loop too leaves the arrays as they
+were.  A parameter
 list's roofline is the flat loop of the same total size and layout (bench/run.py).
 """
 
@@ -30,6 +31,7 @@ from numba import njit, prange
 
 from ..core.kernels_cpu import CHUNK
 from ..core.precision import BFLOAT16, FLOAT32, Layout
+from ..core.rounding import f32_bits
 from ..core.spec import Rule
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -146,14 +148,12 @@ def _pattern(writes, p, g, s0, s1, s2, c0, c1, chunk):
 _U16, _HALF, _ONE = np.uint32(16), np.uint32(0x7FFF), np.uint32(1)
 
 
-@njit(**_JIT)
-def _round_p(p, mu):
-    """p <- the master's float32 bits rounded to bfloat16 bits (nearest, ties to even): a
-    loop of its own over the stretch (still in cache), as the kernel's own rounding is,
-    so that it does not read through an alias of the array the first loop wrote."""
-    for j in range(p.size):
-        b = mu[j]
-        p[j] = (b + _HALF + ((b >> _U16) & _ONE)) >> _U16
+@njit(**_JIT, inline="always")
+def _rounded(x):
+    """bfloat16 bits of the float32 ``x``, to nearest (ties to even): p written from the
+    master in the same pass, as the fused kernel writes it (core/multi_tensor.py)."""
+    b = f32_bits(x)
+    return np.uint16((b + _HALF + ((b >> _U16) & _ONE)) >> _U16)
 
 
 @njit(**_JIT)
@@ -192,53 +192,57 @@ def _l3(p, g, a, b, d, c0, c1, k0, k1):
 
 
 @njit(**_JIT)
-def _m0(p, g, m, mu, c0, c1):
+def _m0(p, g, m, c0, c1):
     for j in range(p.size):
-        m[j] = c0 * m[j] + c1 * np.float32(g[j])
-    _round_p(p, mu)
+        mj = c0 * m[j] + c1 * np.float32(g[j])
+        m[j] = mj
+        p[j] = _rounded(mj)
 
 
 @njit(**_JIT)
-def _m1(p, g, a, m, mu, c0, c1):
+def _m1(p, g, a, m, c0, c1):
     for j in range(p.size):
         gf = c1 * np.float32(g[j])
         a[j] = c0 * a[j] + gf
-        m[j] = c0 * m[j] + gf
-    _round_p(p, mu)
+        mj = c0 * m[j] + gf
+        m[j] = mj
+        p[j] = _rounded(mj)
 
 
 @njit(**_JIT)
-def _m2(p, g, a, b, m, mu, c0, c1):
+def _m2(p, g, a, b, m, c0, c1):
     for j in range(p.size):
         gf = c1 * np.float32(g[j])
         a[j] = c0 * a[j] + gf
         b[j] = c0 * b[j] + gf
-        m[j] = c0 * m[j] + gf
-    _round_p(p, mu)
+        mj = c0 * m[j] + gf
+        m[j] = mj
+        p[j] = _rounded(mj)
 
 
 @njit(**_JIT)
-def _m3(p, g, a, b, d, m, mu, c0, c1):
+def _m3(p, g, a, b, d, m, c0, c1):
     for j in range(p.size):
         gf = c1 * np.float32(g[j])
         a[j] = c0 * a[j] + gf
         b[j] = c0 * b[j] + gf
         d[j] = c0 * d[j] + gf
-        m[j] = c0 * m[j] + gf
-    _round_p(p, mu)
+        mj = c0 * m[j] + gf
+        m[j] = mj
+        p[j] = _rounded(mj)
 
 
 @njit(**_JIT)
-def _low_row(nst, master, p, g, s0, s1, s2, m, mu, c0, c1, k0, k1):
+def _low_row(nst, master, p, g, s0, s1, s2, m, c0, c1, k0, k1):
     if master:
         if nst == 0:
-            _m0(p, g, m, mu, c0, c1)
+            _m0(p, g, m, c0, c1)
         elif nst == 1:
-            _m1(p, g, s0, m, mu, c0, c1)
+            _m1(p, g, s0, m, c0, c1)
         elif nst == 2:
-            _m2(p, g, s0, s1, m, mu, c0, c1)
+            _m2(p, g, s0, s1, m, c0, c1)
         else:
-            _m3(p, g, s0, s1, s2, m, mu, c0, c1)
+            _m3(p, g, s0, s1, s2, m, c0, c1)
     elif nst == 0:
         _l0(p, g, k0, k1)
     elif nst == 1:
@@ -250,14 +254,14 @@ def _low_row(nst, master, p, g, s0, s1, s2, m, mu, c0, c1, k0, k1):
 
 
 @njit(parallel=True, **_JIT)
-def _low(nst, master, p, g, s0, s1, s2, m, mu, c0, c1, k0, k1, chunk):
+def _low(nst, master, p, g, s0, s1, s2, m, c0, c1, k0, k1, chunk):
     n = p.size
     for k in prange((n + chunk - 1) // chunk):
         j0 = k * chunk
         j1 = min(j0 + chunk, n)
         _low_row(
             nst, master, p[j0:j1], g[j0:j1], s0[j0:j1], s1[j0:j1], s2[j0:j1], m[j0:j1],
-            mu[j0:j1], c0, c1, k0, k1,
+            c0, c1, k0, k1,
         )  # fmt: skip
 
 
@@ -360,13 +364,12 @@ def layout_loop(
     none = np.empty(0, np.float32)
     s = [*states, none, none, none][:3]
     m = master if layout.master else none
-    mu = m.view(np.uint32)
     c0, c1 = np.float32(coefficients[0]), np.float32(coefficients[1])
     k0, k1 = np.uint16(int(coefficients[0])), np.uint16(int(coefficients[1]))
     use_master = bool(layout.master)
 
     def run() -> None:
-        _low(n, use_master, pu, gu, s[0], s[1], s[2], m, mu, c0, c1, k0, k1, CHUNK)
+        _low(n, use_master, pu, gu, s[0], s[1], s[2], m, c0, c1, k0, k1, CHUNK)
 
     return run
 

@@ -10,17 +10,38 @@ is viewed as uint16, a float32 array as uint32.
   dropped 16 bits to nearest, ties to even, and turns a NaN into the quiet NaN of its sign
   (``0x7fc0``, as ml_dtypes).
 * float16 (1 sign, 5 exponent, 10 significand bits, bias 15): widening rebiases the exponent
-  (127 - 15 = 112) and normalises subnormals; narrowing rounds to nearest even on the 13 (or,
-  for results below 2^-14, more) dropped bits, overflows to infinity, and keeps a NaN's top
-  significand bits (at least one set), as NumPy does.
+  (127 - 15 = 112), a subnormal by one exact float32 product; narrowing rounds to nearest
+  even on the 13 (or, for results below 2^-14, more) dropped bits, overflows to infinity,
+  and keeps a NaN's top significand bits (at least one set), as NumPy does.
+
+Each conversion is branch-free (every candidate computed, one selected), so the fused
+16-bit loops of core/multi_tensor.py keep a rule's arithmetic in one pass per element.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 _JIT = dict(cache=True, nogil=True, inline="always")
+
+
+def _bitcast(source: types.Type, target: types.Type):
+    """An intrinsic reinterpreting a ``source`` scalar's bits as ``target`` (same width)."""
+
+    @intrinsic
+    def cast(typingctx, value):  # noqa: ARG001 - numba's signature
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(target))
+
+        return target(source), codegen
+
+    return cast
+
+
+bits_f32 = _bitcast(types.uint32, types.float32)  # the float32 with these uint32 bits
+f32_bits = _bitcast(types.float32, types.uint32)  # a float32's bits as uint32
 
 
 @njit(**_JIT)
@@ -46,22 +67,13 @@ def f16_to_f32(h):
     sign = (h & np.uint32(0x8000)) << np.uint32(16)
     e = (h >> np.uint32(10)) & np.uint32(0x1F)
     m = h & np.uint32(0x3FF)
-    if e == np.uint32(0x1F):  # inf or NaN: the significand moves up, payload kept
-        return sign | np.uint32(0x7F800000) | (m << np.uint32(13))
-    if e == np.uint32(0):
-        if m == np.uint32(0):
-            return sign
-        # subnormal m * 2^-24: shift m up until its leading 1 is bit 10 (the implicit one)
-        k = np.uint32(0)
-        while (m & np.uint32(0x400)) == np.uint32(0):
-            m <<= np.uint32(1)
-            k += np.uint32(1)
-        return (
-            sign
-            | ((np.uint32(113) - k) << np.uint32(23))
-            | ((m & np.uint32(0x3FF)) << np.uint32(13))
-        )
-    return sign | ((e + np.uint32(112)) << np.uint32(23)) | (m << np.uint32(13))
+    normal = (e + np.uint32(112)) << np.uint32(23) | (m << np.uint32(13))
+    # inf or NaN: the significand moves up, payload kept
+    special = np.uint32(0x7F800000) | (m << np.uint32(13))
+    # subnormal (or zero) m * 2^-24: exact in float32 arithmetic (m < 2^10, the product a
+    # float32 normal), so no loop normalises it
+    tiny = f32_bits(np.float32(m) * np.float32(2.0**-24))
+    return sign | (special if e == np.uint32(0x1F) else (tiny if e == np.uint32(0) else normal))
 
 
 @njit(**_JIT)
@@ -70,9 +82,8 @@ def _round_shift(v, s):
     q = v >> s
     rest = v & ((np.uint32(1) << s) - np.uint32(1))
     half = np.uint32(1) << (s - np.uint32(1))
-    if rest > half or (rest == half and (q & np.uint32(1)) == np.uint32(1)):
-        q += np.uint32(1)
-    return q
+    up = (rest > half) | ((rest == half) & ((q & np.uint32(1)) == np.uint32(1)))
+    return q + np.uint32(up)
 
 
 @njit(**_JIT)
@@ -82,23 +93,24 @@ def f32_to_f16(x):
     sign = (x >> np.uint32(16)) & np.uint32(0x8000)
     e = (x >> np.uint32(23)) & np.uint32(0xFF)
     m = x & np.uint32(0x7FFFFF)
-    if e == np.uint32(0xFF):
-        if m == np.uint32(0):
-            return np.uint16(sign | np.uint32(0x7C00))
-        h = np.uint32(0x7C00) + (m >> np.uint32(13))
-        if h == np.uint32(0x7C00):  # a NaN whose top bits are all zero stays a NaN
-            h += np.uint32(1)
-        return np.uint16(sign | h)
-    if e >= np.uint32(143):  # |x| >= 2^16: beyond the largest float16 (65504) after rounding
-        return np.uint16(sign | np.uint32(0x7C00))
-    if e <= np.uint32(112):  # |x| < 2^-14: a float16 subnormal (or zero)
-        if e < np.uint32(102):  # |x| < 2^-25: below half the smallest subnormal
-            return np.uint16(sign)
-        # value = (m | 2^23) * 2^(e - 150); in units of 2^-24 that is (m | 2^23) >> (126 - e)
-        return np.uint16(sign | _round_shift(m | np.uint32(0x800000), np.uint32(126) - e))
+    # infinity, or a NaN with its top significand bits (one set when they are all zero)
+    nan = np.uint32(0x7C00) + (m >> np.uint32(13))
+    nan += np.uint32(nan == np.uint32(0x7C00))
+    special = np.uint32(0x7C00) if m == np.uint32(0) else nan
     # normal: rebias the exponent and round the significand; a carry out of the significand
     # moves into the exponent (and to infinity past 65504), which is the correct result
-    h = ((e - np.uint32(112)) << np.uint32(10)) + _round_shift(m, np.uint32(13))
+    normal = ((e - np.uint32(112)) << np.uint32(10)) + _round_shift(m, np.uint32(13))
+    # |x| < 2^-14, a float16 subnormal: (m | 2^23) * 2^(e - 150) in units of 2^-24 is
+    # (m | 2^23) >> (126 - e); the shift is clamped to 1..31 where the value is not used
+    s = np.uint32(min(max(np.int64(126) - np.int64(e), np.int64(1)), np.int64(31)))
+    sub = _round_shift(m | np.uint32(0x800000), s)
+    # Every candidate is computed and one selected, so that LLVM can vectorise a loop of
+    # these; |x| >= 2^16 is beyond the largest float16 (65504) after rounding, and below
+    # 2^-25 (half the smallest subnormal) the result is a signed zero.
+    h = sub if e >= np.uint32(102) else np.uint32(0)
+    h = normal if e > np.uint32(112) else h
+    h = np.uint32(0x7C00) if e >= np.uint32(143) else h
+    h = special if e == np.uint32(0xFF) else h
     return np.uint16(sign | h)
 
 

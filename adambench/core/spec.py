@@ -222,8 +222,9 @@ class Kernel:
     ``lane(p, g, s0, s1, s2, c)`` (optional) is ``row``'s operations in ``row``'s order
     on one element, with that element's own coefficient row ``c``, returning the new
     (p, s0, s1, s2): the step of the regret engine's runs-as-lanes loop
-    (``engines/regret/lanes.py``), where every lane of a SIMD vector is another run;
-    the lanes engine's equality with ``row``'s engine is tested bit for bit.
+    (``engines/regret/lanes.py``), where every lane of a SIMD vector is another run,
+    and of the fused 16-bit loop (``core/multi_tensor.py``: widen, step, round per
+    element); both are tested bit for bit against ``row``.
 
     ``weight(a0, a1, a2, c)`` is the diagonal of sqrt(V_t) at one coordinate in float64
     (docs/theory.md §2.1), the metric of the weighted projection; it compiles under numba

@@ -100,8 +100,18 @@ LAYOUTS = [
 ]
 
 
-@pytest.mark.parametrize("dtype, state_dtype, master", LAYOUTS, ids=lambda v: str(v))
-@pytest.mark.parametrize("name", ["adam", "sgd", "lion", "amsgrad", "adagrad", "yogi", "adamw"])
+# Rules with a lane take the fused loop, compiled per layout (core/multi_tensor.py): adam
+# in every layout, amsgrad (three states) and yogi in two; the rules without one share one
+# compiled loop whatever the layout, so they see every layout at no compile cost.
+CASES = [
+    (name, *layout)
+    for name in ("adam", "sgd", "lion", "adagrad", "adamw", "amsgrad", "yogi")
+    for i, layout in enumerate(LAYOUTS)
+    if name not in ("amsgrad", "yogi") or i in (2, 5)
+]
+
+
+@pytest.mark.parametrize("name, dtype, state_dtype, master", CASES, ids=lambda v: str(v))
 def test_16_bit_step_is_the_widened_float32_step_rounded(name, dtype, state_dtype, master):
     rng = _rng(3)
     opt = make_optimizer(name, **HP.get(name, {}))
