@@ -210,8 +210,8 @@ def _fused(kind: int, nstates: int, pcode: int, scode: int, master: bool) -> Any
     kernel = KERNELS[kind]
     if kernel.lane is None:
         return None
-    lane_code = inspect.getsource(kernel.lane)
-    tag = hashlib.sha256((_FUSED + lane_code).encode()).hexdigest()[:12]
+    code = _FUSED + inspect.getsource(kernel.lane) + inspect.getsource(rounding)
+    tag = hashlib.sha256(code.encode()).hexdigest()[:12]
     name = f"fused_{kernel.name.replace('-', '_')}_{nstates}_{pcode}{scode}{int(master)}_{tag}"
     space: dict[str, Any] = {
         "__name__": __name__, "np": np, "prange": prange, "carray": carray,
@@ -220,8 +220,9 @@ def _fused(kind: int, nstates: int, pcode: int, scode: int, master: bool) -> Any
         **{f: getattr(rounding, f) for f in ("bits_f32", "f32_bits", "bf16_to_f32",
                                              "f16_to_f32", "f32_to_bf16", "f32_to_f16")},
     }  # fmt: skip
-    # compiled under this file's name (numba caches it beside it); the lane's hash in the
-    # name, so the disk cache never serves a loop compiled from another rule's code
+    # compiled under this file's name (numba caches it beside it); the hash of the lane's
+    # and the conversions' code in the name, so the disk cache never serves a loop
+    # compiled from other code
     exec(compile(_fused_source(name, nstates, pcode, scode, master), __file__, "exec"), space)  # noqa: S102
     return njit(parallel=True, **_JIT)(space[name])
 
