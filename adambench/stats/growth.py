@@ -37,7 +37,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from .intervals import LEVEL, across_seeds, identical_rows, seeds_needed
 
@@ -87,7 +86,10 @@ def log_slope(ends: np.ndarray, regret: np.ndarray, decades: float = 2.0) -> flo
     mask = window(T, decades) & np.isfinite(R) & (R > 0)
     if mask.sum() < 3:
         return None
-    return float(stats.linregress(np.log(T[mask]), np.log(R[mask])).slope)
+    # scipy.stats.linregress's slope, cov(x, y) / var(x) from np.cov (the same bits, without
+    # its per-call overhead: 0.29 ms against 0.02)
+    cov = np.cov(np.log(T[mask]), np.log(R[mask]), bias=True)
+    return float(cov[0, 1] / cov[0, 0])
 
 
 def normalised(ends: np.ndarray, regret: np.ndarray) -> dict[str, np.ndarray]:

@@ -24,6 +24,21 @@ def test_log_slope_recovers_power_laws_per_seed_with_an_interval_across_seeds():
     assert fits.log_slope(T, -np.ones(T.size)) is None
 
 
+def test_slope_and_interval_are_scipys_to_the_bit():
+    # computed without scipy's per-call wrappers (stats/intervals.py): the same numbers
+    from scipy import stats as st
+
+    rng = np.random.default_rng(5)
+    T = checkpoints(10**6).astype(float)
+    R = 2.0 * T**0.6 * np.exp(rng.normal(0, 0.05, T.size))
+    mask = fits.window(T) & (R > 0)
+    assert fits.log_slope(T, R) == st.linregress(np.log(T[mask]), np.log(R[mask])).slope
+    v = rng.normal(0, 1, (5, 7))
+    mean, lo, hi = fits.t_interval(v)
+    half = st.t.ppf(0.975, 4) * st.sem(v, axis=0)
+    assert np.array_equal(lo, v.mean(axis=0) - half) and np.array_equal(hi, mean + half)
+
+
 def test_rate_model_separates_the_transient():
     T = checkpoints(10**6).astype(float)
     f = fits.rate_model(T, 0.2 * T + 40 * np.sqrt(T) + 7)
