@@ -81,6 +81,7 @@ def _startup(kind: str) -> float:
 def regret(plan: dict[str, Any], dtype: str, backend: str, as_json: bool) -> None:
     """``adambench regret --dry-run``: one engine batch per problem (every point x seed)."""
     from ..core.registry import get_rule
+    from ..engines.regret import lanes
     from ..sweep import costs
     from ..sweep.plan import regret_bytes, regret_seconds
 
@@ -92,15 +93,22 @@ def regret(plan: dict[str, Any], dtype: str, backend: str, as_json: bool) -> Non
             for p in points
         )
         runs = len(points) * S
-        sec = regret_seconds(prob, T, runs, S)
+        proj = prob.projection_kind(plan["projection"])
+        laned = sum(backend == "numpy" and lanes.supports(get_rule(p.optimizer), prob.d, proj)
+                    for p in points)  # fmt: skip
+        # the points on the runs-as-lanes loop, and the others (and the comparator)
+        sec = laned * S * T * LANES_NS * 1e-9 + regret_seconds(prob, T, runs - laned * S, S)
         mem = regret_bytes(prob, len(points), S, kmax)
         total += sec
         peak = max(peak, mem)
         problems.append({"problem": prob.name, "d": prob.d, "points": len(points), "runs": runs,
                          "comparator": "closed form" if prob.linear else "projected Newton",
+                         "lanes_runs": laned * S,
                          "estimated_seconds": sec, "estimated_bytes": mem})  # fmt: skip
     runs = sum(p["runs"] for p in problems)
     covers = costs.covers("regret", False, not costs.numba_cache_warm())
+    if any(p["lanes_runs"] for p in problems):
+        covers += f"; the lanes loop at {LANES_NS} ns per run-step (two threads)"
     if backend == "cupy":
         covers += "; the CPU engine's figures: a CUDA device is usually faster"
     doc = {
@@ -194,8 +202,10 @@ def ablate(cfg: Any, data: Any, threads: int, as_json: bool) -> None:
 
 
 # The lanes loop's cost per run-step on the project's 2-core VM (Adam on reddi-stochastic,
-# 40 x 40 points x 3 seeds, T = 1e6, two threads: 11.2 s for 4.8e9 run-steps).
-LANES_NS = 2.3
+# 40 x 40 points x 3 seeds, T = 1e6, alpha/sqrt(t), two threads: 6.1 s for 4.8e9
+# run-steps), and a cell's verdict (3 seeds, T = 1e5: 1.0 ms; growth_evidence, growth_class)
+LANES_NS = 1.3
+CELL_SECONDS = 1.0e-3
 
 
 def phase(plan: Any, T: int, seeds: list[int], dtype: str, backend: str, as_json: bool) -> None:
@@ -215,6 +225,7 @@ def phase(plan: Any, T: int, seeds: list[int], dtype: str, backend: str, as_json
         runs = len(points) * S
         laned = backend == "numpy" and lanes.supports(rule, prob.d, PROJ_BOX)
         sec = runs * T * LANES_NS * 1e-9 if laned else regret_seconds(prob, T, runs, S)
+        sec += len(points) * CELL_SECONDS
         total += sec
         kmax = rule.coefficients(rule.validate(points[0].hp), 1).shape[-1]
         peak = max(peak, regret_bytes(prob, len(points), S, kmax))
@@ -222,7 +233,10 @@ def phase(plan: Any, T: int, seeds: list[int], dtype: str, backend: str, as_json
                         "runs": runs, "loop": "lanes" if laned else "steps",
                         "estimated_seconds": sec})  # fmt: skip
     covers = costs.covers("regret", False, not costs.numba_cache_warm())
-    covers += f"; the lanes loop at {LANES_NS} ns per run-step (two threads)"
+    covers += (
+        f"; the lanes loop at {LANES_NS} ns per run-step (two threads), "
+        f"{CELL_SECONDS * 1e3:g} ms per cell's verdict"
+    )
     doc = {"problem": plan.problem, "optimizer": plan.optimizer, "x": plan.x.describe(),
            "y": plan.y.describe(), "cells": plan.cells, "T": T, "seeds": seeds, "dtype": dtype,
            "backend": backend, "batches": batches,

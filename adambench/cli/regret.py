@@ -273,7 +273,7 @@ def _plan(problem, optimizer, T, seeds, seed_start, dim, lr, schedule, beta1, be
         work.append((prob, points))
     policy.check_budget(horizon, seeds, work, _FLAGS)
     seed_list = list(range(seed_start, seed_start + seeds))
-    return {"T": horizon, "seeds": seed_list, "optimizers": opts,
+    return {"T": horizon, "seeds": seed_list, "optimizers": opts, "projection": projection,
             "problems": [p.name for p, _ in work], "work": work}  # fmt: skip
 
 

@@ -57,13 +57,19 @@ def test_lanes_equal_steps_on_the_deterministic_reddi_problems(name):
 
 
 def test_forced_lanes_equal_steps_in_three_dimensions_on_the_ball():
-    # (the box's clipping is the d = 1 tests'); a_t dense: every coordinate's selects
+    # (the box's clipping is the d = 1 tests'); a_t dense: every coordinate's selects.
+    # An alpha near the largest float overflows the step: x_t = inf, scaled onto the ball
+    # to nan, so that those runs diverge inside a block, among runs that do not: the fast
+    # loop counts it, and the block runs again on the exact one
     projection = "euclidean"
     problem = make_problem("linear", dim=3, feasible="ball")
-    pts = _points("adam")
-    a = run(problem, pts, [4, 5], 1500, projection=projection, loop="steps")
-    b = run(problem, pts, [4, 5], 1500, projection=projection, loop="lanes")
+    huge = [RunPoint("adam", {"beta1": 0.9, "beta2": b2, "lr": 1.7e308}) for b2 in (0.5, 0.999)]
+    pts = _points("adam") + huge
+    with np.errstate(over="ignore"):
+        a = run(problem, pts, [4, 5], 1500, projection=projection, loop="steps", block=500)
+        b = run(problem, pts, [4, 5], 1500, projection=projection, loop="lanes", block=500)
     _same(a, b)
+    assert a.diverged[-4:].all() and not a.diverged[:-4].any()
 
 
 def test_which_runs_take_the_lanes_loop():
