@@ -97,7 +97,8 @@ def regret(plan: dict[str, Any], dtype: str, backend: str, as_json: bool) -> Non
         laned = sum(backend == "numpy" and lanes.supports(get_rule(p.optimizer), prob.d, proj)
                     for p in points)  # fmt: skip
         # the points on the runs-as-lanes loop, and the others (and the comparator)
-        sec = laned * S * T * LANES_NS * 1e-9 + regret_seconds(prob, T, runs - laned * S, S)
+        lane_sec = laned * S * T * costs.LANES_SECONDS_PER_RUN_STEP
+        sec = lane_sec + regret_seconds(prob, T, runs - laned * S, S)
         mem = regret_bytes(prob, len(points), S, kmax)
         total += sec
         peak = max(peak, mem)
@@ -108,7 +109,8 @@ def regret(plan: dict[str, Any], dtype: str, backend: str, as_json: bool) -> Non
     runs = sum(p["runs"] for p in problems)
     covers = costs.covers("regret", False, not costs.numba_cache_warm())
     if any(p["lanes_runs"] for p in problems):
-        covers += f"; the lanes loop at {LANES_NS} ns per run-step (two threads)"
+        ns = costs.LANES_SECONDS_PER_RUN_STEP * 1e9
+        covers += f"; the lanes loop at {ns:g} ns per run-step (two threads)"
     if backend == "cupy":
         covers += "; the CPU engine's figures: a CUDA device is usually faster"
     doc = {
@@ -201,13 +203,6 @@ def ablate(cfg: Any, data: Any, threads: int, as_json: bool) -> None:
     show("ablate", doc, lines, as_json)
 
 
-# The lanes loop's cost per run-step on the project's 2-core VM (Adam on reddi-stochastic,
-# 40 x 40 points x 3 seeds, T = 1e6, alpha/sqrt(t), two threads: 6.1 s for 4.8e9
-# run-steps), and a cell's verdict (3 seeds, T = 1e5: 1.0 ms; growth_evidence, growth_class)
-LANES_NS = 1.3
-CELL_SECONDS = 1.0e-3
-
-
 def phase(plan: Any, T: int, seeds: list[int], dtype: str, backend: str, as_json: bool) -> None:
     """``adambench phase --dry-run``: the grid, its engine batches and their estimated time."""
     from ..core.registry import get_rule
@@ -224,8 +219,9 @@ def phase(plan: Any, T: int, seeds: list[int], dtype: str, backend: str, as_json
     for prob, points, _cells in plan.work:
         runs = len(points) * S
         laned = backend == "numpy" and lanes.supports(rule, prob.d, PROJ_BOX)
-        sec = runs * T * LANES_NS * 1e-9 if laned else regret_seconds(prob, T, runs, S)
-        sec += len(points) * CELL_SECONDS
+        lane_sec = runs * T * costs.LANES_SECONDS_PER_RUN_STEP
+        sec = lane_sec if laned else regret_seconds(prob, T, runs, S)
+        sec += len(points) * costs.CELL_SECONDS
         total += sec
         kmax = rule.coefficients(rule.validate(points[0].hp), 1).shape[-1]
         peak = max(peak, regret_bytes(prob, len(points), S, kmax))
@@ -234,8 +230,8 @@ def phase(plan: Any, T: int, seeds: list[int], dtype: str, backend: str, as_json
                         "estimated_seconds": sec})  # fmt: skip
     covers = costs.covers("regret", False, not costs.numba_cache_warm())
     covers += (
-        f"; the lanes loop at {LANES_NS} ns per run-step (two threads), "
-        f"{CELL_SECONDS * 1e3:g} ms per cell's verdict"
+        f"; the lanes loop at {costs.LANES_SECONDS_PER_RUN_STEP * 1e9:g} ns per run-step (two "
+        f"threads), {costs.CELL_SECONDS * 1e3:g} ms per cell's verdict"
     )
     doc = {"problem": plan.problem, "optimizer": plan.optimizer, "x": plan.x.describe(),
            "y": plan.y.describe(), "cells": plan.cells, "T": T, "seeds": seeds, "dtype": dtype,

@@ -143,35 +143,11 @@ def phase_command(
                       on_steps=lambda n: bar.advance(task, n), backend=backend)  # fmt: skip
             records += policy.cells(res, cells_of)
     seconds = time.perf_counter() - start
-    config = _config(plan, horizon, seed_list, dtype, schedule, per_decade, backend)
-    doc = make_result("phase", config, **analysis(plan, records), seconds=seconds)
+    config = policy.config_of(plan, horizon, seed_list, dtype, schedule, per_decade, backend)
+    doc = make_result("phase", config, **policy.analysis(plan, records), seconds=seconds)
     path = opts.save("phase", doc, out, report)
     emit(form, grids(doc), doc, [_NOTE])
     err_console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
-
-
-def _config(plan, T, seeds, dtype, schedule, per_decade, backend) -> dict[str, Any]:
-    return {
-        "problem": plan.problem, "optimizer": plan.optimizer, "T": T, "seeds": seeds,
-        "x": plan.x.describe(), "y": plan.y.describe(), "fixed": plan.fixed, "dtype": dtype,
-        "schedule": schedule, "per_decade": per_decade, "backend": backend,
-    }  # fmt: skip
-
-
-def analysis(plan: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The results' sections of a map: cells, counts, boundaries, theory (shared by sweeps)."""
-    from ..experiments import phase as policy
-
-    records = sorted(records, key=lambda r: (r["iy"], r["ix"]))
-    nx, ny = len(plan.x.values), len(plan.y.values)
-    classes = policy.grid_of(records, nx, ny)
-    return {
-        "cells": records,
-        "counts": policy.counts(records),
-        "boundaries": policy.boundaries(classes, plan.x.values, plan.y.values),
-        "theory": policy.theory(plan.x, plan.y, plan.problem),
-        "theorem3_region": policy.condition_shares(records, plan.x, plan.y),
-    }
 
 
 def grids(doc: dict[str, Any]) -> list[Grid]:

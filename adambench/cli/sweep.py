@@ -28,8 +28,8 @@ def sweep_command(
     config: Annotated[
         Path,
         typer.Argument(
-            help="The sweep file (TOML) with the tables sweep, regret or run, and one "
-            "optimizers.NAME table per optimizer."
+            help="The sweep file (TOML) with the tables sweep, regret, run or phase, and one "
+            "optimizers.NAME table per optimizer (a phase map: one, its values fixed)."
         ),
     ],
     jobs: vocab.Jobs = None,
@@ -210,7 +210,13 @@ def _run(cfg, sid, units, folder, jobs, scheduler, resume, form) -> None:
     doc = merge(cfg, sid, units, outcome, executor.description)
     path = opts.save_file(store.merged_path(), "sweep", doc)  # the units stay cached
     summary = f"{outcome.summary()}; {outcome.seconds:.1f} s; results: {path}"
-    emit(form, [_rows_grid(cfg.kind, doc["rows"])] if form != "json" else [], doc, [summary])
+    if cfg.kind == "phase":  # the map's summary, as adambench phase prints it
+        from .phase import grids as phase_grids
+
+        tables = phase_grids(doc)
+    else:
+        tables = [_rows_grid(cfg.kind, doc["rows"])]
+    emit(form, tables if form != "json" else [], doc, [summary])
     if outcome.exit_code:  # 3: results written, but some grid points failed (their rows say)
         raise SystemExit(outcome.exit_code)
 

@@ -106,11 +106,14 @@ def plan(
     fixed: dict[str, Any] | None = None,
     schedule: str = "auto",
     problem_kw: dict[str, Any] | None = None,
+    flags: tuple[str, str, str] = ("--x", "--y", "--hp "),
 ) -> Plan:
     """The engine runs of a map (module docstring); ValueError (one line) on bad input.
 
     ``fixed``: hyperparameters every cell shares (over the rule's regret defaults,
-    ``regret.default_point``); ``problem_kw``: the problem's own options (dim, set, C).
+    ``regret.default_point``); ``problem_kw``: the problem's own options (dim, set, C);
+    ``flags``: what the errors call the two axes and a ``fixed`` name's prefix (a sweep
+    file's keys).
     """
     from ..core.registry import get_rule
     from ..engines.regret.engine import RunPoint
@@ -124,7 +127,7 @@ def plan(
         raise ValueError(f"{len(x.values)} x {len(y.values)} cells exceed the bound {MAX_CELLS}")
     hp_names = {p.name for p in rule.params}
     own = set(problem_params(problem))
-    for ax, flag in ((x, "--x"), (y, "--y")):
+    for ax, flag in ((x, flags[0]), (y, flags[1])):
         if ax.name not in hp_names and ax.name not in own:
             mine = f"; {problem} has {', '.join(sorted(own))}" if own else f"; {problem} has none"
             raise ValueError(
@@ -134,7 +137,7 @@ def plan(
     fixed = dict(fixed or {})
     for k in fixed:
         if k in (x.name, y.name):
-            raise ValueError(f"--hp {k} is also an axis")
+            raise ValueError(f"{flags[2]}{k} is also an axis")
     kw = dict(problem_kw or {})
     on_problem = [ax for ax in (x, y) if ax.name in own and ax.name not in hp_names]
     if len(on_problem) == 2:
@@ -172,6 +175,31 @@ def plan(
     return Plan(problem, optimizer, x, y, fixed, work)
 
 
+def plan_from_table(
+    table: dict[str, Any], optimizer: str, fixed: dict[str, Any]
+) -> tuple[Plan, int]:
+    """A phase sweep's map and T from its file's [phase] table (``sweep/config.py``), the
+    optimizer and its fixed values: ``plan`` as ``adambench phase`` calls it, with the
+    errors naming the file's keys."""
+    from . import regret as regret_policy
+
+    try:
+        T = regret_policy.validate_options(
+            table["T"], table["dtype"], "weighted", table["per_decade"], table["schedule"],
+            table["dim"],
+        )  # fmt: skip
+    except regret_policy.OptionError as err:
+        raise ValueError(err.for_config("phase")) from None
+    kw = {} if table["dim"] is None else {"dim": table["dim"]}
+    try:
+        axes = parse_axis(table["x"], "phase.x"), parse_axis(table["y"], "phase.y")
+        flags = ("phase.x", "phase.y", f"optimizers.{optimizer}.")
+        the_map = plan(table["problem"], optimizer, *axes, fixed, table["schedule"], kw, flags)
+    except ValueError as err:
+        raise ValueError(f"config: {err}") from None
+    return the_map, T
+
+
 def cells(result: Any, cells_of: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
     """One record per cell of an engine result (``cells_of[k]``: point k's cell)."""
     S = len(result.seeds)
@@ -205,6 +233,32 @@ def cells(result: Any, cells_of: Sequence[tuple[int, int]]) -> list[dict[str, An
         )
         out.append(rec)
     return out
+
+
+def config_of(
+    plan: Plan, T: int, seeds: list[int], dtype: str, schedule: str, per_decade: int, backend: str
+) -> dict[str, Any]:
+    """The results' ``config`` of a map (the phase command and a phase sweep)."""
+    return {
+        "problem": plan.problem, "optimizer": plan.optimizer, "T": T, "seeds": seeds,
+        "x": plan.x.describe(), "y": plan.y.describe(), "fixed": plan.fixed, "dtype": dtype,
+        "schedule": schedule, "per_decade": per_decade, "backend": backend,
+    }  # fmt: skip
+
+
+def analysis(plan: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The results' sections of a map: cells, counts, boundaries, theory (the phase command
+    and a phase sweep)."""
+    records = sorted(records, key=lambda r: (r["iy"], r["ix"]))
+    nx, ny = len(plan.x.values), len(plan.y.values)
+    classes = grid_of(records, nx, ny)
+    return {
+        "cells": records,
+        "counts": counts(records),
+        "boundaries": boundaries(classes, plan.x.values, plan.y.values),
+        "theory": theory(plan.x, plan.y, plan.problem),
+        "theorem3_region": condition_shares(records, plan.x, plan.y),
+    }
 
 
 def grid_of(records: list[dict[str, Any]], nx: int, ny: int, key: str = "class") -> list[list]:

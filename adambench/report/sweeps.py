@@ -107,7 +107,25 @@ def read_sweep(path: str | os.PathLike[str]) -> Source:
             merged = read_json(folder / MERGED)
         except ValueError:
             merged = {}  # the units hold the numbers; the merged file adds the environment
+    config = manifest.get("config")
+    if isinstance(config, dict) and config.get("kind") == "phase":
+        return _phase(name, folder, units, merged)
     return Source(name, _document(manifest, units, merged, folder), str(folder))
+
+
+def _phase(name: str, folder: Path, units: list[dict[str, Any]], merged: dict[str, Any]) -> Source:
+    """A phase sweep: its map is the merged document (``adambench phase``'s layout), drawn
+    only whole; an unfinished one says which units are missing."""
+    if merged.get("command") == "phase":
+        return Source(name, merged, str(folder / MERGED))
+    left = [u["label"] for u in units if u["status"] != DONE]
+    what = f"no merged {MERGED}"
+    if left:
+        what = f"{len(left)} of {len(units)} units not finished or damaged (first: {left[0]!r})"
+    raise ValueError(
+        f"{name}: a phase sweep's map is drawn from its merged {MERGED}, which it writes once "
+        f"every unit is done; {what}: run `adambench sweep --resume`"
+    )
 
 
 def _entry(u: dict[str, Any], status: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ A sweep is the product problems/tasks x optimizers x hyperparameter grids x seed
 
     [sweep]
     kind = "regret"            # "regret" (online regret engine) | "run" (training engine)
+                               # | "phase" (a map of regret verdicts, below)
     name = "adam-betas"        # optional; default: the file's stem
     seeds = 5                  # a count (seeds seed_start..) or a list of integers
     runs_per_unit = 64         # runs batched in one work unit (points x seeds)
@@ -25,6 +26,17 @@ problem; ``set`` on a problem without that set is refused when the sweep is plan
 Seeds are bounded before any list of them is built: at most ``MAX_SEEDS``, each in
 [0, ``MAX_SEED[kind]``].  Values are range-checked by the optimizer's own ``Param``s
 (``core/spec.py``) when the sweep is planned.
+
+A phase sweep (``kind = "phase"``) is the map of ``adambench phase``, cut into units of
+cells: one optimizer table, whose values are fixed (no lists: the axes vary), and::
+
+    [phase]
+    problem = "reddi-stochastic"
+    x = "beta1=0:0.99:40"      # as --x: name=lo:hi:n[:log], a hyperparameter or problem parameter
+    y = "beta2=0.5:0.9999:40"
+    T = "1e5"
+
+Its merged results are the phase command's document (``adambench report`` draws it).
 """
 
 from __future__ import annotations
@@ -40,16 +52,19 @@ try:  # Python >= 3.11
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10: the tomli backport
     import tomli as tomllib
 
-KINDS = ("regret", "run")
+KINDS = ("regret", "run", "phase")
 DEFAULT_RUNS_PER_UNIT = 64
+# a phase unit's default: the lanes loop takes 64 runs of a seed per task (engines/regret/
+# lanes.py), so a unit of 64 runs would leave most of its lanes empty
+PHASE_RUNS_PER_UNIT = 4096
 # Seeds of a sweep: at most MAX_SEEDS (experiments/regret.MAX_SEEDS), each at most
 # MAX_SEED[kind]: the regret engine's stream key is 64-bit (experiments/regret.MAX_SEED;
 # a larger seed would rerun a smaller one's stream), the training engine's seeds are
 # those of `adambench run` (cli/training_options.check_common: 2^31 - 1).  Plain numbers
 # here, so that loading a file imports nothing heavy; tests/sweep checks they agree.
 MAX_SEEDS = 10_000
-MAX_SEED = {"regret": 2**64 - 1, "run": 2**31 - 1}
-_MAX_SEED_TEXT = {"regret": "2^64 - 1", "run": "2^31 - 1"}
+MAX_SEED = {"regret": 2**64 - 1, "run": 2**31 - 1, "phase": 2**64 - 1}
+_MAX_SEED_TEXT = {"regret": "2^64 - 1", "run": "2^31 - 1", "phase": "2^64 - 1"}
 
 
 def _is_int(v: Any) -> bool:
@@ -88,7 +103,7 @@ def _is_seeds(v: Any) -> bool:
 Check = tuple[Callable[[Any], bool], str, Any]
 SCHEMA: dict[str, dict[str, Check]] = {
     "sweep": {
-        "kind": (_is_str, "a string: regret | run", None),
+        "kind": (_is_str, "a string: regret | run | phase", None),
         "name": (_is_str, "a string", None),
         "seeds": (_is_seeds, "an integer count or a list of integers", 3),
         "seed_start": (_is_int, "an integer", 0),
@@ -115,8 +130,20 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "dtype": (_is_str, "a string: float32 | float64", "float32"),
         "backend": (_is_str, "a string: numpy | cupy", "numpy"),
     },
+    "phase": {
+        "problem": (_is_str, "a string (see `adambench list problems`)", None),
+        "x": (_is_str, "a string name=lo:hi:n or name=lo:hi:n:log", None),
+        "y": (_is_str, "a string name=lo:hi:n or name=lo:hi:n:log", None),
+        "T": (_is_horizon, "an integer or a string such as '1e6'", 100_000),
+        "schedule": (_is_str, "a string: inv_sqrt | constant | auto", "auto"),
+        "dim": (_is_int, "an integer", None),
+        "dtype": (_is_str, "a string: float64 | float32", "float64"),
+        "per_decade": (_is_int, "an integer", 5),
+        "backend": (_is_str, "a string: numpy | cupy", "numpy"),
+    },
 }
-REQUIRED = {"sweep": ("kind",), "regret": ("problems",), "run": ("tasks",)}
+REQUIRED = {"sweep": ("kind",), "regret": ("problems",), "run": ("tasks",),
+            "phase": ("problem", "x", "y")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -219,21 +246,23 @@ def _grids(doc: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
 def parse(doc: dict[str, Any], name: str = "sweep", source: str = "") -> SweepConfig:
     """Validate a parsed TOML document (types and shapes; ranges are checked by the plan)."""
     for key in doc:
-        if key not in ("sweep", "regret", "run", "optimizers"):
+        if key not in ("sweep", *KINDS, "optimizers"):
             raise ValueError(
-                f"config: unknown table [{key}]; allowed: sweep, regret, run, optimizers"
+                f"config: unknown table [{key}]; allowed: sweep, {', '.join(KINDS)}, optimizers"
             )
     if "sweep" not in doc:
-        raise ValueError('config: missing table [sweep] (with kind = "regret" or "run")')
+        raise ValueError('config: missing table [sweep] (with kind = "regret", "run" or "phase")')
     sweep = _table(doc, "sweep")
     kind = sweep["kind"]
     if kind not in KINDS:
-        raise ValueError(f"config sweep.kind: expected regret | run, got {kind!r}")
-    other = "run" if kind == "regret" else "regret"
-    if other in doc:
-        raise ValueError(f"config: table [{other}] does not apply to kind = {kind!r}")
+        raise ValueError(f"config sweep.kind: expected {' | '.join(KINDS)}, got {kind!r}")
+    for other in KINDS:
+        if other != kind and other in doc:
+            raise ValueError(f"config: table [{other}] does not apply to kind = {kind!r}")
     engine = _table(doc, kind)
     seed_list = _seeds(sweep, kind, "seed_start" in doc["sweep"])
+    if kind == "phase" and "runs_per_unit" not in doc["sweep"]:
+        sweep["runs_per_unit"] = PHASE_RUNS_PER_UNIT
     if sweep["runs_per_unit"] < 1:
         raise ValueError(
             f"config sweep.runs_per_unit: expected an integer >= 1, got {sweep['runs_per_unit']}"
@@ -246,6 +275,9 @@ def parse(doc: dict[str, Any], name: str = "sweep", source: str = "") -> SweepCo
             "config regret.reddi_c: expected only with the reddi problem in regret.problems "
             f"(C of Reddi et al.'s example), got {_type_name(engine['reddi_c'])}"
         )
+    grids = _grids(doc)
+    if kind == "phase":
+        _one_fixed_point(grids)
     if engine["backend"] not in ("numpy", "cupy"):
         raise ValueError(f"config {kind}.backend: expected numpy | cupy, got {engine['backend']!r}")
     if engine["backend"] == "numpy":  # the default leaves identities and unit keys as they were
@@ -256,10 +288,26 @@ def parse(doc: dict[str, Any], name: str = "sweep", source: str = "") -> SweepCo
         seeds=seed_list,
         runs_per_unit=sweep["runs_per_unit"],
         engine=engine,
-        grids=_grids(doc),
+        grids=grids,
         source=source,
         raw=doc,
     )
+
+
+def _one_fixed_point(grids: dict[str, dict[str, list[Any]]]) -> None:
+    """A phase sweep maps one optimizer, its other hyperparameters fixed (the axes vary)."""
+    if len(grids) != 1:
+        raise ValueError(
+            f"config optimizers: a phase sweep maps one optimizer, got {len(grids)} "
+            f"({', '.join(grids)})"
+        )
+    ((name, grid),) = grids.items()
+    for key, values in grid.items():
+        if len(values) != 1:
+            raise ValueError(
+                f"config optimizers.{name}.{key}: expected one value in a phase sweep (its "
+                f"axes are phase.x and phase.y), got {len(values)}"
+            )
 
 
 def _seeds(sweep: dict[str, Any], kind: str, start_given: bool) -> tuple[int, ...]:

@@ -127,7 +127,8 @@ def plan(cfg: SweepConfig) -> list[Unit]:
     """The sweep's units in a fixed order (that order is the order of the merged rows)."""
     for oname in cfg.grids:  # up front, in one line: not a failure per unit
         _require_backend(cfg, oname)
-    units = _plan_regret(cfg) if cfg.kind == "regret" else _plan_run(cfg)
+    planners = {"regret": _plan_regret, "run": _plan_run, "phase": _plan_phase}
+    units = planners[cfg.kind](cfg)
     if not units:
         raise ValueError("config: the sweep is empty (no grid point)")
     keys = [u.key for u in units]
@@ -234,6 +235,47 @@ def _plan_regret(cfg: SweepConfig) -> list[Unit]:
                     Unit(unit_key(spec), spec, runs, f"{pname} {oname} x{len(chunk)}",
                          seconds, int(mem))
                 )  # fmt: skip
+    return units
+
+
+def _plan_phase(cfg: SweepConfig) -> list[Unit]:
+    """A map's engine batches (one per value of a problem axis, or one) cut into units of
+    at most runs_per_unit runs, cells in the map's order; a unit names its batch and cells,
+    and its worker plans the same map (``experiments.phase.plan_from_table``) to run them."""
+    from ..engines.regret import lanes  # numba
+    from ..experiments import phase as policy  # scipy (stats)
+    from ..problems.online.base import PROJ_BOX
+
+    ((oname, grid),) = cfg.grids.items()
+    e, S = cfg.engine, len(cfg.seeds)
+    the_map, T = policy.plan_from_table(e, oname, {k: v[0] for k, v in grid.items()})
+    if the_map.cells * S > MAX_RUNS:
+        raise ValueError(
+            f"config: the map has {the_map.cells * S:,} runs (cells x sweep.seeds), above the "
+            f"bound {MAX_RUNS:,}; lower the axes' points or sweep.seeds"
+        )
+    per = max(1, cfg.runs_per_unit // S)
+    units = []
+    for b, (prob, points, _cells) in enumerate(the_map.work):
+        rule = get_rule(the_map.optimizer)
+        kmax = rule.coefficients(rule.validate(points[0].hp), 1).shape[-1]
+        for a in range(0, len(points), per):
+            n = min(per, len(points) - a)
+            spec = {"kind": "phase", "phase": e, "optimizer": oname,
+                    "fixed": the_map.fixed, "batch": b, "cells": [a, a + n],
+                    "seeds": list(cfg.seeds), "T": T}  # fmt: skip
+            label = f"{prob.name} {the_map.optimizer} cells {a}..{a + n - 1}"
+            if len(the_map.work) > 1:
+                label += f" of batch {b}"
+            if e.get("backend", "numpy") == "numpy" and lanes.supports(rule, prob.d, PROJ_BOX):
+                sec = costs.COSTS["unit_fixed_seconds"]
+                sec += n * S * T * costs.LANES_SECONDS_PER_RUN_STEP
+            else:
+                sec = regret_seconds(prob, T, n * S, S)
+            sec += n * costs.CELL_SECONDS
+            units.append(
+                Unit(unit_key(spec), spec, n * S, label, sec, regret_bytes(prob, n, S, kmax))
+            )
     return units
 
 

@@ -174,21 +174,34 @@ def merge(
             info.append(p.get("info"))
     config = {"name": cfg.name, "source": cfg.source, "runs_per_unit": cfg.runs_per_unit,
               **cfg.identity()}  # fmt: skip
-    return make_result(
-        "sweep",
-        config,
-        sweep={
-            "id": sweep_id,
-            "kind": cfg.kind,
-            "units": len(units),
-            "runs": sum(u.runs for u in units),
-            "executor": executor,
-            "computed_now": outcome.computed,
-            "from_cache": outcome.cached,
-            "seconds": outcome.seconds,
-            "failed_points": point_failures(units, outcome.payloads),
-        },
-        info=info,
-        rows=rows,
-        units=unit_docs,
-    )
+    sweep = {
+        "id": sweep_id,
+        "kind": cfg.kind,
+        "units": len(units),
+        "runs": sum(u.runs for u in units),
+        "executor": executor,
+        "computed_now": outcome.computed,
+        "from_cache": outcome.cached,
+        "seconds": outcome.seconds,
+        "failed_points": point_failures(units, outcome.payloads),
+    }
+    if cfg.kind == "phase":  # the phase command's document: its report draws the map
+        return _phase_document(cfg, rows, sweep, info, unit_docs)
+    return make_result("sweep", config, sweep=sweep, info=info, rows=rows, units=unit_docs)
+
+
+def _phase_document(
+    cfg: SweepConfig, rows: list[dict], sweep: dict, info: list, units: list[dict]
+) -> dict[str, Any]:
+    """A phase sweep's merged results: ``adambench phase``'s document (its config, cells,
+    counts, boundaries, theory) with the sweep's record, info and units beside them."""
+    from ..experiments import phase as policy  # scipy (stats)
+
+    ((oname, grid),) = cfg.grids.items()
+    the_map, T = policy.plan_from_table(cfg.engine, oname, {k: v[0] for k, v in grid.items()})
+    e = cfg.engine
+    config = policy.config_of(the_map, T, list(cfg.seeds), e["dtype"], e["schedule"],
+                              e["per_decade"], e.get("backend", "numpy"))  # fmt: skip
+    config["sweep"] = {"name": cfg.name, "source": cfg.source, "runs_per_unit": cfg.runs_per_unit}
+    return make_result("phase", config, **policy.analysis(the_map, rows), seconds=sweep["seconds"],
+                       sweep=sweep, info=info, units=units)  # fmt: skip

@@ -73,6 +73,8 @@ def run_unit(
             out = _regret_unit(spec, report)
         elif spec["kind"] == "run":
             out = _run_unit(spec, report)
+        elif spec["kind"] == "phase":
+            out = _phase_unit(spec, report)
         else:
             raise ValueError(f"unknown unit kind {spec['kind']!r}")
     out["timing"]["seconds"] = time.perf_counter() - start
@@ -157,6 +159,30 @@ def _regret_unit(spec: dict[str, Any], report: Progress) -> dict[str, Any]:
         for k, v in res.seconds.items():
             timing[k] = timing.get(k, 0.0) + v
     return {"rows": [by_point[i] for i in range(len(points))], "info": info, "timing": timing}
+
+
+def _phase_unit(spec: dict[str, Any], report: Progress) -> dict[str, Any]:
+    """Cells ``spec["cells"]`` = [a, b) of engine batch ``spec["batch"]`` of a phase map
+    (``experiments.phase.plan_from_table``, the map the planner cut): one engine run of
+    their points, one record per cell (``experiments.phase.cells``).  A unit fails whole
+    (``--resume`` retries it): a cell's record is the map's, not a point's row."""
+    from ..engines.regret.engine import run  # numba
+    from ..experiments import phase as policy  # scipy
+
+    the_map, T = policy.plan_from_table(spec["phase"], spec["optimizer"], spec["fixed"])
+    prob, points, cells_of = the_map.work[spec["batch"]]
+    a, b = spec["cells"]
+    e = spec["phase"]
+    steps = [0]
+
+    def advanced(n: int) -> None:
+        steps[0] += n
+        report(min(1.0, steps[0] / T))
+
+    res = run(prob, points[a:b], spec["seeds"], T, dtype=e["dtype"], per_decade=e["per_decade"],
+              backend=e.get("backend", "numpy"), on_steps=advanced)  # fmt: skip
+    return {"rows": policy.cells(res, cells_of[a:b]), "info": {"problem": prob.describe()},
+            "timing": dict(res.seconds)}  # fmt: skip
 
 
 def _one_point(res: Any, p: int) -> Any:
