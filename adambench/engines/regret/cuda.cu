@@ -16,20 +16,30 @@ __device__ __forceinline__ double uniform(u64 key, long long t, long long i) {
 }
 __device__ __forceinline__ double pymaxd(double a, double b) { return b > a ? b : a; }
 
-// Warp sum over the lanes that hold coordinates, then lane 0's value to every lane.
+// Warp sum over the lanes that hold coordinates, then lane 0's value to every lane.  With
+// WARP == 1 (a thread per run, for the 1-D problems) a thread holds every coordinate and
+// its own sum is the run's: no shuffle, and threads of one hardware warp are other runs.
 __device__ __forceinline__ double wsum(double v) {
+#if WARP > 1
 #pragma unroll
     for (int off = 16; off >= 1; off >>= 1) {
         if (off < LANES) v += __shfl_xor_sync(FULL, v, off);
     }
     return __shfl_sync(FULL, v, 0);
+#else
+    return v;
+#endif
 }
 __device__ __forceinline__ double wmax(double v) {
+#if WARP > 1
 #pragma unroll
     for (int off = 16; off >= 1; off >>= 1) {
         if (off < LANES) v = pymaxd(v, __shfl_xor_sync(FULL, v, off));
     }
     return __shfl_sync(FULL, v, 0);
+#else
+    return v;
+#endif
 }
 
 // (phi, phi') of the loss at z with label y (kernels.phi and the family modules).
@@ -98,7 +108,9 @@ extern "C" __global__ void run_block(
             if (xi > hi[q]) hi[q] = xi;
             if (!isfinite(xi)) bad = true;
         }
+#if WARP > 1
         bad = __any_sync(FULL, bad);
+#endif
         // a_t (value per owned coordinate: av), the label y_t, z = <a_t, x_t>
         double av[PER];
         double zt = 0.0, zx = 0.0, asq = 0.0, amax = 0.0, y = 0.0;
@@ -145,7 +157,11 @@ extern "C" __global__ void run_block(
 #else
         av[0] = uniform(key, t, 0) < REDDI_PROB ? REDDI_BIG : REDDI_SMALL;
 #endif
+#if WARP > 1
         zx = __shfl_sync(FULL, av[0] * (double)xr[0], 0);
+#else
+        zx = av[0] * (double)xr[0];
+#endif
         asq = av[0] * av[0];
         amax = fabs(av[0]);
 #else  // dense: linear, logistic, least-squares, hinge

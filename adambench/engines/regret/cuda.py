@@ -10,8 +10,10 @@ accumulates the same statistics (Kahan sum of f_t(x_t), sum_t g_{t,i}^2, max ||g
 max ||g_t||_inf, the bounding box of the played points, AMSGrad's Thm 4 middle term).
 
 One warp per run, each lane holding ceil(d / 32) coordinates of x and of the states in
-registers for the whole block (d is small); the sums <a_t, x_t> and ||a_t||^2 are warp
-reductions, so they are added in another order than the CPU's sequential loop: results
+registers for the whole block (d is small); at d = 1 one thread per run (``warp_of``: a
+phase map's cells are then independent threads, with no shuffles).  The sums <a_t, x_t>
+and ||a_t||^2 are warp reductions, so they are added in another order than the CPU's
+sequential loop: results
 agree to float tolerance, not bit for bit (labels agree except where a uniform falls
 within an ulp of its threshold).  ||g_t||_2^2 is computed as phi'^2 ||a_t||^2 and
 ||g_t||_inf as |phi'| max |a_t,i| (equal up to rounding, the max exactly).
@@ -37,6 +39,13 @@ from ...problems.online import base, hinge, least_squares, linear, logistic, red
 from ...problems.streams import stream_key
 
 WARPS_PER_BLOCK = 4
+THREADS_PER_BLOCK = 32 * WARPS_PER_BLOCK
+
+
+def warp_of(d: int) -> int:
+    """Threads per run: one for d = 1 (a phase map's problems: a warp per run would leave
+    31 of its 32 threads idle), a warp otherwise."""
+    return 1 if d == 1 else 32
 
 # The device code lives beside this file, in cuda.cu (package data).
 _DEVICE_CODE = (Path(__file__).with_name("cuda.cu")).read_text()
@@ -100,9 +109,10 @@ def _dispatch() -> str:
 
 
 def engine_source(dtype: str, family: int, d: int, nnz: int) -> str:
-    """The whole CUDA module: the update step functions, then the fused engine kernel."""
+    """The whole CUDA module: the update step functions, then the fused engine kernel,
+    ``warp_of(d)`` threads per run."""
     update = kernels_cuda.cuda_source(dtype)
-    return _defines(family, d, nnz, 32) + update + _dispatch() + _DEVICE_CODE
+    return _defines(family, d, nnz, warp_of(d)) + update + _dispatch() + _DEVICE_CODE
 
 
 # The family modules whose samplers this port transcribes (kept imported so a rename fails).
@@ -172,8 +182,8 @@ class DeviceBlocks:
         n, P, kmax = table.shape
         dev = self.dev
         tab = cupy.asarray(np.ascontiguousarray(table))
-        threads = 32 * WARPS_PER_BLOCK
-        blocks = (self.B + WARPS_PER_BLOCK - 1) // WARPS_PER_BLOCK
+        per_block = THREADS_PER_BLOCK // warp_of(self.problem.d)  # runs per thread block
+        blocks = (self.B + per_block - 1) // per_block
         args = (
             np.int32(self.problem.loss), self.keys, self.prm, np.int32(self.prm.shape[1]),
             np.int64(t0), np.int32(n), dev["run_seed"], dev["run_point"], dev["kinds"], tab,
@@ -182,7 +192,7 @@ class DeviceBlocks:
             dev["loss_comp"], dev["gsq"], dev["gmax2"], dev["gmaxinf"], dev["xmin"],
             dev["xmax"], dev["tracked"], dev["diverged"], np.int32(self.B),
         )  # fmt: skip
-        self.kernel((blocks,), (threads,), args)
+        self.kernel((blocks,), (THREADS_PER_BLOCK,), args)
 
     def download(self) -> None:
         """Copy the device arrays into the host arrays (in place); waits for the device."""
