@@ -6,6 +6,7 @@
 #   3. adambench bench --backend cupy, Adam at N = 1e8 and 1e9 float32, torch.optim peers,
 #   3b. the gpt2-124m parameter list (float32, bfloat16) and its launch counts,
 #   4. a regret run of 1024 runs at T = 1e6 on the GPU and the same on the CPU engine,
+#   4b. a 40 x 40 x 3 phase map at T = 1e5 on the GPU and on the CPU lanes engine,
 #   5. a short table last: Adam GB/s, fraction of the device copy bandwidth, ratio to
 #      torch.optim.Adam(fused=True), GPU-vs-CPU regret engine speed-up.
 # Total wall time aims at under ~8 minutes.  Results land in $OUT (or ./gpu-check-results).
@@ -91,6 +92,15 @@ stage "regret on the CPU engine: the same configuration"
 timeout 300 "${ADAMBENCH[@]}" "${REGRET[@]}" --backend numpy \
     > "$RESULTS/regret-numpy.json" || echo "gpu-check: CPU REGRET FAILED"
 
+PHASE=(phase -p reddi-stochastic -o adam --x beta1=0:0.99:40 --y beta2=0.5:0.9999:40 --T 1e5 --seeds 3
+       --json --out "$RESULTS")
+stage "phase map on the GPU (a thread per run at d = 1): 40 x 40 cells x 3 seeds, T = 1e5"
+timeout 180 "${ADAMBENCH[@]}" "${PHASE[@]}" --backend cupy > "$RESULTS/phase-cupy.json" \
+    || echo "gpu-check: GPU PHASE FAILED"
+stage "phase map on the CPU lanes engine: the same map"
+timeout 180 "${ADAMBENCH[@]}" "${PHASE[@]}" --backend numpy > "$RESULTS/phase-numpy.json" \
+    || echo "gpu-check: CPU PHASE FAILED"
+
 stage "summary"
 "$PY" - "$RESULTS" <<'EOF'
 import json, sys
@@ -157,6 +167,12 @@ if g and c:
                  f"{ec / eg:.1f}x; comparator GPU {cg:.2f} s, CPU {cc:.2f} s; whole command "
                  f"{g['seconds']:.1f} s vs {c['seconds']:.1f} s ({c['seconds'] / g['seconds']:.1f}x); "
                  f"max relative R(T) difference {worst:.2e}")
+g, c = load("phase-cupy.json"), load("phase-numpy.json")
+if g and c:  # the same cells' verdicts (float tolerance: a verdict may flip at a threshold)
+    same = sum(a["class"] == b["class"] for a, b in zip(g["cells"], c["cells"]))
+    lines.append(f"phase 40x40x3 T=1e5: GPU {g['seconds']:.2f} s, CPU lanes {c['seconds']:.2f} s, "
+                 f"speed-up {c['seconds'] / g['seconds']:.1f}x; same verdict in {same} of "
+                 f"{len(c['cells'])} cells")
 print("\n".join(lines))
 (d / "summary.txt").write_text("\n".join(lines) + "\n")
 EOF

@@ -74,12 +74,7 @@ def ablate_command(
     ] = DEFAULT_OUT,
     as_json: bool = typer.Option(False, "--json", help="Print the results document as JSON."),
     table_format: Format = "text",
-    report: bool = typer.Option(
-        False,
-        "--report",
-        help="Also build a report (plots, Markdown, HTML) beside the results file: "
-        "<results file name>-report/.",
-    ),
+    report: vocab.ResultsReport = False,
     dry_run: DryRun = False,
 ) -> None:
     """Adam with vs without bias correction over the section 6.4 grid (Figure 4)."""

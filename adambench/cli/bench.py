@@ -314,14 +314,7 @@ def bench_command(
     markdown: Annotated[
         Path | None, typer.Option(help="--compare: also write a Markdown summary here.")
     ] = None,
-    report: Annotated[
-        bool,
-        typer.Option(
-            "--report",
-            help="Also build a report (plots, Markdown, HTML) beside the results file: "
-            "<results file name>-report/.",
-        ),
-    ] = False,
+    report: vocab.ResultsReport = False,
     dry_run: DryRun = False,
 ) -> None:
     """Time update kernels against the memory roofline, beside NumPy and torch.optim."""

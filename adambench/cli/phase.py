@@ -93,14 +93,9 @@ def phase_command(
             "(never replacing one); checked before any work.",
         ),
     ] = DEFAULT_OUT,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Machine-readable results on stdout.")
-    ] = False,
+    as_json: vocab.Json = False,
     table_format: Format = "text",
-    report: Annotated[
-        bool,
-        typer.Option("--report", help="Also build a report (heat maps) beside the results file."),
-    ] = False,
+    report: vocab.ResultsReport = False,
     dry_run: DryRun = False,
 ) -> None:
     """Convergence phase map: the regret verdict of every cell of a two-parameter grid."""

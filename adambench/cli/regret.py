@@ -144,18 +144,9 @@ def regret_command(
             "(never replacing one); checked before any work.",
         ),
     ] = DEFAULT_OUT,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Machine-readable results on stdout.")
-    ] = False,
+    as_json: vocab.Json = False,
     table_format: Format = "text",
-    report: Annotated[
-        bool,
-        typer.Option(
-            "--report",
-            help="Also build a report (plots, Markdown, HTML) beside the results file: "
-            "<results file name>-report/.",
-        ),
-    ] = False,
+    report: vocab.ResultsReport = False,
     backend: Annotated[
         str,
         typer.Option(

@@ -127,12 +127,7 @@ def run_command(
     ] = DEFAULT_OUT,
     as_json: bool = typer.Option(False, "--json", help="Print the results document as JSON."),
     table_format: Format = "text",
-    report: bool = typer.Option(
-        False,
-        "--report",
-        help="Also build a report (plots, Markdown, HTML) beside the results file: "
-        "<results file name>-report/.",
-    ),
+    report: vocab.ResultsReport = False,
     dry_run: bool = typer.Option(
         False,
         "--dry-run",

@@ -67,6 +67,15 @@ Horizon = Annotated[str, typer.Option("--T", "-T", help="Horizon T: an integer, 
 Dim = Annotated[
     int | None, typer.Option("--dim", "-d", help="Dimension d (problems with a free d).")
 ]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable results on stdout.")]
+ResultsReport = Annotated[
+    bool,
+    typer.Option(
+        "--report",
+        help="Also build a report (plots, Markdown, HTML) beside the results file: "
+        "<results file name>-report/.",
+    ),
+]
 Jobs = Annotated[
     int | None,
     typer.Option(
