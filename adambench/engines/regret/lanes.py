@@ -49,10 +49,11 @@ from ...problems.online.generate import phi
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 LANES = 64  # runs per task: the lane loops' length (8 AVX-512 vectors of float64)
-# d the lanes loop is chosen for ("auto"): measured (20 x 20 points x 3 seeds, adam), the
-# 1-D reddi-stochastic costs 4.3 ns per run-step here against 88 on the per-run loop; at
-# d = 10 (linear, dense a_t) the two cost the same (108 and 101 ns), the selects over
-# coordinates eating the gain, so "auto" keeps the lanes loop to d = 1
+# d the lanes loop is chosen for ("auto"): measured (scripts/lanes-speed.py, 20 x 20 points
+# x 3 seeds, adam, T = 1e5, one thread), the 1-D reddi-stochastic costs 4.2 ns per run-step
+# here against 89 on the per-run loop; at d = 10 (linear, dense a_t) 113 against 173, and
+# in an earlier run the same (108 and 101): the selects over coordinates eat most of the
+# gain, so "auto" keeps the lanes loop to d = 1
 AUTO_D = 1
 MAX_D = 32  # the largest d it compiles for (the loops over coordinates unroll)
 
