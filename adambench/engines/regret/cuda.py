@@ -47,6 +47,7 @@ def warp_of(d: int) -> int:
     31 of its 32 threads idle), a warp otherwise."""
     return 1 if d == 1 else 32
 
+
 # The device code lives beside this file, in cuda.cu (package data).
 _DEVICE_CODE = (Path(__file__).with_name("cuda.cu")).read_text()
 
