@@ -44,7 +44,9 @@ stage "install"
 
 stage "GPU tests"
 rc=0
-timeout 240 "$PY" -m pytest -m gpu -ra -q -p no:cacheprovider tests \
+# The GPU machine has no pytest-xdist: pyproject's addopts without its -n, in one process.
+timeout 240 "$PY" -m pytest -m gpu -q -p no:cacheprovider -p no:xdist \
+    -o "addopts=-ra --benchmark-disable --ignore=tests/benchmarks" tests \
     > "$RESULTS/pytest-gpu.txt" 2>&1 || rc=$?
 tail -25 "$RESULTS/pytest-gpu.txt"
 test "$rc" -eq 0 || echo "gpu-check: GPU TESTS FAILED (exit $rc, see pytest-gpu.txt)"

@@ -121,6 +121,14 @@ def device(request) -> str:
     return request.param
 
 
+def pytest_configure(config) -> None:
+    """Tables are laid out for the width each test asks for, not the invoking terminal's:
+    a ``COLUMNS``/``LINES`` in the environment (a user's shell; pytest-xdist sets them in
+    its workers) would be read once when the CLI's console is made, and fix its width."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
 def pytest_collection_modifyitems(items) -> None:
     """Every test on the emulator carries the ``emulated`` marker (``pytest -m emulated``)."""
     for item in items:
