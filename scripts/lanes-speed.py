@@ -5,7 +5,9 @@ runs 20 x 20 Adam points x 3 seeds on its per-run loop ("steps") and, where it a
 on the runs-as-lanes loop ("lanes"); the minimal loop is the same arithmetic with nothing
 else (Adam step, linear loss, clipping, regret sum; runs in the inner loop, no statistics,
 no checkpoints), compiled by numba.  One thread each (numba.set_num_threads(1)); best of
-three.  Usage: python scripts/lanes-speed.py [T]
+three.  With --rules, a second table: every rule on the 1-D reddi-stochastic, 400 points
+(lr from 1e-3 to 1, constant) x 3 seeds, per-run loop against lanes.
+Usage: python scripts/lanes-speed.py [T] [--rules]
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numba
 import numpy as np
 from numba import njit
 
+from adambench.core.registry import RULES
 from adambench.engines.regret.engine import RunPoint, run
 from adambench.problems.online.registry import make_problem
 
@@ -94,5 +97,27 @@ def main(T: int) -> None:
         print(f"{d:>4} {name:>17} {' '.join(cells)} {ratio:>14}")
 
 
+def rules(T: int) -> None:
+    """Every rule's per-run loop against its lanes loop on the 1-D reddi-stochastic."""
+    numba.set_num_threads(1)
+    prob, S = make_problem("reddi-stochastic"), 3
+    print(f"\nns per run-step, one thread, reddi-stochastic, 400 points x {S} seeds, T = {T:,}")
+    print(f"{'rule':>17} {'steps':>8} {'lanes':>8} {'steps/lanes':>12}")
+    for name in RULES:
+        pts = [RunPoint(name, {"lr": lr, "lr_schedule": "constant"})
+               for lr in np.geomspace(1e-3, 1.0, 400)]  # fmt: skip
+        cost = {}
+        for loop in ("steps", "lanes"):
+            run(prob, pts[:2], [0], 300, loop=loop)  # compile
+            sec = best(lambda loop=loop, pts=pts: run(prob, pts, list(range(S)), T, loop=loop))
+            cost[loop] = sec / (len(pts) * S * T) * 1e9
+        ratio = cost["steps"] / cost["lanes"]
+        print(f"{name:>17} {cost['steps']:8.2f} {cost['lanes']:8.2f} {ratio:11.1f}x")
+
+
 if __name__ == "__main__":
-    main(int(float(sys.argv[1])) if len(sys.argv) > 1 else 100_000)
+    args = [a for a in sys.argv[1:] if a != "--rules"]
+    T = int(float(args[0])) if args else 100_000
+    main(T)
+    if "--rules" in sys.argv[1:]:
+        rules(T)

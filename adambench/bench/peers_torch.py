@@ -140,7 +140,7 @@ def list_peers(
         t.grad = _to_torch(g, dtype)
         tensors.append(t)
     cls_name, args, note = spec
-    where = " on CUDA" if device else ""
+    where = "on CUDA" if device else ""
     differs = "" if lay is None else _layout_note(lay)
     describe = " ".join(s for s in (where, note, differs) if s)
     return _variants(cls_name, args, tensors, " " + describe if describe else "")

@@ -41,15 +41,26 @@ def flushed_from(beta: np.ndarray) -> np.ndarray:
         t = t + late
 
 
+def _known(schedule: str) -> None:
+    if schedule not in ("constant", "inv_sqrt"):
+        raise ValueError(f"lr_schedule must be constant | inv_sqrt, got {schedule!r}")
+
+
 def settled_from(schedule: str, lam: np.ndarray, *betas: np.ndarray) -> np.ndarray:
     """The first step from which beta1_t = beta1 lambda^(t-1) (``beta1_at``) and every
     beta^t of ``betas`` (``decay_power``) are constant in t, leaving alpha_t
     (``step_size``) the only thing that changes.  A rule whose coefficients depend on t
     only through these is, from there, constant but for the columns equal to alpha_t
     (``Rule.settles``, ``Kernel.alpha_coefs``)."""
-    if schedule not in ("constant", "inv_sqrt"):
-        raise ValueError(f"lr_schedule must be constant | inv_sqrt, got {schedule!r}")
+    _known(schedule)
     return np.maximum.reduce([flushed_from(lam) + 1.0, *(flushed_from(b) for b in betas)])
+
+
+def settled_at_once(hp: dict) -> np.ndarray:
+    """``Rule.settles`` of a rule whose coefficients change with t only through alpha_t
+    (its ``Kernel.alpha_coefs``): every run's row is settled from step 1."""
+    _known(hp["lr_schedule"])
+    return np.ones_like(np.asarray(hp["lr"], np.float64))
 
 
 def settles(hp: dict, corrected: bool) -> np.ndarray:
@@ -63,9 +74,8 @@ def step_size(lr: np.ndarray, schedule: str, t: int) -> np.ndarray:
     """alpha_t: constant alpha, or alpha/sqrt(t) (docs/theory.md §1.5, §2.1)."""
     if schedule == "constant":
         return np.asarray(lr, dtype=np.float64)
-    if schedule == "inv_sqrt":
-        return np.asarray(lr, dtype=np.float64) / np.sqrt(t)
-    raise ValueError(f"lr_schedule must be constant | inv_sqrt, got {schedule!r}")
+    _known(schedule)
+    return np.asarray(lr, dtype=np.float64) / np.sqrt(t)
 
 
 def beta1_at(beta1: np.ndarray, lam: np.ndarray, t: int) -> np.ndarray:

@@ -19,12 +19,17 @@ import numpy as np
 import pytest
 
 from adambench import make_optimizer
-from adambench.core import kernels_cpu
+from adambench.core import kernels_cpu, multi_tensor
 from adambench.core.precision import BFLOAT16, FLOAT16, unit_roundoff
 from adambench.core.registry import RULES
 
 SHAPES = [(3, 4), (7,), (), (0,), (100, 10), (40000,), (2, 3, 5)]
-HP = {"sgd": {"momentum": 0.9, "nesterov": True}, "adamw": {"weight_decay": 0.1}}
+HP = {
+    "sgd": {"momentum": 0.9, "nesterov": True},
+    "adamw": {"weight_decay": 0.1},
+    "rmsprop-momentum": {"momentum": 0.9, "centered": True},  # three states
+    "lion": {"weight_decay": 0.1},
+}
 
 
 def _rng(seed: int = 0) -> np.random.Generator:
@@ -100,19 +105,29 @@ LAYOUTS = [
 ]
 
 
-# Rules with a lane take the fused loop, compiled per layout (core/multi_tensor.py): adam
-# in every layout, amsgrad (three states) and yogi in two; the rules without one share one
-# compiled loop whatever the layout, so they see every layout at no compile cost.
+# Every rule's lane takes the fused loop, compiled per layout (core/multi_tensor.py): adam
+# in every layout, the others in two (one without a 16-bit state, one with a master).  The
+# buffered path (widen into a buffer, run the row, round), which a kernel without a lane
+# and float64 compute take, is one compiled loop whatever the layout: forced here for the
+# rules of its former cases, in every layout, at no compile cost per layout.
 CASES = [
-    (name, *layout)
-    for name in ("adam", "sgd", "lion", "adagrad", "adamw", "amsgrad", "yogi")
+    (name, *layout, "fused")
+    for name in RULES
     for i, layout in enumerate(LAYOUTS)
-    if name not in ("amsgrad", "yogi") or i in (2, 5)
+    if name == "adam" or i in (2, 5)
+] + [
+    (name, *layout, "buffered")
+    for name in ("adam", "sgd", "lion", "adagrad", "adamw")
+    for layout in LAYOUTS
 ]
 
 
-@pytest.mark.parametrize("name, dtype, state_dtype, master", CASES, ids=lambda v: str(v))
-def test_16_bit_step_is_the_widened_float32_step_rounded(name, dtype, state_dtype, master):
+@pytest.mark.parametrize("name, dtype, state_dtype, master, path", CASES, ids=lambda v: str(v))
+def test_16_bit_step_is_the_widened_float32_step_rounded(
+    name, dtype, state_dtype, master, path, monkeypatch
+):
+    if path == "buffered":  # no fused loop: as for a kernel without a lane
+        monkeypatch.setattr(multi_tensor, "_fused", lambda *layout: None)
     rng = _rng(3)
     opt = make_optimizer(name, **HP.get(name, {}))
     shapes = [(5,), (0,), (300, 7), (20000,)]

@@ -1,9 +1,11 @@
 """The runs-as-lanes loop: bit for bit the per-run loop's results, and its coefficient rows."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from adambench.core.registry import get_rule
+from adambench.core.registry import RULES, get_rule
 from adambench.engines.regret import lanes
 from adambench.engines.regret.engine import RunPoint, run
 from adambench.problems.online.base import PROJ_BALL, PROJ_BALL_WEIGHTED, PROJ_BOX
@@ -16,6 +18,7 @@ _GRID = [
     for b2 in (0.5, 0.999)
     for s in ("constant", "inv_sqrt")
 ]
+_SCHEDULES = ("constant", "inv_sqrt")
 
 
 def _same(a, b):
@@ -27,19 +30,40 @@ def _same(a, b):
         assert np.array_equal(a.stats[name], b.stats[name], equal_nan=True), name
 
 
+# each rule's own switches and decays, beside the grid's (both schedules for each)
+_OWN = {
+    "sgd": [{"momentum": 0.9}, {"momentum": 0.5, "weight_decay": 0.1},
+            {"momentum": 0.9, "nesterov": True}],
+    "adagrad": [{"initial_accumulator": 0.5}, {"eps": 0.0, "weight_decay": 0.1}],
+    "rmsprop-momentum": [{"decay": 0.5, "momentum": 0.9}, {"centered": True, "momentum": 0.5},
+                         {"eps_inside": True, "eps": 0.1}],
+    "adamax": [{"eps": 1e-3, "weight_decay": 0.1}],
+    "lion": [{"weight_decay": 0.1, "beta2": 0.5}],
+    "adamw": [{"weight_decay": 0.1}, {"weight_decay": 0.1, "amsgrad": True}],
+    "nadam": [{"momentum_decay": 0.01, "weight_decay": 0.1},
+              {"decoupled_weight_decay": True, "weight_decay": 0.1}],
+    "radam": [{"rho_threshold": 100.0}, {"decoupled_weight_decay": True, "weight_decay": 0.1}],
+}  # fmt: skip
+LANE_RULES = sorted(n for n, r in RULES.items() if r.kernel is not None and r.kernel.lane)
+
+
 def _points(optimizer):
     has = {p.name for p in get_rule(optimizer).params}
-    pts = [RunPoint(optimizer, {k: v for k, v in hp.items() if k in has}) for hp in _GRID]
+    grid = [{k: v for k, v in hp.items() if k in has} for hp in _GRID]
+    grid += [{**own, "lr_schedule": s} for own in _OWN.get(optimizer, []) for s in _SCHEDULES]
+    pts = [RunPoint(optimizer, hp) for hp in grid]
     if "beta1_decay" in has:
         pts.append(RunPoint(optimizer, {"beta1": 0.9, "beta1_decay": 0.999, "lr": 0.3}))
     return pts
 
 
+def test_every_rule_has_a_lane():
+    assert LANE_RULES == sorted(RULES)
+
+
 @pytest.mark.parametrize(
-    "optimizer, dtype",
-    [("adam", "float64"), ("adam", "float32"), ("adam-nobias", "float64"), ("amsgrad", "float64"),
-     ("yogi", "float64"), ("adabelief", "float64")],
-)  # fmt: skip
+    "optimizer, dtype", [(n, "float64") for n in LANE_RULES] + [("adam", "float32")]
+)
 def test_lanes_equal_steps_bit_for_bit_on_reddi_stochastic(optimizer, dtype):
     problem = make_problem("reddi-stochastic")
     pts = _points(optimizer)
@@ -73,15 +97,16 @@ def test_forced_lanes_equal_steps_in_three_dimensions_on_the_ball():
 
 
 def test_which_runs_take_the_lanes_loop():
-    adam, adamax = get_rule("adam"), get_rule("adamax")
+    adam = get_rule("adam")
     assert lanes.supports(adam, 1, PROJ_BOX)
     assert not lanes.supports(adam, 1, PROJ_BOX, "steps")
-    assert not lanes.supports(adamax, 1, PROJ_BOX)  # no lane step: the per-run loop
+    no_lane = dataclasses.replace(adam, kernel=dataclasses.replace(adam.kernel, lane=None))
+    assert not lanes.supports(no_lane, 1, PROJ_BOX)  # no lane step: the per-run loop
     assert not lanes.supports(adam, 3, PROJ_BOX) and lanes.supports(adam, 3, PROJ_BOX, "lanes")
     assert not lanes.supports(adam, lanes.MAX_D + 1, PROJ_BOX, "lanes")
     assert lanes.supports(adam, 1, PROJ_BALL)
     assert not lanes.supports(adam, 1, PROJ_BALL_WEIGHTED)  # Newton per run stays there
-    assert lanes.supports(get_rule("sgd"), 1, PROJ_BALL_WEIGHTED) is False  # no lane step
+    assert lanes.supports(get_rule("sgd"), 1, PROJ_BALL_WEIGHTED)  # V_t = I: the ball's
 
 
 def test_bad_loop_is_refused():
@@ -89,34 +114,67 @@ def test_bad_loop_is_refused():
         run(make_problem("reddi"), [RunPoint("adam", {})], [0], 10, loop="fast")
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "adam-nobias", "amsgrad", "yogi", "adabelief"])
+def _given(rule, rng, n):
+    """n runs' values: betas, decays and momenta across [0, 1), lr across [0.01, 1], half
+    the runs with weight decay, half with a decaying beta1; switches on where they exist
+    (bias correction, amsgrad, the rule's other forms)."""
+    names = {p.name for p in rule.params}
+    given = {"lr": rng.uniform(0.01, 1, n), "lr_schedule": "constant"}
+    for name in ("beta1", "beta2", "decay", "momentum"):
+        if name in names:
+            given[name] = rng.uniform(0, 0.999, n)
+    if "weight_decay" in names:
+        given["weight_decay"] = np.where(rng.random(n) < 0.5, 0.0, rng.uniform(0, 0.1, n))
+    if "beta1_decay" in names:
+        given["beta1_decay"] = np.where(rng.random(n) < 0.5, 1.0, rng.uniform(0.9, 1, n))
+    for name in ("bias_correction", "amsgrad", "centered", "decoupled_weight_decay"):
+        if name in names:
+            given[name] = True
+    return given
+
+
+def _one(hp, k, n):
+    """Run k's values alone (a value shared by the runs is kept as it is)."""
+    return {key: v[k : k + 1] if np.ndim(v) and np.size(v) == n else v for key, v in hp.items()}
+
+
+SETTLING = [n for n in LANE_RULES if RULES[n].settles is not None]
+
+
+def test_the_rules_whose_rows_never_settle():
+    # NAdam's mu_t product changes every step: its rows are computed for every step
+    assert sorted(set(LANE_RULES) - set(SETTLING)) == ["nadam"]
+
+
+@pytest.mark.parametrize("optimizer", SETTLING)
 def test_rows_are_constant_from_the_settling_step(optimizer):
     rule = get_rule(optimizer)
     rng = np.random.default_rng(3)
     n = 64
-    given = {"beta1": rng.uniform(0, 0.999, n), "beta2": rng.uniform(0, 0.9999, n),
-             "lr": rng.uniform(0.01, 1, n), "lr_schedule": "constant"}  # fmt: skip
-    if "beta1_decay" in {p.name for p in rule.params}:
-        given["beta1_decay"] = np.where(rng.random(n) < 0.5, 1.0, rng.uniform(0.9, 1, n))
-    if "bias_correction" in {p.name for p in rule.params}:
-        given["bias_correction"] = True
+    given = _given(rule, rng, n)
     hp = rule.validate(given)
     t_star = rule.settles(hp)
     assert np.all(np.isfinite(t_star)) and np.all(t_star >= 1)
     for k in range(n):
-        one = {key: (v[k : k + 1] if isinstance(v, np.ndarray) else v) for key, v in hp.items()}
+        one = _one(hp, k, n)
         t = int(t_star[k])
         row = rule.coefficients(one, t)
+        # each run's row from its own values alone (the engine computes rows for subsets)
+        assert row.shape == (1, len(rule.kernel.coefs))
+        assert np.array_equal(rule.coefficients(hp, t)[k], row[0]), (optimizer, k)
         for later in (t + 1, t + 7, 3 * t + 11, 10**9):
             assert np.array_equal(rule.coefficients(one, later), row), (optimizer, k, later)
-    # alpha/sqrt(t): the same rows but for the alpha_t columns, which are lr / sqrt(t)
+    # alpha/sqrt(t): the same rows but for the alpha_t columns, which are lr / sqrt(t);
+    # a row with another column that alpha_t moves (a decay 1 - alpha_t lambda) never settles
     hp = rule.validate({**given, "lr_schedule": "inv_sqrt"})
     cols = [rule.kernel.index(c) for c in rule.kernel.alpha_coefs]
-    assert cols
-    for k, t in enumerate(rule.settles(hp).astype(np.int64)):
-        one = {key: (v[k : k + 1] if isinstance(v, np.ndarray) else v) for key, v in hp.items()}
-        row = rule.coefficients(one, int(t))
-        for later in (int(t) + 1, 5 * int(t) + 3, 10**9):
+    t_star = rule.settles(hp)
+    assert np.all(t_star >= 1) and (cols or not np.isfinite(t_star).any())
+    for k in np.flatnonzero(np.isfinite(t_star)):
+        t = int(t_star[k])
+        one = _one(hp, k, n)
+        row = rule.coefficients(one, t)
+        for later in (t + 1, 5 * t + 3, 10**9):
             got = rule.coefficients(one, later)
             want = row.copy()
             want[..., cols] = hp["lr"][k] / np.sqrt(later)

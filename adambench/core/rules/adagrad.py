@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, step_size
+from ..schedules import alpha_scalar, settled_at_once, step_size
 from ..spec import (
     LR_SCHEDULE,
     Kernel,
@@ -71,6 +71,18 @@ def _row(p, g, s, _s1, _s2, c):
         p[j] -= zero if denom < floor else step * (gj / denom)
 
 
+def _lane(p, g, s, s1, s2, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, s, s1, s2)."""
+    step, eps, wd = c[0], c[1], c[2]
+    zero = c[0] - c[0]
+    floor = np.sqrt(np.finfo(c.dtype).tiny)
+    gj = g if wd == zero else g + wd * p
+    sj = s + gj * gj
+    denom = np.sqrt(sj) + eps
+    return p - (zero if denom < floor else step * (gj / denom)), sj, s1, s2
+
+
 _CUDA = """
     const T gj = (wd == ZERO) ? g : g + wd * p;
     const T sj = s0 + gj * gj;
@@ -95,6 +107,8 @@ KERNEL = Kernel(
     cuda=_CUDA,
     weight=_weight,
     weight_cuda="(sqrt(a0) + eps < ROOT_TINY) ? 0.0 : sqrt((double)a0) + eps",
+    lane=_lane,
+    alpha_coefs=("step",),
 )
 
 
@@ -138,6 +152,7 @@ ADAGRAD = Rule(
     buffers=lambda hp: ("s",),
     reference=reference,
     coefficients=coefficients,
+    settles=settled_at_once,
     textbook=textbook,
     torch_form=torch_form,
     initial={"s": "initial_accumulator"},

@@ -30,7 +30,14 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, beta1_at, beta1_scalar, decay_power, step_size
+from ..schedules import (
+    alpha_scalar,
+    beta1_at,
+    beta1_scalar,
+    decay_power,
+    settled_from,
+    step_size,
+)
 from ..spec import (
     BETA1_DECAY,
     LR_SCHEDULE,
@@ -78,6 +85,18 @@ def _row(p, g, m, u, _s2, c):
         p[j] -= zero if uj < tiny else step * (mj / uj)
 
 
+def _lane(p, g, m, u, s2, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, m, u, s2)."""
+    b1, ob1, b2, step, eps, wd = c[0], c[1], c[2], c[3], c[4], c[5]
+    zero = c[0] - c[0]
+    tiny = np.finfo(c.dtype).tiny
+    gj = g if wd == zero else g + wd * p
+    mj = b1 * m + ob1 * gj
+    uj = max(abs(gj) + eps, b2 * u)
+    return p - (zero if uj < tiny else step * (mj / uj)), mj, uj, s2
+
+
 _CUDA = """
     const T gj = (wd == ZERO) ? g : g + wd * p;
     const T mj = b1 * s0 + ob1 * gj;
@@ -103,6 +122,8 @@ KERNEL = Kernel(
     cuda=_CUDA,
     weight=_weight,
     weight_cuda="(a1 < TINY) ? 0.0 : (double)a1",
+    lane=_lane,
+    alpha_coefs=("step",),
 )
 
 
@@ -151,6 +172,8 @@ ADAMAX = Rule(
     buffers=lambda hp: ("m", "u"),
     reference=reference,
     coefficients=coefficients,
+    # beta1_t and beta1^t (step = alpha_t / (1 - beta1^t)) are constant once flushed
+    settles=lambda hp: settled_from(hp["lr_schedule"], hp["beta1_decay"], hp["beta1"]),
     textbook=textbook,
     torch_form=torch_form,
     train_lr={"constant": 1e-2, "inv_sqrt": 3e-1},

@@ -38,7 +38,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, decay_power, step_size
+from ..schedules import alpha_scalar, decay_power, settled_from, step_size
 from ..spec import (
     LR_SCHEDULE,
     Kernel,
@@ -100,6 +100,22 @@ def _row(p, g, m, v, vh, c):
         p[j] = p[j] * decay - (zero if d < floor else step * (mj / d))
 
 
+def _lane(p, g, m, v, vh, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, m, v, v_hat)."""
+    b1, ob1, b2, ob2, step, isb, eps, decay, ams = (
+        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
+    )  # fmt: skip
+    zero = c[0] - c[0]
+    floor = np.sqrt(np.finfo(c.dtype).tiny)
+    mj = b1 * m + ob1 * g
+    vj = b2 * v + ob2 * g * g
+    on = ams != zero
+    hj = max(vj, vh) if on else vj
+    d = np.sqrt(hj) * isb + eps
+    return p * decay - (zero if d < floor else step * (mj / d)), mj, vj, hj if on else vh
+
+
 _CUDA = """
     const T mj = b1 * s0 + ob1 * g;
     const T vj = b2 * s1 + ob2 * g * g;
@@ -137,7 +153,20 @@ KERNEL = Kernel(
         "(ams != 0) ? ((sqrt(a2) * isb + eps < ROOT_TINY) ? 0.0 : sqrt((double)a2) * isb + eps)"
         " : ((sqrt(a1) * isb + eps < ROOT_TINY) ? 0.0 : sqrt((double)a1) * isb + eps)"
     ),
+    lane=_lane,
+    alpha_coefs=("step",),
 )
+
+
+def _settles(hp):
+    """``Rule.settles``: constant once beta1^t and beta2^t are flushed (step = alpha_t
+    there), but under alpha/sqrt(t) never where lambda != 0: the decay 1 - alpha_t lambda
+    is not alpha_t."""
+    b1 = np.asarray(hp["beta1"], np.float64)
+    t = settled_from(hp["lr_schedule"], np.ones_like(b1), b1, hp["beta2"])
+    if hp["lr_schedule"] == "inv_sqrt":
+        t = np.where(np.asarray(hp["weight_decay"]) != 0, np.inf, t)
+    return t
 
 
 def coefficients(hp, t):
@@ -207,6 +236,7 @@ ADAMW = Rule(
     buffers=lambda hp: ("m", "v", "v_hat") if hp["amsgrad"] else ("m", "v"),
     reference=reference,
     coefficients=coefficients,
+    settles=_settles,
     textbook=textbook,
     torch_form=torch_form,
     train_lr={"constant": 3e-3, "inv_sqrt": 1e-1},

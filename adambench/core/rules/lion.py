@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, step_size
+from ..schedules import alpha_scalar, settled_at_once, step_size
 from ..spec import (
     LR_SCHEDULE,
     Kernel,
@@ -73,6 +73,16 @@ def _row(p, g, m, _s1, _s2, c):
         m[j] = b2 * mp + ob2 * gj
 
 
+def _lane(p, g, m, s1, s2, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, m, s1, s2)."""
+    b1, ob1, b2, ob2, step, wd = c[0], c[1], c[2], c[3], c[4], c[5]
+    zero = c[0] - c[0]
+    cj = b1 * m + ob1 * g
+    u = step if cj > zero else (-step if cj < zero else cj * step)
+    return p - (u + step * (wd * p)), b2 * m + ob2 * g, s1, s2
+
+
 _CUDA = """
     const T mp = s0;
     const T cj = b1 * mp + ob1 * g;
@@ -83,7 +93,15 @@ _CUDA = """
 """
 
 # Lion's V_t is the identity (weight None): its weighted projection is the Euclidean one.
-KERNEL = Kernel(name="lion", coefs=COEFS, states=(1,), row=_row, cuda=_CUDA)
+KERNEL = Kernel(
+    name="lion",
+    coefs=COEFS,
+    states=(1,),
+    row=_row,
+    cuda=_CUDA,
+    lane=_lane,
+    alpha_coefs=("step",),
+)
 
 
 def coefficients(hp, t):
@@ -123,6 +141,7 @@ LION = Rule(
     buffers=lambda hp: ("m",),
     reference=reference,
     coefficients=coefficients,
+    settles=settled_at_once,
     textbook=textbook,
     theorem=None,  # the paper gives no online convex regret bound
     train_lr={"constant": 1e-3, "inv_sqrt": 3e-2},

@@ -171,6 +171,21 @@ def _row(p, g, m, v, _s2, c):
         p[j] = p[j] * decay - (zero if d < floor else sg * (gj / d) + sm * (mj / d))
 
 
+def _lane(p, g, m, v, s2, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, m, v, s2)."""
+    b1, ob1, b2, ob2, sg, sm, isb, eps, wd, decay = (
+        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
+    )  # fmt: skip
+    zero = c[0] - c[0]
+    floor = np.sqrt(np.finfo(c.dtype).tiny)
+    gj = g if wd == zero else g + wd * p
+    mj = b1 * m + ob1 * gj
+    vj = b2 * v + ob2 * gj * gj
+    d = np.sqrt(vj) * isb + eps
+    return p * decay - (zero if d < floor else sg * (gj / d) + sm * (mj / d)), mj, vj, s2
+
+
 _CUDA = """
     const T gj = (wd == ZERO) ? g : g + wd * p;
     const T mj = b1 * s0 + ob1 * gj;
@@ -197,6 +212,7 @@ KERNEL = Kernel(
     cuda=_CUDA,
     weight=_weight,
     weight_cuda="(sqrt(a1) * isb + eps < ROOT_TINY) ? 0.0 : sqrt((double)a1) * isb + eps",
+    lane=_lane,  # no settles: the momentum schedule's product changes the row every step
 )
 
 

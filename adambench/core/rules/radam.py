@@ -50,7 +50,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, decay_power, step_size
+from ..schedules import alpha_scalar, decay_power, settled_from, step_size
 from ..spec import (
     LR_SCHEDULE,
     Kernel,
@@ -136,6 +136,22 @@ def _row(p, g, m, v, _s2, c):
         p[j] = p[j] * decay - (zero if d < floor else step * (mj / d))
 
 
+def _lane(p, g, m, v, s2, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, m, v, s2)."""
+    b1, ob1, b2, ob2, step, eps, _isb, adapt, wd, decay = (
+        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
+    )  # fmt: skip
+    zero = c[0] - c[0]
+    floor = np.sqrt(np.finfo(c.dtype).tiny)
+    gj = g if wd == zero else g + wd * p
+    mj = b1 * m + ob1 * gj
+    vj = b2 * v + ob2 * gj * gj
+    d = np.sqrt(vj) + eps
+    adapted = zero if d < floor else step * (mj / d)
+    return p * decay - (step * mj if adapt == zero else adapted), mj, vj, s2
+
+
 _CUDA = """
     const T gj = (wd == ZERO) ? g : g + wd * p;
     const T mj = b1 * s0 + ob1 * gj;
@@ -172,7 +188,17 @@ KERNEL = Kernel(
     weight_cuda=(
         "(adapt == 0) ? 1.0 : ((sqrt(a1) + eps < ROOT_TINY) ? 0.0 : (sqrt((double)a1) + eps) * isb)"
     ),
+    lane=_lane,
 )
+
+
+def _settles(hp):
+    """``Rule.settles``: with a constant alpha, constant once beta1^t and beta2^t are
+    flushed (rho_t = rho_inf from there); under alpha/sqrt(t) never (no column of the row
+    is alpha_t itself: the step carries r_t, the decay 1 - alpha_t lambda)."""
+    b1 = np.asarray(hp["beta1"], np.float64)
+    t = settled_from(hp["lr_schedule"], np.ones_like(b1), b1, hp["beta2"])
+    return t if hp["lr_schedule"] == "constant" else np.full_like(t, np.inf)
 
 
 def coefficients(hp, t):
@@ -260,6 +286,7 @@ RADAM = Rule(
     buffers=lambda hp: ("m", "v"),
     reference=reference,
     coefficients=coefficients,
+    settles=_settles,
     textbook=textbook,
     torch_form=torch_form,
     train_lr={"constant": 1e-2, "inv_sqrt": 3e-1},

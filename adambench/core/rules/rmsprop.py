@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, step_size
+from ..schedules import alpha_scalar, settled_at_once, step_size
 from ..spec import (
     LR_SCHEDULE,
     Kernel,
@@ -94,6 +94,22 @@ def _row(p, g, v, b, gbar, c):
         p[j] -= step * bj
 
 
+def _lane(p, g, v, b, gbar, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, v, b, gbar)."""
+    rho, orho, mu, step, eps, centered, inside, wd = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+    zero = c[0] - c[0]
+    floor = np.sqrt(np.finfo(c.dtype).tiny)
+    gj = g if wd == zero else g + wd * p
+    vj = rho * v + orho * gj * gj
+    aj = rho * gbar + orho * gj
+    on = centered != zero
+    w = vj - aj * aj if on else vj
+    denom = np.sqrt(w + eps) if inside != zero else np.sqrt(w) + eps
+    bj = mu * b + (zero if denom < floor else gj / denom)
+    return p - step * bj, vj, bj, aj if on else gbar
+
+
 _CUDA = """
     const T gj = (wd == ZERO) ? g : g + wd * p;
     const T vj = rho * s0 + orho * gj * gj;
@@ -133,6 +149,8 @@ KERNEL = Kernel(
         "(inside != 0) ? ((sqrt(a0 + eps) < ROOT_TINY) ? 0.0 : sqrt((double)a0 + eps))"
         " : ((sqrt(a0) + eps < ROOT_TINY) ? 0.0 : sqrt((double)a0) + eps)"
     ),
+    lane=_lane,
+    alpha_coefs=("step",),
 )
 
 
@@ -198,6 +216,7 @@ RMSPROP_MOMENTUM = Rule(
     buffers=lambda hp: ("v", "b", "gbar") if hp["centered"] else ("v", "b"),
     reference=reference,
     coefficients=coefficients,
+    settles=settled_at_once,
     textbook=textbook,
     torch_form=torch_form,
     train_lr={"constant": 3e-4, "inv_sqrt": 1e-2},

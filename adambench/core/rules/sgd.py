@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import math
 
-from ..schedules import alpha_scalar, step_size
+import numpy as np
+
+from ..schedules import alpha_scalar, settled_at_once, step_size
 from ..spec import (
     LR_SCHEDULE,
     Kernel,
@@ -41,13 +43,15 @@ def reference(p, g, state, hp, t):
         p -= alpha * g
         return
     mu, b = column(hp["momentum"]), state["b"]
-    b[...] = mu * b + g
+    moving = mu > 0  # a run with mu = 0 is plain SGD: no momentum, its b untouched
+    b[...] = np.where(moving, mu * b + g, b)
     d = g + mu * b if hp["nesterov"] else b
-    p -= alpha * d
+    p -= alpha * np.where(moving, d, g)
 
 
 # The fused kernel: per run mu, step = alpha_t, and the switches nesterov and
-# has_momentum (0: plain SGD, no state array); the gradient is g + wd * p where wd != 0.
+# has_momentum (per run, 0: plain SGD, its b untouched; no state array where no run has
+# momentum); the gradient is g + wd * p where wd != 0.
 COEFS = ("mu", "step", "nesterov", "has_momentum", "wd")
 
 
@@ -66,6 +70,18 @@ def _row(p, g, b, _s1, _s2, c):
         p[j] -= step * (gj + mu * bj if nesterov != zero else bj)
 
 
+def _lane(p, g, b, s1, s2, c):
+    """``_row``'s operations on one element with its own coefficient row ``c`` (the
+    lanes engine, engines/regret/lanes.py): returns the new (p, b, s1, s2)."""
+    mu, step, nesterov, has_momentum, wd = c[0], c[1], c[2], c[3], c[4]
+    zero = c[0] - c[0]
+    gj = g if wd == zero else g + wd * p
+    bj = mu * b + gj
+    plain = has_momentum == zero
+    direction = gj if plain else (gj + mu * bj if nesterov != zero else bj)
+    return p - step * direction, b if plain else bj, s1, s2
+
+
 _CUDA = """
     const T gj = (wd == ZERO) ? g : g + wd * p;
     if (has_momentum == ZERO) {
@@ -78,12 +94,20 @@ _CUDA = """
 """
 
 # SGD's V_t is the identity (weight None): its weighted projection is the Euclidean one.
-KERNEL = Kernel(name="sgd", coefs=COEFS, states=(0, 1), row=_row, cuda=_CUDA)
+KERNEL = Kernel(
+    name="sgd",
+    coefs=COEFS,
+    states=(0, 1),
+    row=_row,
+    cuda=_CUDA,
+    lane=_lane,
+    alpha_coefs=("step",),
+)
 
 
 def coefficients(hp, t):
     """This step's kernel coefficients (``COEFS``) per run, for steps ``t``."""
-    has_momentum = float((hp["momentum"] > 0).any())
+    has_momentum = (np.asarray(hp["momentum"]) > 0).astype(np.float64)  # per run
     return KERNEL.stack(
         t,
         mu=hp["momentum"],
@@ -138,6 +162,7 @@ SGD = Rule(
     textbook=textbook,
     torch_form=torch_form,
     extra_check=_check,
+    settles=settled_at_once,
     scale_free=False,
     theorem="ogd",
     train_lr={"constant": 3e-2, "inv_sqrt": 1.0},
