@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 # Level of the two-sided paired t test that decides whether one optimizer is better than
 # another (``paired_ranks``); applied to each pair, not corrected for multiple comparisons.
@@ -78,6 +77,10 @@ def paired_ranks(
     n = sizes.pop() if sizes else 0
     beats: dict[str, list[str]] = {name: [] for name in per_seed}
     if n >= 2:
+        # imported here: scipy.stats takes ~1 s to import, which every command that ranks
+        # nothing (regret, phase, bench) would otherwise pay at start-up
+        from scipy import stats
+
         names = list(values)
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
