@@ -65,9 +65,11 @@ def settled_at_once(hp: dict) -> np.ndarray:
 
 def settles(hp: dict, corrected: bool) -> np.ndarray:
     """``Rule.settles`` of a rule whose coefficients use alpha_t, beta1_t and, with its
-    bias ``corrected``, beta1^t and beta2^t (``settled_from`` of those)."""
+    bias ``corrected``, beta1^t and beta2^t (``settled_from`` of those); a rule without
+    ``beta1_decay`` keeps beta1 constant (lambda = 1)."""
     betas = (hp["beta1"], hp["beta2"]) if corrected else ()
-    return settled_from(hp["lr_schedule"], hp["beta1_decay"], *betas)
+    lam = hp.get("beta1_decay", np.ones_like(np.asarray(hp["beta1"], np.float64)))
+    return settled_from(hp["lr_schedule"], lam, *betas)
 
 
 def step_size(lr: np.ndarray, schedule: str, t: int) -> np.ndarray:

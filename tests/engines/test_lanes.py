@@ -12,13 +12,13 @@ from adambench.problems.online.base import PROJ_BALL, PROJ_BALL_WEIGHTED, PROJ_B
 from adambench.problems.online.registry import make_problem
 
 # points that settle early, late, never (alpha/sqrt(t)) and with a decaying beta1
+_SCHEDULES = ("constant", "inv_sqrt")
 _GRID = [
     {"beta1": b1, "beta2": b2, "lr": 0.3, "lr_schedule": s}
     for b1 in (0.0, 0.9)
     for b2 in (0.5, 0.999)
-    for s in ("constant", "inv_sqrt")
+    for s in _SCHEDULES
 ]
-_SCHEDULES = ("constant", "inv_sqrt")
 
 
 def _same(a, b):
@@ -120,9 +120,9 @@ def _given(rule, rng, n):
     (bias correction, amsgrad, the rule's other forms)."""
     names = {p.name for p in rule.params}
     given = {"lr": rng.uniform(0.01, 1, n), "lr_schedule": "constant"}
-    for name in ("beta1", "beta2", "decay", "momentum"):
+    for name, top in (("beta1", 0.999), ("beta2", 0.9999), ("decay", 0.999), ("momentum", 0.999)):
         if name in names:
-            given[name] = rng.uniform(0, 0.999, n)
+            given[name] = rng.uniform(0, top, n)
     if "weight_decay" in names:
         given["weight_decay"] = np.where(rng.random(n) < 0.5, 0.0, rng.uniform(0, 0.1, n))
     if "beta1_decay" in names:

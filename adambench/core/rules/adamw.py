@@ -38,7 +38,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, decay_power, settled_from, step_size
+from ..schedules import alpha_scalar, decay_power, settles, step_size
 from ..spec import (
     LR_SCHEDULE,
     Kernel,
@@ -162,8 +162,7 @@ def _settles(hp):
     """``Rule.settles``: constant once beta1^t and beta2^t are flushed (step = alpha_t
     there), but under alpha/sqrt(t) never where lambda != 0: the decay 1 - alpha_t lambda
     is not alpha_t."""
-    b1 = np.asarray(hp["beta1"], np.float64)
-    t = settled_from(hp["lr_schedule"], np.ones_like(b1), b1, hp["beta2"])
+    t = settles(hp, True)
     if hp["lr_schedule"] == "inv_sqrt":
         t = np.where(np.asarray(hp["weight_decay"]) != 0, np.inf, t)
     return t

@@ -50,7 +50,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, decay_power, settled_from, step_size
+from ..schedules import alpha_scalar, decay_power, settles, step_size
 from ..spec import (
     LR_SCHEDULE,
     Kernel,
@@ -196,8 +196,7 @@ def _settles(hp):
     """``Rule.settles``: with a constant alpha, constant once beta1^t and beta2^t are
     flushed (rho_t = rho_inf from there); under alpha/sqrt(t) never (no column of the row
     is alpha_t itself: the step carries r_t, the decay 1 - alpha_t lambda)."""
-    b1 = np.asarray(hp["beta1"], np.float64)
-    t = settled_from(hp["lr_schedule"], np.ones_like(b1), b1, hp["beta2"])
+    t = settles(hp, True)
     return t if hp["lr_schedule"] == "constant" else np.full_like(t, np.inf)
 
 
