@@ -17,8 +17,16 @@ _NEGLIGIBLE = 2.0**-60
 
 
 def decay_power(beta: np.ndarray, t: int | float) -> np.ndarray:
-    """beta^t computed as exp(t log beta), with 0^t = 0 and negligible values flushed to 0."""
+    """beta^t computed as exp(t log beta), with 0^t = 0 and negligible values flushed to 0.
+
+    For a table (t an (n, 1) array) the runs that share a beta share its column: it is
+    computed once per distinct value and copied to each (the same values: exp of the same
+    products; a map's runs share their beta2 along a row, a sweep of lr all of them)."""
     beta = np.asarray(beta, dtype=np.float64)
+    if beta.ndim == 1 and beta.size > 1 and np.ndim(t) == 2:
+        values, at = np.unique(beta, return_inverse=True)
+        if values.size < beta.size:
+            return decay_power(values, t)[:, at]
     with np.errstate(divide="ignore"):
         out = np.exp(t * np.log(beta))
     return np.where(out < _NEGLIGIBLE, 0.0, out)

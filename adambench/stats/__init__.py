@@ -35,8 +35,10 @@ from .growth import (
     growth_class,
     growth_evidence,
     log_slope,
+    log_slopes,
     normalised,
     rate_model,
+    rate_models,
     window,
 )
 from .intervals import (
@@ -68,10 +70,12 @@ __all__ = [
     "growth_evidence",
     "identical_rows",
     "log_slope",
+    "log_slopes",
     "log_t_interval",
     "normalised",
     "paired_ranks",
     "rate_model",
+    "rate_models",
     "seeds_needed",
     "t_interval",
     "unanimous",

@@ -10,6 +10,8 @@ intervals (``intervals.across_seeds``).  Fits, on a window of checkpoints (the l
   reddi-synthetic, docs/theory.md §2.5); a = 0 for O(sqrt T) regret.
 * ``log_slope``: least-squares slope of log R against log T: O(sqrt T) gives 0.5,
   linear regret 1 (docs/theory.md §4.1: sublinear means R(T)/T -> 0).
+* ``rate_models``, ``log_slopes``: the same fits of many curves at once (each curve still
+  on its own), which is how ``growth_evidence`` fits a cell's seeds.
 * ``normalised``: R(T)/sqrt(T) and R(T)/T at every checkpoint.
 
 The decision rule of the regret verdicts (``growth_evidence`` gathers, ``growth_class``
@@ -34,6 +36,7 @@ of the rate a (an exact curve: its value):
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -53,43 +56,87 @@ def window(ends: np.ndarray, decades: float = 2.0) -> np.ndarray:
     return ends >= ends[-1] / 10.0**decades
 
 
+@lru_cache(maxsize=64)
+def _design(ends: tuple[float, ...], decades: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """The window's mask, the pseudo-inverse of its rate-model design matrix (columns
+    T/s, sqrt(T/s), 1; s the window's largest T) and s: shared by every curve that is
+    finite on the whole window (the curves of one engine run share their checkpoints)."""
+    T = np.asarray(ends, dtype=np.float64)
+    mask = window(T, decades)
+    Tw = T[mask]
+    scale = float(Tw.max())
+    X = np.column_stack([Tw / scale, np.sqrt(Tw / scale), np.ones_like(Tw)])
+    return mask, np.linalg.pinv(X), scale
+
+
+def rate_models(ends: np.ndarray, regret: np.ndarray, decades: float = 2.0) -> np.ndarray:
+    """Least squares R(T) = a T + b sqrt(T) + c over the window, for every curve (row of
+    ``regret``) on its own: an (n, 3) array of (a, b, c), NaN where fewer than four finite
+    checkpoints fall in the window.  A curve finite on the whole window is fitted by the
+    window's pseudo-inverse (all of them in one product), any other on its finite
+    checkpoints."""
+    T = np.asarray(ends, dtype=np.float64)
+    R = np.atleast_2d(np.asarray(regret, dtype=np.float64))
+    mask, pinv, scale = _design(tuple(T.tolist()), float(decades))
+    out = np.full((R.shape[0], 3), np.nan)
+    if mask.sum() < 4:
+        return out
+    Rw = R[:, mask]
+    whole = np.isfinite(Rw).all(axis=1)
+    out[whole] = Rw[whole] @ pinv.T
+    for k in np.flatnonzero(~whole):  # a curve that left the finite numbers in the window
+        keep = mask & np.isfinite(R[k])
+        if keep.sum() >= 4:
+            Tw = T[keep]
+            X = np.column_stack([Tw / scale, np.sqrt(Tw / scale), np.ones_like(Tw)])
+            out[k] = np.linalg.lstsq(X, R[k, keep], rcond=None)[0]
+    return out * np.array([1.0 / scale, 1.0 / math.sqrt(scale), 1.0])
+
+
 def rate_model(ends: np.ndarray, regret: np.ndarray, decades: float = 2.0) -> dict | None:
-    """Least squares R(T) = a T + b sqrt(T) + c over the window of one curve.
+    """Least squares R(T) = a T + b sqrt(T) + c over the window of one curve
+    (``rate_models`` of that curve), with the window's first and last T.
 
     None if fewer than four finite checkpoints fall in the window.
     """
     T = np.asarray(ends, dtype=np.float64)
     R = np.asarray(regret, dtype=np.float64)
-    mask = window(T, decades) & np.isfinite(R)
-    if mask.sum() < 4:
+    a, b, c = rate_models(T, R[None], decades)[0]
+    if not math.isfinite(a):
         return None
-    Tw, Rw = T[mask], R[mask]
-    scale = Tw.max()
-    X = np.column_stack([Tw / scale, np.sqrt(Tw / scale), np.ones_like(Tw)])
-    coef, *_ = np.linalg.lstsq(X, Rw, rcond=None)
-    return {
-        "a": float(coef[0] / scale),
-        "b": float(coef[1] / math.sqrt(scale)),
-        "c": float(coef[2]),
-        "T_from": float(Tw.min()),
-        "T_to": float(Tw.max()),
-    }
+    Tw = T[window(T, decades) & np.isfinite(R)]
+    return {"a": float(a), "b": float(b), "c": float(c), "T_from": float(Tw.min()),
+            "T_to": float(Tw.max())}  # fmt: skip
+
+
+def log_slopes(ends: np.ndarray, regret: np.ndarray, decades: float = 2.0) -> np.ndarray:
+    """Least-squares slope of log R against log T over the window, on the points with
+    R > 0, for every curve (row of ``regret``): cov(x, y) / var(x), ``scipy.stats.
+    linregress``'s slope (to rounding), all curves in one pass; NaN where fewer than
+    three such points remain."""
+    T = np.asarray(ends, dtype=np.float64)
+    R = np.atleast_2d(np.asarray(regret, dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        keep = window(T, decades) & np.isfinite(R) & (R > 0)
+    w = keep.astype(np.float64)
+    n = w.sum(axis=1)
+    x = np.log(T)
+    y = np.log(np.where(keep, R, 1.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dx = (x - ((w * x).sum(axis=1) / n)[:, None]) * w
+        dy = (y - ((w * y).sum(axis=1) / n)[:, None]) * w
+        slope = (dx * dy).sum(axis=1) / (dx * dx).sum(axis=1)
+    return np.where(n >= 3, slope, np.nan)
 
 
 def log_slope(ends: np.ndarray, regret: np.ndarray, decades: float = 2.0) -> float | None:
-    """Slope of log R against log T over the window of one curve (points with R > 0).
+    """Slope of log R against log T over the window of one curve (points with R > 0:
+    ``log_slopes`` of that curve).
 
     None if fewer than three such points remain.
     """
-    T = np.asarray(ends, dtype=np.float64)
-    R = np.asarray(regret, dtype=np.float64)
-    mask = window(T, decades) & np.isfinite(R) & (R > 0)
-    if mask.sum() < 3:
-        return None
-    # scipy.stats.linregress's slope, cov(x, y) / var(x) from np.cov (the same bits, without
-    # its per-call overhead: 0.29 ms against 0.02)
-    cov = np.cov(np.log(T[mask]), np.log(R[mask]), bias=True)
-    return float(cov[0, 1] / cov[0, 0])
+    s = float(log_slopes(ends, np.asarray(regret, dtype=np.float64)[None], decades)[0])
+    return s if math.isfinite(s) else None
 
 
 def normalised(ends: np.ndarray, regret: np.ndarray) -> dict[str, np.ndarray]:
@@ -117,8 +164,7 @@ def growth_evidence(
     curves = R[:1] if same else R
     windows, rates = [], []
     for dec in WINDOWS:
-        fits = [rate_model(ends, c, dec) for c in curves]
-        a = [None if f is None else f["a"] for f in fits]
+        a = _values(rate_models(ends, curves, dec)[:, 0])
         rates.append(a)
         mask = window(ends, dec)
         windows.append(
@@ -127,7 +173,7 @@ def growth_evidence(
                 "T_from": float(ends[mask].min()),
                 "T_to": float(ends[-1]),
                 "rate": across_seeds(a, exact, level),
-                "exponent": across_seeds([log_slope(ends, c, dec) for c in curves], exact, level),
+                "exponent": across_seeds(_values(log_slopes(ends, curves, dec)), exact, level),
             }
         )
     change = [
@@ -145,6 +191,11 @@ def growth_evidence(
         "level": level,
         "rate_spread": [_spread(a) for a in rates],
     }
+
+
+def _values(v: np.ndarray) -> list[float | None]:
+    """The estimates as ``across_seeds`` takes them: None where there is none (NaN)."""
+    return [float(x) if math.isfinite(x) else None for x in v]
 
 
 def _spread(values: list[float | None]) -> float | None:

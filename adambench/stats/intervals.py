@@ -58,6 +58,8 @@ def t_interval(values: Any, level: float = LEVEL) -> tuple[Any, Any, Any]:
     (n, ...) input arrays of shape (...).
     """
     v = np.asarray(values, dtype=np.float64)
+    if v.ndim == 1:
+        return _t_interval_1d(v, level)
     mean = v.mean(axis=0)
     n = v.shape[0]
     if n < 2:
@@ -70,6 +72,25 @@ def t_interval(values: Any, level: float = LEVEL) -> tuple[Any, Any, Any]:
     if np.ndim(mean) == 0:
         return float(mean), float(lo), float(hi)
     return mean, lo, hi
+
+
+def _t_interval_1d(v: np.ndarray, level: float) -> tuple[float, float, float]:
+    """``t_interval`` of n samples as floats: ``mean``'s and ``std(ddof=1)``'s own
+    operations (a sum, a division; the deviations' squares summed, divided by n - 1, a
+    root), so the same bits, at a tenth of their wrappers' cost (a phase map asks it five
+    times a cell)."""
+    n = v.size
+    total = np.add.reduce(v)
+    mean = float(total / n)
+    if n < 2 or not np.isfinite(v).all():
+        return mean, math.nan, math.nan
+    with np.errstate(over="ignore"):  # a spread past the float range: no interval
+        dev = v - total / n
+        var = float(np.add.reduce(dev * dev)) / (n - 1)
+    half = t_quantile(0.5 + level / 2, n - 1) * (math.sqrt(var) / math.sqrt(n))
+    if not math.isfinite(half):
+        return mean, math.nan, math.nan
+    return mean, mean - half, mean + half
 
 
 def identical_rows(values: Any, rtol: float = 1e-12) -> bool:

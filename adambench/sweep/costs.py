@@ -46,9 +46,11 @@ COSTS = {
 # The runs-as-lanes loop (engines/regret/lanes.py) per run-step and a phase cell's verdict,
 # measured on the project's 2-core VM: Adam on reddi-stochastic, 40 x 40 points x 3 seeds,
 # T = 1e6, alpha/sqrt(t), two threads, 6.1 s for 4.8e9 run-steps; a cell's verdict
-# (growth_evidence and growth_class, 3 seeds, T = 1e5) 1.0 ms
+# (growth_evidence and growth_class, 3 seeds, T = 1e5) 1.0 ms, then 0.57 ms against 0.20 ms
+# on one machine in one session once the seeds' fits were one product (stats/growth.py):
+# 0.4 ms, the first figure scaled by that ratio
 LANES_SECONDS_PER_RUN_STEP = 1.3e-9
-CELL_SECONDS = 1.0e-3
+CELL_SECONDS = 0.4e-3
 
 
 def unit_seconds(

@@ -285,6 +285,8 @@ def test_coefficient_table_equals_per_step_calls(name, hp):
     t = np.arange(1, 601).reshape(-1, 1)
     table = rule.coefficients(values, t)
     assert table.shape[:2] == (600, 3)
+    # laid out column by column (core/spec.stack_columns), as the lanes engine reads it
+    assert np.moveaxis(table, -1, 0).flags.c_contiguous
     for k in (1, 2, 3, 17, 255, 256, 257, 600):
         np.testing.assert_array_equal(table[k - 1], rule.coefficients(values, k), f"t={k}")
 
@@ -363,6 +365,20 @@ def test_decay_power_never_subnormal(beta, t):
 
 def test_decay_power_flushes_beta1_at_a_million_steps():
     assert decay_power(np.array([0.9]), 10**6)[0] == 0.0
+
+
+def test_decay_power_table_of_shared_betas_is_each_runs_own():
+    # a table computes a shared beta once: the same bits as every run's own column, and as
+    # one step at a time
+    rng = np.random.default_rng(7)
+    betas = rng.choice([0.0, 0.5, 0.9, 0.999, 0.9999, 1.0, *rng.uniform(0, 1, 5)], 300)
+    t = np.arange(1, 3001).reshape(-1, 1)
+    table = decay_power(betas, t)
+    assert np.unique(betas).size < betas.size and table.shape == (3000, 300)
+    alone = np.stack([decay_power(np.array([b]), t)[:, 0] for b in betas], axis=1)
+    assert np.array_equal(table, alone)
+    for k in (0, 1, 17, 2999):
+        assert np.array_equal(table[k], decay_power(betas, int(t[k, 0])))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])

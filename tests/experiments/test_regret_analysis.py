@@ -24,19 +24,33 @@ def test_log_slope_recovers_power_laws_per_seed_with_an_interval_across_seeds():
     assert fits.log_slope(T, -np.ones(T.size)) is None
 
 
-def test_slope_and_interval_are_scipys_to_the_bit():
+def test_slope_is_scipys_and_interval_is_scipys_to_the_bit():
     # computed without scipy's per-call wrappers (stats/intervals.py): the same numbers
+    # (the slope of every curve in one pass: linregress's to rounding)
     from scipy import stats as st
 
     rng = np.random.default_rng(5)
     T = checkpoints(10**6).astype(float)
     R = 2.0 * T**0.6 * np.exp(rng.normal(0, 0.05, T.size))
     mask = fits.window(T) & (R > 0)
-    assert fits.log_slope(T, R) == st.linregress(np.log(T[mask]), np.log(R[mask])).slope
+    slope = st.linregress(np.log(T[mask]), np.log(R[mask])).slope
+    assert fits.log_slope(T, R) == pytest.approx(slope, rel=1e-12)
+    cut = np.where(T < 1e5, -1.0, R)  # R <= 0 on part of the window: those points drop
+    keep = mask & (T >= 1e5)
+    other = st.linregress(np.log(T[keep]), np.log(R[keep])).slope
+    slopes = fits.log_slopes(T, np.stack([R, 3.0 * R, cut]))
+    assert slopes == pytest.approx([slope, slope, other], rel=1e-12) and other != slope
     v = rng.normal(0, 1, (5, 7))
     mean, lo, hi = fits.t_interval(v)
     half = st.t.ppf(0.975, 4) * st.sem(v, axis=0)
     assert np.array_equal(lo, v.mean(axis=0) - half) and np.array_equal(hi, mean + half)
+    for k in range(v.shape[1]):  # one quantity's seeds (1-D): floats, the same bits
+        m, low, high = fits.t_interval(v[:, k])
+        assert (m, low, high) == (mean[k], lo[k], hi[k]) and isinstance(low, float)
+    for n in (3, 9, 40):  # past numpy's 8-way unrolled sums
+        w = rng.lognormal(0, 3, n)
+        m, low, _ = fits.t_interval(w)
+        assert (m, low) == (w.mean(), w.mean() - st.t.ppf(0.975, n - 1) * st.sem(w))
 
 
 def test_rate_model_separates_the_transient():

@@ -206,10 +206,13 @@ def _coefficients(bias_correction: bool):
             bc1 = 1.0 - decay_power(b1, t)
             bc2 = 1.0 - decay_power(b2, t)
             eps_hat = hp["eps_hat"]
-            efficient = eps_hat >= 0
-            step = np.where(efficient, alpha * np.sqrt(bc2) / bc1, alpha / bc1)
-            inv_sqrt_bc2 = np.where(efficient, 1.0, 1.0 / np.sqrt(bc2))
-            eps = np.where(efficient, eps_hat, eps)
+            efficient = eps_hat >= 0  # every run or none (_check_eps_hat)
+            if np.any(efficient):
+                step = np.where(efficient, alpha * np.sqrt(bc2) / bc1, alpha / bc1)
+                inv_sqrt_bc2 = np.where(efficient, 1.0, 1.0 / np.sqrt(bc2))
+                eps = np.where(efficient, eps_hat, eps)
+            else:  # np.where's second values, without computing its first
+                step, inv_sqrt_bc2 = alpha / bc1, 1.0 / np.sqrt(bc2)
         else:
             step, inv_sqrt_bc2 = alpha, 1.0
         return KERNEL.stack(

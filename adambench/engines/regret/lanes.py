@@ -463,13 +463,14 @@ class LaneRuns:
         if live:  # the changing rows: the first step's whole, then the columns that change
             steps = np.arange(t, t + n, dtype=np.int64).reshape(-1, 1)
             rows = self.rule.coefficients(self._subset(np.arange(live)), steps)
-            rows = np.broadcast_to(rows, (n, live, K))
-            cols = np.flatnonzero((rows != rows[:1]).any(axis=(0, 1)))
+            # (K, n, live): a contiguous array for a table of Kernel.stack (stack_columns)
+            by_col = np.moveaxis(np.broadcast_to(rows, (n, live, K)), -1, 0)
+            cols = np.flatnonzero((by_col != by_col[:, :1]).any(axis=(1, 2)))
             width = -(-live // LANES) * LANES  # a multiple of LANES: (n, columns, width)
             base = np.zeros((K, width), self.ft)
-            base[:, :live] = rows[0].T
+            base[:, :live] = by_col[:, 0]
             table = np.zeros((n, max(1, cols.size), width), self.ft)
-            table[:, : cols.size, :live] = rows[:, :, cols].transpose(0, 2, 1)
+            table[:, : cols.size, :live] = by_col[cols].transpose(1, 0, 2)
         a = self.arrays
         d, nnz = a["x"].shape[1], idx.shape[2]
         kind = PROJ_BOX if proj == PROJ_BOX else PROJ_BALL
