@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from adambench.core.registry import RULES
+from adambench.engines.regret import lanes
 from adambench.engines.regret.engine import RunPoint, run
 from adambench.problems.online.registry import make_problem
 
@@ -67,7 +68,7 @@ def main(T: int) -> None:
         Td = max(1000, T // d)
         cost = {}
         for loop in ("steps", "lanes"):
-            if loop == "lanes" and d > 32:
+            if loop == "lanes" and d > lanes.MAX_D:
                 continue
             run(prob, pts[:2], [0], 300, loop=loop)  # compile
             sec = best(
@@ -89,8 +90,8 @@ def main(T: int) -> None:
 
         go()
         cost["minimal"] = best(go) / (runs * Td) * 1e9
-        lanes = cost.get("lanes")
-        ratio = f"{lanes / cost['minimal']:.1f}x" if lanes else "-"
+        laned = cost.get("lanes")
+        ratio = f"{laned / cost['minimal']:.1f}x" if laned else "-"
         cells = [
             f"{cost[k]:8.2f}" if k in cost else f"{'-':>8}" for k in ("steps", "lanes", "minimal")
         ]

@@ -96,6 +96,26 @@ def test_forced_lanes_equal_steps_in_three_dimensions_on_the_ball():
     assert a.diverged[-4:].all() and not a.diverged[:-4].any()
 
 
+@pytest.mark.parametrize(
+    "name, dim, optimizer, projection",
+    [("logistic", 4, "adam", "weighted"), ("least-squares", 4, "adam", "weighted"),
+     ("hinge", 3, "amsgrad", "euclidean"), ("sparse-logistic", 6, "adam", "weighted")],
+)  # fmt: skip
+def test_lanes_equal_steps_in_several_dimensions(name, dim, optimizer, projection):
+    # dense a_t in coordinate order (logistic on a box, hinge on a ball: entry e is
+    # coordinate e, no selects) and sparse (3 entries of 6 coordinates: the selects), with
+    # a loss whose slope varies, so that every run keeps its own gradient statistics.
+    # logistic and least-squares have one loop but for the loss: numba's disk cache once
+    # served the first's loop for the second (the loss is a constant, not in its source)
+    problem = make_problem(name, dim=dim)
+    proj = problem.projection_kind(projection)
+    assert lanes.supports(get_rule(optimizer), dim, proj, "lanes")
+    pts = _points(optimizer)
+    a = run(problem, pts, [0, 1], 1200, projection=projection, loop="steps", block=400)
+    b = run(problem, pts, [0, 1], 1200, projection=projection, loop="lanes", block=400)
+    _same(a, b)
+
+
 def test_which_runs_take_the_lanes_loop():
     adam = get_rule("adam")
     assert lanes.supports(adam, 1, PROJ_BOX)

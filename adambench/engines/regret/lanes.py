@@ -49,13 +49,17 @@ from ...problems.online.generate import phi
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 LANES = 64  # runs per task: the lane loops' length (8 AVX-512 vectors of float64)
-# d the lanes loop is chosen for ("auto"): measured (scripts/lanes-speed.py, 20 x 20 points
-# x 3 seeds, adam, T = 1e5, one thread), the 1-D reddi-stochastic costs 4.2 ns per run-step
-# here against 89 on the per-run loop; at d = 10 (linear, dense a_t) 113 against 173, and
-# in an earlier run the same (108 and 101): the selects over coordinates eat most of the
-# gain, so "auto" keeps the lanes loop to d = 1
+# d the lanes loop is chosen for ("auto"): measured (one thread, 20 x 20 adam points x 3
+# seeds, T = 1e5 / d), ns per run-step, per-run loop against lanes: reddi-stochastic (d = 1)
+# 86 against 4; linear (dense a_t) d = 2, 4, 10, 16: 97/11, 101/20, 104/52, 121/77; logistic
+# d = 10: 142/84, d = 32: 272/295; sparse-logistic (3 entries) d = 8: 124/86, d = 16:
+# 140/140.  But with 4 points x 3 seeds (two threads) at d = 10 the lanes lose (logistic
+# 532 against 370, linear 101 against 88: tasks of 4 lanes), where at d = 1 they win at
+# any count (1 point: 119 against 178), so "auto" keeps them to d = 1
 AUTO_D = 1
-MAX_D = 32  # the largest d it compiles for (the loops over coordinates unroll)
+# the largest d it compiles for: the loops over coordinates unroll, and numba's compiler
+# recursed past Python's limit on a 32 x 3 sparse body
+MAX_D = 16
 
 _SOURCE = """
 def NAME(idx, val, yv, table, cols, base, const, n_live, t0, lr, inv_sqrt, x, s0, s1, s2, radius,
@@ -181,7 +185,10 @@ LOAD_DATA
 # step's nnz entries (index, value) of a_t are read once per step into scalars, and
 # coordinate i of a run is reached by selects over i = 0..d-1, never at an offset computed
 # from an index nor in an inner loop (with either, LLVM leaves the loop scalar: measured,
-# 2.5x slower at d = 1).  Operations are run_block's, in its order.
+# 2.5x slower at d = 1).  That costs d selects per entry, d * nnz per step; where a block's
+# a_t is dense in coordinate order (entry e at coordinate e, every step: the dense
+# problems' streams), entry e is coordinate e and there is no select (``dense``).
+# Operations are run_block's, in its order.
 #
 # Two bodies.  The exact one keeps a diverged run's values with selects (``keep``), as
 # run_block stops at it.  The fast one, for a block in which no run of the task is diverged,
@@ -191,9 +198,12 @@ LOAD_DATA
 # run-step).  With a linear loss (phi' = 1 at every z) every run of a seed has the same
 # g_t, so the fast body keeps the gradient statistics (sum g_i^2, max ||g||^2, max
 # ||g||_inf) once per step for the task, not per lane (``shared``), when they start equal.
-def _step(d: int, nnz: int, proj: int, tracks: bool, fast: bool, shared: bool) -> list[str]:
+def _step(
+    d: int, nnz: int, proj: int, tracks: bool, fast: bool, shared: bool, dense: bool
+) -> list[str]:
     """The body of the loop over lanes (one run, lane j, step t): the exact one, or the
-    fast one (``fast``; ``shared``: the gradient statistics kept outside it)."""
+    fast one (``fast``; ``shared``: the gradient statistics kept outside it; ``dense``:
+    entry e of a_t is coordinate e, no selects)."""
     coords, entries = range(d), range(nnz)
     out = ["# the played point x_t: its bounding box, a divergence check, <a_t, x_t>"]
     out += [] if fast else ["bad = dead[j] != 0.0"]
@@ -204,6 +214,9 @@ def _step(d: int, nnz: int, proj: int, tracks: bool, fast: bool, shared: bool) -
         out += [] if fast else [f"bad = bad or not np.isfinite(x{i})"]
     out.append("z = 0.0")
     for e in entries:
+        if dense:
+            out.append(f"z += ve{e} * x{e}")
+            continue
         out.append("xe = 0.0")
         out += [f"xe = x{i} if ie{e} == {i} else xe" for i in coords]
         out.append(f"z += ve{e} * xe")
@@ -224,10 +237,10 @@ def _step(d: int, nnz: int, proj: int, tracks: bool, fast: bool, shared: bool) -
                 "tot[j] = tot[j] if keep else tk"]  # fmt: skip
     out += [f"ge{e} = df * ve{e}" for e in entries]
     if not shared:
-        out += _gstats(d, nnz, "" if fast else "keep", True)
+        out += _gstats(d, nnz, "" if fast else "keep", True, dense)
     out.append("row = rows[:, j]")
     for i in coords:  # g_t at coordinate i in the run dtype (run_block's g array): the last entry
-        gc = " + ".join(f"ge{e} * last{e}_{i}" for e in entries)
+        gc = f"ge{i}" if dense else " + ".join(f"ge{e} * last{e}_{i}" for e in entries)
         out.append(
             f"p, b0, b1, b2 = _lane(xl[{i}, j], FT({gc}), a0[{i}, j], a1[{i}, j], a2[{i}, j], row)"
         )
@@ -251,10 +264,11 @@ def _step(d: int, nnz: int, proj: int, tracks: bool, fast: bool, shared: bool) -
     return out
 
 
-def _gstats(d: int, nnz: int, keep: str, lane: bool) -> list[str]:
+def _gstats(d: int, nnz: int, keep: str, lane: bool, dense: bool) -> list[str]:
     """run_block's gradient statistics of step t from g's entries: sum g_i^2 per coordinate
     (sq), max ||g||^2 (g2), max ||g||_inf (gi); of lane j (``lane``; ``keep``: the select
-    that keeps them), or the task's shared scalars ssq{i}, sg2, sgi from sge{e}."""
+    that keeps them), or the task's shared scalars ssq{i}, sg2, sgi from sge{e}; entry e
+    at coordinate e (``dense``), or at any, weighted by on{e}_{i}."""
 
     def put(name: str, value: str) -> str:
         return f"{name} = {name} if {keep} else {value}" if keep else f"{name} = {value}"
@@ -265,21 +279,30 @@ def _gstats(d: int, nnz: int, keep: str, lane: bool) -> list[str]:
     out = ["n2 = 0.0", "ninf = 0.0"]
     for e in range(nnz):
         g = ge.format(e=e)
-        out += [put(sq.format(i=i), f"{sq.format(i=i)} + {g} * {g} * on{e}_{i}") for i in range(d)]
+        if dense:  # run_block's gsq[r, e] += g_e * g_e
+            out.append(put(sq.format(i=e), f"{sq.format(i=e)} + {g} * {g}"))
+        else:
+            out += [put(sq.format(i=i), f"{sq.format(i=i)} + {g} * {g} * on{e}_{i}")
+                    for i in range(d)]  # fmt: skip
         out += [f"n2 += {g} * {g}", f"ninf = max(ninf, abs({g}))"]
     return out + [put(g2, f"max({g2}, n2)"), put(gi, f"max({gi}, ninf)")]
 
 
 def _source(
-    name: str, d: int, nnz: int, proj: int, tracks: bool, alpha: tuple[int, ...], shared: bool
-) -> str:
-    """The lanes loop's source for one (d, nnz, projection, track, shared statistics)."""
-    load = [f"ie{e} = idx[s, t, {e}]\nve{e} = val[s, t, {e}]" for e in range(nnz)]
+    name: str, d: int, nnz: int, proj: int, tracks: bool, alpha: tuple[int, ...], shared: bool,
+    dense: bool,
+) -> str:  # fmt: skip
+    """The lanes loop's source for one (d, nnz, projection, track, shared statistics,
+    dense a_t)."""
+    if dense:  # entry e is coordinate e: its value only
+        load = [f"ve{e} = val[s, t, {e}]" for e in range(nnz)]
+    else:
+        load = [f"ie{e} = idx[s, t, {e}]\nve{e} = val[s, t, {e}]" for e in range(nnz)]
     # 1.0 / 0.0 weights, per step: entry e is at coordinate i (on), and is the last there
     # (last: run_block's g[i] = g_e overwrites).  A product by a weight and a sum of one
     # nonzero term are exact (g_t is finite where it is used), and unlike a select on the
     # index they leave the loop over lanes vectorised (a select: 4x slower, measured).
-    for e in range(nnz):
+    for e in range(nnz if not dense else 0):
         for i in range(d):
             later = "".join(f" and ie{k} != {i}" for k in range(e + 1, nnz))
             load += [f"on{e}_{i} = 1.0 if ie{e} == {i} else 0.0",
@@ -294,15 +317,15 @@ def _source(
     marks = {
         "COPY_IN": _COPY_IN.strip().splitlines(),
         "ROWS": rows.strip().splitlines(),
-        "FAST_STEP": _step(d, nnz, proj, tracks, True, shared),
-        "STEP": _step(d, nnz, proj, tracks, False, False),
+        "FAST_STEP": _step(d, nnz, proj, tracks, True, shared, dense),
+        "STEP": _step(d, nnz, proj, tracks, False, False, dense),
     }
     if shared:  # the task's statistics: from lane 0, per step, into every lane
         marks["SHARED_INIT"] = [f"ssq{i} = sq[{i}, 0]" for i in range(d)] + [
             "sg2 = g2[0]", "sgi = gi[0]"]  # fmt: skip
         marks["SHARED_STEP"] = [
             f"sge{e} = phi(LOSS, 0.0, y)[1] * ve{e}" for e in range(nnz)
-        ] + _gstats(d, nnz, "", False)
+        ] + _gstats(d, nnz, "", False, dense)
         marks["SHARED_OUT"] = (
             ["for j in range(w):"]
             + [f"    sq[{i}, j] = ssq{i}" for i in range(d)]
@@ -339,10 +362,11 @@ def supports(rule: Rule, d: int, proj: int, loop: str = "auto") -> bool:
 
 
 @cache
-def _block(kind: int, d: int, nnz: int, loss: int, proj: int, dtype: str) -> Any:
+def _block(kind: int, d: int, nnz: int, loss: int, proj: int, dtype: str, dense: bool) -> Any:
     """The lanes loop compiled for kernel number ``kind`` (its lane and track inlined) and
-    for one problem's d, nnz, loss and projection: constants, so that the loops over
-    coordinates unroll inside the loop over lanes, which LLVM then vectorises."""
+    for one problem's d, nnz, loss and projection, and whether a_t's entry e is coordinate
+    e (``dense``): constants, so that the loops over coordinates unroll inside the loop over
+    lanes, which LLVM then vectorises."""
     kernel = KERNELS[kind]
     inline = dict(_JIT, inline="always")
     track = kernel.track
@@ -361,12 +385,17 @@ def _block(kind: int, d: int, nnz: int, loss: int, proj: int, dtype: str) -> Any
     space["SHARED"] = shared
 
     def source(name: str) -> str:
-        return _source(name, d, nnz, proj, track is not None, alpha, shared)
+        return _source(name, d, nnz, proj, track is not None, alpha, shared, dense)
 
-    # the code's hash in the name: numba's disk cache never serves another loop
-    code = source("lanes") + "".join(inspect.getsource(f) for f in parts)
+    # the code's hash in the name, with the constants it reads as globals (numba freezes
+    # them into the compiled loop, and its disk cache looks at neither): the cache never
+    # serves another loop (it once served a linear loss's loop for a least-squares one)
+    consts = {k: space[k] for k in ("D", "LOSS", "KC", "LANES", "SHARED")}
+    parts.append(phi.py_func)  # the losses, inlined too
+    code = source("lanes") + "".join(inspect.getsource(f) for f in parts) + repr(consts)
     tag = hashlib.sha256(code.encode()).hexdigest()[:12]
-    name = f"lanes_{kernel.name.replace('-', '_')}_{dtype}_d{d}_proj{proj}_{tag}"
+    form = "dense" if dense else "sparse"
+    name = f"lanes_{kernel.name.replace('-', '_')}_{dtype}_d{d}_{form}_loss{loss}_proj{proj}_{tag}"
     code = source(name)
     exec(compile(code, __file__, "exec"), space)  # noqa: S102
     # Serial and nogil: threads take shares of the tasks (``_run_tasks``).  numba's
@@ -481,7 +510,8 @@ class LaneRuns:
             a["xmin"], a["xmax"], a["tracked"], a["diverged"],
         )  # fmt: skip
         tasks = a["x"].shape[0] * -(-P // LANES)  # seeds x tasks of LANES runs
-        _run_tasks(_block(self.kind, d, nnz, loss, kind, self.ft.name), args, tasks)
+        dense = nnz == d and bool((idx == np.arange(d)).all())  # every step's a_t in order
+        _run_tasks(_block(self.kind, d, nnz, loss, kind, self.ft.name, dense), args, tasks)
 
     def scatter(self, batch: dict[str, Any]) -> None:
         """Write the runs' values into the engine's run-major (B, d) and (B,) arrays."""
