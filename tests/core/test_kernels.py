@@ -381,6 +381,21 @@ def test_decay_power_table_of_shared_betas_is_each_runs_own():
         assert np.array_equal(table[k], decay_power(betas, int(t[k, 0])))
 
 
+def test_nadam_momentum_tables_of_shared_values_are_each_runs_own():
+    # NAdam's mu_t and its product computed once per distinct (beta1, psi): each run's own
+    from adambench.core.rules.nadam import momentum_at, momentum_product
+
+    rng = np.random.default_rng(8)
+    b1 = rng.choice([0.0, 0.5, 0.9, 0.99], 60)
+    psi = rng.choice([0.0, 0.004, 0.01], 60)
+    t = np.arange(1, 2001).reshape(-1, 1)
+    for f in (momentum_at, momentum_product):
+        table = f(b1, psi, t)
+        alone = np.stack([f(b1[r : r + 1], psi[r : r + 1], t)[:, 0] for r in range(60)], axis=1)
+        assert table.shape == (2000, 60) and np.array_equal(table, alone), f.__name__
+        assert np.array_equal(table[99], f(b1, psi, 100)), f.__name__
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("name", ["adam", "adamax", "amsgrad"])
 def test_steps_near_a_million_match_reference(name, dtype):
