@@ -66,7 +66,9 @@ def _design(ends: tuple[float, ...], decades: float) -> tuple[np.ndarray, np.nda
     Tw = T[mask]
     scale = float(Tw.max())
     X = np.column_stack([Tw / scale, np.sqrt(Tw / scale), np.ones_like(Tw)])
-    return mask, np.linalg.pinv(X), scale
+    pinv = np.linalg.pinv(X)
+    mask.flags.writeable = pinv.flags.writeable = False  # cached: shared by every caller
+    return mask, pinv, scale
 
 
 def rate_models(ends: np.ndarray, regret: np.ndarray, decades: float = 2.0) -> np.ndarray:

@@ -77,8 +77,8 @@ def t_interval(values: Any, level: float = LEVEL) -> tuple[Any, Any, Any]:
 def _t_interval_1d(v: np.ndarray, level: float) -> tuple[float, float, float]:
     """``t_interval`` of n samples as floats: ``mean``'s and ``std(ddof=1)``'s own
     operations (a sum, a division; the deviations' squares summed, divided by n - 1, a
-    root), so the same bits, at a tenth of their wrappers' cost (a phase map asks it five
-    times a cell)."""
+    root), so the same bits, without their wrappers (measured, 3 samples: 4.3 against
+    14.4 us; a phase map asks it five times a cell)."""
     n = v.size
     total = np.add.reduce(v)
     mean = float(total / n)
