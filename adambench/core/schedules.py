@@ -7,6 +7,8 @@ by every run of a batch, and return float64 vectors.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -23,13 +25,30 @@ def decay_power(beta: np.ndarray, t: int | float) -> np.ndarray:
     computed once per distinct value and copied to each (the same values: exp of the same
     products; a map's runs share their beta2 along a row, a sweep of lr all of them)."""
     beta = np.asarray(beta, dtype=np.float64)
-    if beta.ndim == 1 and beta.size > 1 and np.ndim(t) == 2:
-        values, at = np.unique(beta, return_inverse=True)
-        if values.size < beta.size:
-            return decay_power(values, t)[:, at]
+    shared = per_distinct(decay_power, t, beta) if np.ndim(t) == 2 else None
+    if shared is not None:
+        return shared
     with np.errstate(divide="ignore"):
         out = np.exp(t * np.log(beta))
     return np.where(out < _NEGLIGIBLE, 0.0, out)
+
+
+def per_distinct(f: Callable[..., np.ndarray], t: Any, *per_run: Any) -> np.ndarray | None:
+    """``f(*per_run, t)`` computed once per distinct tuple of the runs' values (``per_run``:
+    (R,) vectors, broadcast together) and copied to each run's column (the last axis); None
+    where there is one run or every run's tuple is distinct.  For an ``f`` whose column of
+    a run depends on that run's values alone, the same values."""
+    cols = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in per_run))
+    if cols[0].ndim != 1 or cols[0].size < 2:
+        return None
+    if len(cols) == 1:  # a 1-D unique: np.unique along an axis sorts rows as records, slower
+        values, at = np.unique(cols[0], return_inverse=True)
+        rows = values[:, None]
+    else:
+        rows, at = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
+    if len(rows) == cols[0].size:
+        return None
+    return f(*rows.T, t)[..., at.reshape(-1)]
 
 
 def flushed_from(beta: np.ndarray) -> np.ndarray:

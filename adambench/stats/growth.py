@@ -56,6 +56,11 @@ def window(ends: np.ndarray, decades: float = 2.0) -> np.ndarray:
     return ends >= ends[-1] / 10.0**decades
 
 
+def _columns(Tw: np.ndarray, scale: float) -> np.ndarray:
+    """The rate model's design matrix on checkpoints ``Tw``: columns T/s, sqrt(T/s), 1."""
+    return np.column_stack([Tw / scale, np.sqrt(Tw / scale), np.ones_like(Tw)])
+
+
 @lru_cache(maxsize=64)
 def _design(ends: tuple[float, ...], decades: float) -> tuple[np.ndarray, np.ndarray, float]:
     """The window's mask, the pseudo-inverse of its rate-model design matrix (columns
@@ -63,10 +68,8 @@ def _design(ends: tuple[float, ...], decades: float) -> tuple[np.ndarray, np.nda
     finite on the whole window (the curves of one engine run share their checkpoints)."""
     T = np.asarray(ends, dtype=np.float64)
     mask = window(T, decades)
-    Tw = T[mask]
-    scale = float(Tw.max())
-    X = np.column_stack([Tw / scale, np.sqrt(Tw / scale), np.ones_like(Tw)])
-    pinv = np.linalg.pinv(X)
+    scale = float(T[mask].max())
+    pinv = np.linalg.pinv(_columns(T[mask], scale))
     mask.flags.writeable = pinv.flags.writeable = False  # cached: shared by every caller
     return mask, pinv, scale
 
@@ -89,9 +92,7 @@ def rate_models(ends: np.ndarray, regret: np.ndarray, decades: float = 2.0) -> n
     for k in np.flatnonzero(~whole):  # a curve that left the finite numbers in the window
         keep = mask & np.isfinite(R[k])
         if keep.sum() >= 4:
-            Tw = T[keep]
-            X = np.column_stack([Tw / scale, np.sqrt(Tw / scale), np.ones_like(Tw)])
-            out[k] = np.linalg.lstsq(X, R[k, keep], rcond=None)[0]
+            out[k] = np.linalg.lstsq(_columns(T[keep], scale), R[k, keep], rcond=None)[0]
     return out * np.array([1.0 / scale, 1.0 / math.sqrt(scale), 1.0])
 
 

@@ -45,7 +45,7 @@ import math
 
 import numpy as np
 
-from ..schedules import alpha_scalar, decay_power, step_size
+from ..schedules import alpha_scalar, decay_power, per_distinct, step_size
 from ..spec import (
     LR_SCHEDULE,
     Kernel,
@@ -67,18 +67,11 @@ _NEGLIGIBLE = 2.0**-60  # as schedules.decay_power (docs/theory.md §6.1)
 
 def momentum_at(beta1, psi, t):
     """mu_t = beta1 (1 - 0.5 * 0.96^(t psi)), with 0.96^(t psi) as exp(t psi log 0.96);
-    for a table (t an (n, 1) array), once per distinct psi (the same values)."""
-    psi = np.asarray(psi, np.float64)
-    if psi.ndim == 1 and psi.size > 1 and np.ndim(t) == 2:
-        values, at = np.unique(psi, return_inverse=True)
-        if values.size < psi.size:
-            return np.asarray(beta1, np.float64) * (1.0 - 0.5 * _decay(values, t)[:, at])
-    return np.asarray(beta1, np.float64) * (1.0 - 0.5 * _decay(psi, t))
-
-
-def _decay(psi, t):
-    """0.96^(t psi) as exp(t psi log 0.96)."""
-    return np.exp(t * psi * _LOG_096)
+    for a table (t an (n, 1) array), once per distinct (beta1, psi) (the same values)."""
+    shared = per_distinct(momentum_at, t, beta1, psi) if np.ndim(t) == 2 else None
+    if shared is not None:
+        return shared
+    return np.asarray(beta1, np.float64) * (1.0 - 0.5 * np.exp(t * psi * _LOG_096))
 
 
 @functools.lru_cache(maxsize=64)
@@ -126,10 +119,9 @@ def momentum_product(beta1, psi, t):
     beta1 = np.atleast_1d(np.asarray(beta1, np.float64))
     psi = np.broadcast_to(np.asarray(psi, np.float64), beta1.shape)
     t = np.asarray(t)
-    if beta1.size > 1:  # each distinct (beta1, psi) once: its column is computed alone anyway
-        pairs, at = np.unique(np.stack([beta1, psi], axis=1), axis=0, return_inverse=True)
-        if len(pairs) < beta1.size:
-            return momentum_product(pairs[:, 0], pairs[:, 1], t)[..., at.reshape(-1)]
+    shared = per_distinct(momentum_product, t, beta1, psi)  # its columns are computed alone
+    if shared is not None:
+        return shared
     out = np.empty(np.broadcast_shapes(t.shape, beta1.shape))
     for r in range(beta1.size):
         with np.errstate(divide="ignore"):
